@@ -1,0 +1,52 @@
+//! The pure core: everything the handshake decides, nothing it does.
+//!
+//! Owns input parsing into typed settings, CA and kubeconfig parsing, host normalisation, the
+//! plan (desired vs current Vault config), and the encoders for the runner's file and workflow
+//! commands. It must never touch a socket, a clock, the environment, a file or a random source:
+//! callers pass bytes, the current time and random values in, and take typed values out. That
+//! is what lets it build for `wasm32-wasip1` and be tested without a Vault.
+
+pub mod ca;
+pub mod command;
+pub mod contract;
+pub mod host;
+pub mod kubeconfig;
+pub mod plan;
+
+/// Who must act on a failure. The class picks the exit code and the annotation title.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The caller's inputs, files or Vault setup must change.
+    User,
+    /// Vault, GitHub or the cluster answered badly or not at all.
+    Remote,
+    /// This program broke an invariant of its own.
+    Bug,
+}
+
+impl ErrorClass {
+    /// The process exit code for this class (the README's exit code table).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorClass::User => 2,
+            ErrorClass::Remote => 3,
+            ErrorClass::Bug => 4,
+        }
+    }
+
+    /// The title of the `::error` annotation for this class.
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorClass::User => "vault-k8s-handshake: input error",
+            ErrorClass::Remote => "vault-k8s-handshake: remote error",
+            ErrorClass::Bug => "vault-k8s-handshake: internal error (please report)",
+        }
+    }
+}
+
+/// An error a person reads: one-line Display (what and where), a class, and a hint (the fix).
+pub trait Diagnostic: std::error::Error {
+    fn class(&self) -> ErrorClass;
+    /// The fix, printed on its own `hint:` line.
+    fn hint(&self) -> Option<String>;
+}
