@@ -1,1 +1,3 @@
-fn main() {}
+fn main() -> std::process::ExitCode {
+    vault_k8s_handshake::cli::main()
+}

@@ -1,1 +1,892 @@
-//! placeholder
+//! The action's contract: every input and output in one table, and the parse of raw input
+//! values into typed settings.
+//!
+//! The tables below are the single list of inputs and outputs. `action.yml`, the CLI flags and
+//! the README tables are generated from (or checked against) them, so the three faces cannot
+//! drift apart. Parsing happens before anything else and reports the first problem with the
+//! input's name, the shape expected and the fix. This module never reads the environment: the
+//! shell collects `INPUT_<NAME>` values (or CLI flags) into a `RawInputs` map.
+
+use std::collections::BTreeMap;
+
+use super::host::{self, HostError, KubernetesHost, VaultAddr};
+use super::secret::Secret;
+use super::{Diagnostic, ErrorClass};
+
+/// How an input's default is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputDefault {
+    /// No default: unset means absent.
+    None,
+    /// A literal default, declared in `action.yml`.
+    Literal(&'static str),
+    /// Computed from other inputs by the parser (shown in docs only, not in `action.yml`).
+    Derived(&'static str),
+}
+
+/// One action input.
+#[derive(Clone, Copy, Debug)]
+pub struct InputSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub default: InputDefault,
+    /// Required for `run`. The runner does not enforce `required`, so the parser does.
+    pub required: bool,
+    /// Holds a credential: masked, never echoed, never a CLI flag value in logs.
+    pub secret: bool,
+    /// The value may be echoed in error messages (false for secrets and for CA text, which may
+    /// be a key pasted by mistake).
+    pub echo: bool,
+}
+
+const fn input(name: &'static str, description: &'static str) -> InputSpec {
+    InputSpec {
+        name,
+        description,
+        default: InputDefault::None,
+        required: false,
+        secret: false,
+        echo: true,
+    }
+}
+
+const fn with_default(mut spec: InputSpec, default: InputDefault) -> InputSpec {
+    spec.default = default;
+    spec
+}
+
+const fn required(mut spec: InputSpec) -> InputSpec {
+    spec.required = true;
+    spec
+}
+
+const fn secret(mut spec: InputSpec) -> InputSpec {
+    spec.secret = true;
+    spec.echo = false;
+    spec
+}
+
+const fn quiet(mut spec: InputSpec) -> InputSpec {
+    spec.echo = false;
+    spec
+}
+
+/// Every input the action reads, in the order `action.yml` and the README list them.
+pub const INPUTS: &[InputSpec] = &[
+    required(input(
+        "vault-addr",
+        "Vault address, e.g. `https://vault.example.com:8200`. `http://` is accepted only for a \
+         Vault on loopback.",
+    )),
+    input(
+        "vault-namespace",
+        "Vault Enterprise/HCP namespace sent with every request (e.g. `admin`). Empty for \
+         Vault CE.",
+    ),
+    quiet(input(
+        "vault-ca-cert",
+        "PEM of a private CA that signs Vault's TLS certificate. It is added to the public \
+         roots compiled into the action, not a replacement for them.",
+    )),
+    required(input(
+        "environment",
+        "Environment name (e.g. `dev`). Picks the default kubernetes mount and VIP location.",
+    )),
+    with_default(
+        input("jwt-mount", "Path of the JWT auth method that trusts GitHub's OIDC issuer."),
+        InputDefault::Literal("jwt"),
+    ),
+    input(
+        "jwt-role",
+        "JWT auth role to log in with (`role_type: jwt`). Required unless `vault-token` is set.",
+    ),
+    input(
+        "jwt-audience",
+        "Audience requested for the GitHub OIDC token. Empty means GitHub's default, the \
+         owner's URL (`https://github.com/<owner>`). The role's `bound_audiences` must contain \
+         exactly this value.",
+    ),
+    secret(input(
+        "vault-token",
+        "Vault token for runners without GitHub OIDC. When `jwt-role` is also set, the OIDC \
+         login wins and this token is used only where the runner offers no OIDC token. A \
+         supplied token is not revoked by the action.",
+    )),
+    with_default(
+        input("kubernetes-mount", "Path of the kubernetes auth method to configure."),
+        InputDefault::Derived("<environment>-kubernetes"),
+    ),
+    input(
+        "kubernetes-host",
+        "API server URL Vault calls, e.g. `https://10.0.0.10:6443`. Empty: read the VIP from \
+         Vault KV (`vip-mount`, `vip-secret`, `vip-key`) and use `https://<vip>:<vip-port>`.",
+    ),
+    with_default(
+        input("vip-mount", "KV v2 mount holding the VIP."),
+        InputDefault::Derived("kv/<environment>"),
+    ),
+    with_default(
+        input("vip-secret", "Secret in `vip-mount` holding the VIP."),
+        InputDefault::Literal("ip"),
+    ),
+    with_default(
+        input("vip-key", "Key of `vip-secret` whose value is the VIP."),
+        InputDefault::Literal("vip"),
+    ),
+    with_default(
+        input("vip-port", "API server port added to the VIP."),
+        InputDefault::Literal("6443"),
+    ),
+    input(
+        "ca-file",
+        "Path to the cluster CA: PEM, DER, base64 of either, or a kubeconfig (its \
+         current-context's cluster). In a runner it must lie under the workspace or the \
+         runner's temp folder.",
+    ),
+    quiet(input(
+        "ca-data",
+        "The cluster CA inline: PEM, or base64 of PEM or DER (e.g. a kubeconfig's \
+         `certificate-authority-data`). Exactly one of `ca-file` and `ca-data` is set.",
+    )),
+    with_default(
+        input(
+            "disable-local-ca-jwt",
+            "Vault's `disable_local_ca_jwt`. `true` is client JWT mode: Vault reviews each \
+             login with the client's own JWT, so the client's ServiceAccount needs \
+             `system:auth-delegator`.",
+        ),
+        InputDefault::Literal("true"),
+    ),
+    with_default(
+        input(
+            "dry-run",
+            "Plan only: read Vault, show the changes, write nothing.",
+        ),
+        InputDefault::Literal("false"),
+    ),
+    with_default(
+        input(
+            "allow-loopback-host",
+            "Accept a loopback `kubernetes-host` or VIP (127.0.0.0/8, `::1`, `localhost`). For \
+             local trials only; loud in the log and the summary.",
+        ),
+        InputDefault::Literal("false"),
+    ),
+    with_default(
+        input(
+            "allow-reviewer-jwt-removal",
+            "Allow the write when Vault stores a `token_reviewer_jwt`: client JWT mode removes \
+             it, and it can never be restored.",
+        ),
+        InputDefault::Literal("false"),
+    ),
+];
+
+/// One action output.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// Every output the action sets.
+pub const OUTPUTS: &[OutputSpec] = &[
+    OutputSpec {
+        name: "result",
+        description: "One of `unchanged`, `changed`, `planned`, `rolled-back`, `failed`.",
+    },
+    OutputSpec {
+        name: "changed",
+        description: "`true` when this run left Vault's config different from how it found \
+                      it; on a dry run, `true` when a real run would write.",
+    },
+    OutputSpec {
+        name: "ca-fingerprint",
+        description: "SHA-256 fingerprints (lowercase hex of the DER) of the CAs uploaded, \
+                      comma-separated.",
+    },
+    OutputSpec {
+        name: "ca-not-after",
+        description: "When the first uploaded CA expires (RFC 3339, UTC).",
+    },
+    OutputSpec {
+        name: "kubernetes-host",
+        description: "The `kubernetes_host` written (or planned).",
+    },
+    OutputSpec {
+        name: "mount",
+        description: "The kubernetes auth mount configured.",
+    },
+    OutputSpec {
+        name: "error-message",
+        description: "The failure and its fix, when the run failed; empty otherwise.",
+    },
+    OutputSpec {
+        name: "report-path",
+        description: "Path of the JSON report (audit trail) under the runner's temp folder.",
+    },
+];
+
+/// The `result` output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Vault already held the desired config; nothing was written.
+    Unchanged,
+    /// The config was written and read back as written.
+    Changed,
+    /// Dry run: the plan was made and shown, nothing written.
+    Planned,
+    /// A write was undone after its read-back or proof failed; the run failed.
+    RolledBack,
+    /// The run failed before or without a complete write.
+    Failed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Unchanged,
+        Outcome::Changed,
+        Outcome::Planned,
+        Outcome::RolledBack,
+        Outcome::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Unchanged => "unchanged",
+            Outcome::Changed => "changed",
+            Outcome::Planned => "planned",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// Raw input values by input name, as the runner or the CLI gave them. An empty value is unset,
+/// as in the runner, where every declared input arrives and an omitted one is `""`.
+#[derive(Clone, Default)]
+pub struct RawInputs {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl std::fmt::Debug for RawInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for spec in INPUTS {
+            if let Some(value) = self.values.get(spec.name) {
+                if spec.echo {
+                    map.entry(&spec.name, value);
+                } else {
+                    map.entry(&spec.name, &"<redacted>");
+                }
+            }
+        }
+        map.finish()
+    }
+}
+
+impl RawInputs {
+    /// Sets an input by name. Returns false for a name that is not in `INPUTS`.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> bool {
+        match spec(name) {
+            Some(spec) => {
+                self.values.insert(spec.name, value.into());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The value, or `None` when unset or empty.
+    fn value(&self, name: &'static str) -> Option<&str> {
+        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// The value, else the literal default.
+    fn value_or_default(&self, name: &'static str) -> Option<&str> {
+        self.value(name).or_else(|| match spec(name)?.default {
+            InputDefault::Literal(d) => Some(d),
+            _ => None,
+        })
+    }
+}
+
+/// The spec of an input by name.
+pub fn spec(name: &str) -> Option<&'static InputSpec> {
+    INPUTS.iter().find(|s| s.name == name)
+}
+
+/// What the parsed settings are for: `run` needs Vault and a login, `plan` works offline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Run,
+    Plan,
+}
+
+/// How the action logs in to Vault.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    /// GitHub OIDC → JWT auth, when `jwt-role` is set.
+    pub oidc: Option<OidcLogin>,
+    /// `vault-token`: used when there is no OIDC login, or the runner offers no OIDC token.
+    pub token: Option<Secret>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcLogin {
+    pub mount: MountPath,
+    pub role: String,
+    /// `None`: GitHub's default audience (the owner's URL).
+    pub audience: Option<String>,
+}
+
+/// A Vault mount path without leading or trailing `/` (`jwt`, `dev-kubernetes`, `kv/dev`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MountPath(String);
+
+impl MountPath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MountPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where the API server address comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostSource {
+    /// `kubernetes-host`, validated.
+    Input(KubernetesHost),
+    /// The VIP kept in Vault KV v2: `GET <mount>/data/<secret>`, key `key`.
+    Vip { mount: MountPath, secret: String, key: String, port: u16 },
+}
+
+impl HostSource {
+    /// `kv/dev/data/ip` (key `vip`): where the VIP is read, for messages.
+    pub fn vip_location(mount: &MountPath, secret: &str, key: &str) -> String {
+        format!("`{mount}/data/{secret}` (key `{key}`)")
+    }
+}
+
+/// Where the CA comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaSource {
+    /// `ca-file`: a path (PEM, DER, base64, or kubeconfig).
+    File(String),
+    /// `ca-data`: inline text.
+    Data(String),
+}
+
+/// Every input, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub vault_addr: Option<VaultAddr>,
+    pub vault_namespace: Option<String>,
+    /// PEM text trusted for Vault's TLS in addition to the public roots; parsed by the shell.
+    pub vault_ca_cert: Option<String>,
+    pub environment: String,
+    pub auth: Auth,
+    pub kubernetes_mount: MountPath,
+    pub host: HostSource,
+    pub ca: CaSource,
+    pub disable_local_ca_jwt: bool,
+    pub dry_run: bool,
+    pub allow_loopback_host: bool,
+    pub allow_reviewer_jwt_removal: bool,
+}
+
+/// A bad input. Display names the input and what was wrong; `hint()` gives the fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("input `{input}` is required{why}")]
+    Missing { input: &'static str, why: &'static str, fix: String },
+    #[error("input `{input}` is {shown}, expected {expected}")]
+    Invalid { input: &'static str, shown: String, expected: &'static str, fix: String },
+    #[error("inputs {} are all set, but only one may be", list(.inputs))]
+    Conflict { inputs: Vec<&'static str>, fix: String },
+    #[error("{0}")]
+    Host(HostError),
+}
+
+fn list(names: &[&'static str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and ")
+}
+
+impl Diagnostic for InputError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            InputError::Missing { fix, .. }
+            | InputError::Invalid { fix, .. }
+            | InputError::Conflict { fix, .. } => Some(fix.clone()),
+            InputError::Host(e) => e.hint(),
+        }
+    }
+}
+
+impl From<HostError> for InputError {
+    fn from(e: HostError) -> Self {
+        InputError::Host(e)
+    }
+}
+
+fn invalid(raw: &RawInputs, input: &'static str, expected: &'static str, fix: String) -> InputError {
+    let shown = match (spec(input), raw.value(input)) {
+        (Some(s), Some(v)) if s.echo && v.chars().count() <= 80 && !v.contains('\n') => {
+            format!("`{v}`")
+        }
+        _ => "not valid".to_string(),
+    };
+    InputError::Invalid { input, shown, expected, fix }
+}
+
+/// Parses every input into settings. The first problem found is returned.
+pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, InputError> {
+    let environment = parse_environment(raw)?;
+    let vault_addr = match (raw.value("vault-addr"), purpose) {
+        (Some(v), _) => Some(host::parse_vault_addr("vault-addr", v)?),
+        (None, Purpose::Run) => {
+            return Err(InputError::Missing {
+                input: "vault-addr",
+                why: "",
+                fix: "set `vault-addr: https://vault.example.com:8200`".into(),
+            })
+        }
+        (None, Purpose::Plan) => None,
+    };
+    let vault_namespace = match raw.value("vault-namespace") {
+        None => None,
+        Some(ns) => Some(parse_namespace(raw, ns)?),
+    };
+    let vault_ca_cert = raw.value("vault-ca-cert").map(str::to_string);
+    if let Some(pem) = &vault_ca_cert {
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(invalid(
+                raw,
+                "vault-ca-cert",
+                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block",
+                "paste the PEM of the CA that signs Vault's certificate (a file's content, not \
+                 its path)"
+                    .into(),
+            ));
+        }
+    }
+    let auth = parse_auth(raw, purpose)?;
+    let kubernetes_mount = match raw.value("kubernetes-mount") {
+        Some(m) => parse_mount(raw, "kubernetes-mount", m)?,
+        None => MountPath(format!("{environment}-kubernetes")),
+    };
+    let allow_loopback_host = parse_bool(raw, "allow-loopback-host")?;
+    let host = match raw.value("kubernetes-host") {
+        Some(h) => HostSource::Input(host::parse_kubernetes_host(
+            "kubernetes-host",
+            h,
+            allow_loopback_host,
+        )?),
+        None if purpose == Purpose::Plan => {
+            return Err(InputError::Missing {
+                input: "kubernetes-host",
+                why: " for an offline plan (only `run` reads the VIP from Vault KV)",
+                fix: "pass `--kubernetes-host https://<vip>:6443`".into(),
+            })
+        }
+        None => HostSource::Vip {
+            mount: match raw.value("vip-mount") {
+                Some(m) => parse_mount(raw, "vip-mount", m)?,
+                None => MountPath(format!("kv/{environment}")),
+            },
+            secret: parse_kv_name(raw, "vip-secret", true)?,
+            key: parse_kv_name(raw, "vip-key", false)?,
+            port: parse_port(raw)?,
+        },
+    };
+    let ca = match (raw.value("ca-file"), raw.value("ca-data")) {
+        (Some(_), Some(_)) => {
+            return Err(InputError::Conflict {
+                inputs: vec!["ca-file", "ca-data"],
+                fix: "keep one: `ca-file` for a path, `ca-data` for inline PEM or base64".into(),
+            })
+        }
+        (Some(path), None) => CaSource::File(path.to_string()),
+        (None, Some(data)) => CaSource::Data(data.to_string()),
+        (None, None) => {
+            return Err(InputError::Missing {
+                input: "ca-file",
+                why: " (or `ca-data`): the cluster CA is what this action uploads",
+                fix: "set `ca-file: k8s-ca.crt` (the file Ansible fetched from \
+                      `/var/lib/rancher/rke2/server/tls/server-ca.crt`) or `ca-data`"
+                    .into(),
+            })
+        }
+    };
+    Ok(Settings {
+        vault_addr,
+        vault_namespace,
+        vault_ca_cert,
+        environment,
+        auth,
+        kubernetes_mount,
+        host,
+        ca,
+        disable_local_ca_jwt: parse_bool(raw, "disable-local-ca-jwt")?,
+        dry_run: parse_bool(raw, "dry-run")?,
+        allow_loopback_host,
+        allow_reviewer_jwt_removal: parse_bool(raw, "allow-reviewer-jwt-removal")?,
+    })
+}
+
+fn parse_environment(raw: &RawInputs) -> Result<String, InputError> {
+    let Some(env) = raw.value("environment") else {
+        return Err(InputError::Missing {
+            input: "environment",
+            why: "",
+            fix: "set `environment: dev` (it names the `dev-kubernetes` mount and `kv/dev`)".into(),
+        });
+    };
+    let ok = env.len() <= 64
+        && env.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && env.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !ok {
+        return Err(invalid(
+            raw,
+            "environment",
+            "a name of letters, digits, `-`, `_` or `.` (at most 64, starting with a letter or digit)",
+            "use the short environment name, e.g. `dev`, `staging`, `prod`".into(),
+        ));
+    }
+    Ok(env.to_string())
+}
+
+fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
+    let token = raw.value("vault-token").map(|t| Secret::new(t.to_string()));
+    if let Some(t) = &token {
+        let t = t.expose_secret();
+        if t.trim() != t || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid(
+                raw,
+                "vault-token",
+                "a Vault token without whitespace",
+                "check the secret that feeds `vault-token` (a trailing newline is a common cause)"
+                    .into(),
+            ));
+        }
+    }
+    let mount = parse_mount(raw, "jwt-mount", raw.value_or_default("jwt-mount").unwrap_or("jwt"))?;
+    let oidc = match raw.value("jwt-role") {
+        Some(role) => {
+            // Vault's role names: `\w(([\w-.@]+)?\w)?` (framework.GenericNameWithAtRegex).
+            let ok = role.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
+                && role.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && role.chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(invalid(
+                    raw,
+                    "jwt-role",
+                    "a Vault role name (letters, digits, `_`, `-`, `.`, `@`)",
+                    "use the role's name as in `vault read auth/jwt/role/<name>`".into(),
+                ));
+            }
+            let audience = raw.value("jwt-audience").map(str::to_string);
+            if let Some(aud) = &audience {
+                if aud.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(invalid(
+                        raw,
+                        "jwt-audience",
+                        "one audience string without whitespace",
+                        "use the exact value in the role's `bound_audiences`".into(),
+                    ));
+                }
+            }
+            Some(OidcLogin { mount, role: role.to_string(), audience })
+        }
+        None => None,
+    };
+    if purpose == Purpose::Run && oidc.is_none() && token.is_none() {
+        return Err(InputError::Missing {
+            input: "jwt-role",
+            why: " (or `vault-token`): the action needs a way to log in to Vault",
+            fix: "set `jwt-role` to a JWT auth role bound to this repository, and give the job \
+                  `permissions: id-token: write`"
+                .into(),
+        });
+    }
+    Ok(Auth { oidc, token })
+}
+
+fn parse_namespace(raw: &RawInputs, ns: &str) -> Result<String, InputError> {
+    let trimmed = ns.trim_matches('/');
+    let ok = !trimmed.is_empty()
+        && trimmed.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !ok {
+        return Err(invalid(
+            raw,
+            "vault-namespace",
+            "a namespace path such as `admin` or `admin/team`",
+            "use the namespace path as `vault namespace list` shows it, without spaces".into(),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn parse_mount(raw: &RawInputs, input: &'static str, value: &str) -> Result<MountPath, InputError> {
+    let trimmed = value.trim_matches('/');
+    if input != "vip-mount" && (trimmed == "auth" || trimmed.starts_with("auth/")) {
+        return Err(invalid(
+            raw,
+            input,
+            "the mount path without the `auth/` prefix",
+            format!("drop `auth/`: e.g. `{}`", trimmed.trim_start_matches("auth").trim_start_matches('/')),
+        ));
+    }
+    let ok = !trimmed.is_empty()
+        && trimmed.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !ok {
+        return Err(invalid(
+            raw,
+            input,
+            "a Vault mount path such as `jwt`, `dev-kubernetes` or `kv/dev`",
+            "use the path as `vault auth list` or `vault secrets list` shows it".into(),
+        ));
+    }
+    Ok(MountPath(trimmed.to_string()))
+}
+
+fn parse_kv_name(raw: &RawInputs, input: &'static str, path: bool) -> Result<String, InputError> {
+    let value = raw.value_or_default(input).unwrap_or_default();
+    let ok = !value.is_empty()
+        && !value.starts_with('/')
+        && !value.ends_with('/')
+        && (path || !value.contains('/'))
+        && value.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || "?#%".contains(c));
+    if !ok {
+        return Err(invalid(
+            raw,
+            input,
+            if path { "a KV secret path such as `ip`" } else { "a key name such as `vip`" },
+            format!("see `vault kv get -mount=kv/<environment> ip`; the default is `{}`",
+                raw_default(input)),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn raw_default(input: &'static str) -> &'static str {
+    match spec(input).map(|s| s.default) {
+        Some(InputDefault::Literal(d)) | Some(InputDefault::Derived(d)) => d,
+        _ => "",
+    }
+}
+
+fn parse_port(raw: &RawInputs) -> Result<u16, InputError> {
+    let value = raw.value_or_default("vip-port").unwrap_or("6443");
+    match value.parse::<u16>() {
+        Ok(p) if p > 0 && value.chars().all(|c| c.is_ascii_digit()) => Ok(p),
+        _ => Err(invalid(
+            raw,
+            "vip-port",
+            "a TCP port (1-65535)",
+            "RKE2 and kubeadm serve the API on `6443`".into(),
+        )),
+    }
+}
+
+/// Booleans as the Actions toolkit reads them: `true|True|TRUE|false|False|FALSE`.
+fn parse_bool(raw: &RawInputs, input: &'static str) -> Result<bool, InputError> {
+    match raw.value_or_default(input) {
+        Some("true" | "True" | "TRUE") => Ok(true),
+        Some("false" | "False" | "FALSE") | None => Ok(false),
+        Some(_) => Err(invalid(
+            raw,
+            input,
+            "`true` or `false`",
+            format!("write `{input}: true` or `{input}: false` (YAML `yes`/`on` are not booleans here)"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawInputs {
+        let mut raw = RawInputs::default();
+        for (k, v) in [
+            ("vault-addr", "https://vault.example.com:8200"),
+            ("environment", "dev"),
+            ("jwt-role", "gitops-dev"),
+            ("ca-file", "k8s-ca.crt"),
+        ] {
+            raw.set(k, v);
+        }
+        for (k, v) in pairs {
+            assert!(raw.set(k, *v), "unknown input {k}");
+        }
+        raw
+    }
+
+    #[test]
+    fn defaults_follow_the_environment() {
+        let s = parse_settings(&raw(&[]), Purpose::Run).unwrap();
+        assert_eq!(s.environment, "dev");
+        assert_eq!(s.kubernetes_mount.as_str(), "dev-kubernetes");
+        assert_eq!(
+            s.host,
+            HostSource::Vip {
+                mount: MountPath("kv/dev".into()),
+                secret: "ip".into(),
+                key: "vip".into(),
+                port: 6443
+            }
+        );
+        let oidc = s.auth.oidc.unwrap();
+        assert_eq!(oidc.mount.as_str(), "jwt");
+        assert_eq!(oidc.role, "gitops-dev");
+        assert_eq!(oidc.audience, None);
+        assert!(s.disable_local_ca_jwt);
+        assert!(!s.dry_run && !s.allow_loopback_host && !s.allow_reviewer_jwt_removal);
+        assert_eq!(s.ca, CaSource::File("k8s-ca.crt".into()));
+        assert_eq!(s.vault_addr.unwrap().as_str(), "https://vault.example.com:8200");
+    }
+
+    #[test]
+    fn explicit_values_win() {
+        let s = parse_settings(
+            &raw(&[
+                ("kubernetes-mount", "/auth-cluster-a/"),
+                ("vip-mount", "secret/infra"),
+                ("vip-secret", "clusters/dev"),
+                ("vip-key", "address"),
+                ("vip-port", "16443"),
+                ("jwt-mount", "github"),
+                ("jwt-audience", "https://vault.example.com"),
+                ("vault-namespace", "/admin/team/"),
+                ("disable-local-ca-jwt", "FALSE"),
+                ("dry-run", "True"),
+            ]),
+            Purpose::Run,
+        )
+        .unwrap();
+        assert_eq!(s.kubernetes_mount.as_str(), "auth-cluster-a");
+        assert_eq!(s.vault_namespace.as_deref(), Some("admin/team"));
+        assert!(!s.disable_local_ca_jwt && s.dry_run);
+        assert_eq!(
+            s.host,
+            HostSource::Vip {
+                mount: MountPath("secret/infra".into()),
+                secret: "clusters/dev".into(),
+                key: "address".into(),
+                port: 16443
+            }
+        );
+        let oidc = s.auth.oidc.unwrap();
+        assert_eq!(oidc.mount.as_str(), "github");
+        assert_eq!(oidc.audience.as_deref(), Some("https://vault.example.com"));
+    }
+
+    #[test]
+    fn host_input_and_loopback_opt_in() {
+        let s = parse_settings(&raw(&[("kubernetes-host", "https://10.69.1.110:6443")]), Purpose::Run)
+            .unwrap();
+        assert!(matches!(s.host, HostSource::Input(h) if h.as_str() == "https://10.69.1.110:6443"));
+        let s = parse_settings(
+            &raw(&[("kubernetes-host", "https://127.0.0.2:6443"), ("allow-loopback-host", "true")]),
+            Purpose::Run,
+        )
+        .unwrap();
+        assert!(matches!(s.host, HostSource::Input(h) if h.is_loopback()));
+    }
+
+    #[test]
+    fn token_fallback_and_plan_purpose() {
+        let mut r = raw(&[("vault-token", "hvs.SECRETMARKER")]);
+        r.set("jwt-role", "");
+        let s = parse_settings(&r, Purpose::Run).unwrap();
+        assert!(s.auth.oidc.is_none());
+        assert_eq!(s.auth.token.as_ref().unwrap().expose_secret(), "hvs.SECRETMARKER");
+        assert!(!format!("{s:?} {r:?}").contains("SECRETMARKER"));
+
+        let mut r = RawInputs::default();
+        r.set("environment", "dev");
+        r.set("kubernetes-host", "https://10.69.1.110:6443");
+        r.set("ca-data", "-----BEGIN CERTIFICATE-----");
+        let s = parse_settings(&r, Purpose::Plan).unwrap();
+        assert!(s.vault_addr.is_none() && s.auth.oidc.is_none() && s.auth.token.is_none());
+    }
+
+    #[test]
+    fn refused_inputs() {
+        let rows: &[(&[(&str, &str)], Purpose, &str, &str)] = &[
+            (&[("vault-addr", "")], Purpose::Run, "input `vault-addr` is required", "vault-addr: https://"),
+            (&[("vault-addr", "vault:8200")], Purpose::Run, "`vault-addr` has no scheme", "https://"),
+            (&[("vault-addr", "http://vault.example.com:8200")], Purpose::Run, "in clear text", "http://127.0.0.1:8200"),
+            (&[("environment", "")], Purpose::Run, "input `environment` is required", "environment: dev"),
+            (&[("environment", "dev env")], Purpose::Run, "input `environment` is `dev env`, expected a name of letters", "`staging`"),
+            (&[("environment", "../x")], Purpose::Run, "expected a name", "`prod`"),
+            (&[("jwt-role", "")], Purpose::Run, "input `jwt-role` is required (or `vault-token`)", "id-token: write"),
+            (&[("jwt-role", "a/b")], Purpose::Run, "input `jwt-role` is `a/b`, expected a Vault role name", "auth/jwt/role"),
+            (&[("jwt-mount", "auth/jwt")], Purpose::Run, "expected the mount path without the `auth/` prefix", "drop `auth/`: e.g. `jwt`"),
+            (&[("kubernetes-mount", "auth/dev-kubernetes/")], Purpose::Run, "`kubernetes-mount`", "e.g. `dev-kubernetes`"),
+            (&[("kubernetes-mount", "a//b")], Purpose::Run, "expected a Vault mount path", "vault auth list"),
+            (&[("vip-mount", "kv/../x")], Purpose::Run, "input `vip-mount`", "vault secrets list"),
+            (&[("vip-secret", "/ip")], Purpose::Run, "input `vip-secret` is `/ip`, expected a KV secret path", "the default is `ip`"),
+            (&[("vip-key", "a/b")], Purpose::Run, "expected a key name", "the default is `vip`"),
+            (&[("vip-port", "0")], Purpose::Run, "input `vip-port` is `0`, expected a TCP port", "`6443`"),
+            (&[("vip-port", "six")], Purpose::Run, "expected a TCP port", "`6443`"),
+            (&[("dry-run", "yes")], Purpose::Run, "input `dry-run` is `yes`, expected `true` or `false`", "dry-run: true"),
+            (&[("disable-local-ca-jwt", "1")], Purpose::Run, "`disable-local-ca-jwt`", "not booleans"),
+            (&[("ca-file", "")], Purpose::Run, "input `ca-file` is required (or `ca-data`)", "server-ca.crt"),
+            (&[("ca-data", "x")], Purpose::Run, "inputs `ca-file` and `ca-data` are all set", "keep one"),
+            (&[("kubernetes-host", "https://127.0.0.1:6443")], Purpose::Run, "loopback", "rke2.yaml"),
+            (&[("kubernetes-host", "10.69.1.110:6443")], Purpose::Run, "`kubernetes-host` has no scheme", "https://"),
+            (&[("vault-namespace", "admin team")], Purpose::Run, "input `vault-namespace`", "vault namespace list"),
+            (&[("vault-ca-cert", "/etc/ssl/vault-ca.pem")], Purpose::Run, "input `vault-ca-cert` is not valid, expected PEM text", "not its path"),
+            (&[("jwt-audience", "a b")], Purpose::Run, "input `jwt-audience`", "bound_audiences"),
+            (&[("vault-token", "hvs.SECRETMARKER\n")], Purpose::Run, "input `vault-token` is not valid", "trailing newline"),
+            (&[], Purpose::Plan, "input `kubernetes-host` is required for an offline plan", "--kubernetes-host"),
+        ];
+        for (pairs, purpose, message, hint) in rows {
+            let err = parse_settings(&raw(pairs), *purpose).expect_err(message);
+            let shown = err.to_string();
+            assert!(shown.contains(message), "{pairs:?}: {shown:?} lacks {message:?}");
+            let h = err.hint().unwrap();
+            assert!(h.contains(hint), "{pairs:?}: hint {h:?} lacks {hint:?}");
+            assert!(!format!("{shown}{h}{err:?}").contains("SECRETMARKER"));
+            assert_eq!(err.class(), ErrorClass::User);
+        }
+    }
+
+    #[test]
+    fn tables_are_well_formed() {
+        let mut names: Vec<&str> = INPUTS.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), INPUTS.len(), "duplicate input");
+        for spec in INPUTS {
+            assert!(spec.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", spec.name);
+            assert!(spec.description.ends_with('.'), "{}", spec.name);
+            assert!(!(spec.required && spec.default != InputDefault::None), "{}", spec.name);
+        }
+        let outcomes: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        for o in outcomes {
+            assert!(OUTPUTS[0].description.contains(&format!("`{o}`")), "{o}");
+        }
+    }
+}

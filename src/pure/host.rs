@@ -102,6 +102,8 @@ pub enum HostError {
     Unspecified { origin: String, host: String },
     #[error("`{origin}` is a numeric shorthand (`{host}`) that resolvers expand differently")]
     NumericShorthand { origin: String, host: String },
+    #[error("`{origin}` uses `http://` to a host other than loopback: the Vault token would cross the network in clear text")]
+    PlainHttpVault { origin: String },
     #[error("the VIP at {origin} is not an IP address or DNS name")]
     BadVip { origin: String },
 }
@@ -138,6 +140,11 @@ impl Diagnostic for HostError {
             HostError::NumericShorthand { .. } => {
                 "write the address in full dotted form, e.g. `10.0.0.10`".to_string()
             }
+            HostError::PlainHttpVault { .. } => {
+                "use `https://vault.example.com:8200`; `http://` is accepted only for a Vault on \
+                 this machine (`http://127.0.0.1:8200`)"
+                    .to_string()
+            }
             HostError::BadVip { .. } => "store the bare VIP, e.g. `10.0.0.10` or `fd00::10`, \
                 without scheme or port (set `vip-port` for the port)"
                 .to_string(),
@@ -152,7 +159,7 @@ pub fn parse_kubernetes_host(
     value: &str,
     allow_loopback: bool,
 ) -> Result<KubernetesHost, HostError> {
-    let parts = split_url(origin, value)?;
+    let parts = split_url(origin, value, false)?;
     let mut warnings = Vec::new();
     if parts.port.is_none() {
         warnings.push(format!(
@@ -193,11 +200,58 @@ pub fn host_from_vip(
     };
     let url = format!("https://{host}:{port}");
     let parts = UrlParts {
+        http: false,
         host,
         port: Some(port),
         path: String::new(),
     };
     build(origin, url, parts, allow_loopback, Vec::new())
+}
+
+/// Vault's address: `https://`, or `http://` on a loopback host only (a dev server on this
+/// machine), with no path, query or credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultAddr {
+    url: String,
+}
+
+impl VaultAddr {
+    /// `scheme://host[:port]`, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+}
+
+impl fmt::Display for VaultAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// Parses the `vault-addr` input.
+pub fn parse_vault_addr(origin: &str, value: &str) -> Result<VaultAddr, HostError> {
+    let parts = split_url(origin, value, true)?;
+    if parts.http {
+        let loopback = match &parts.host {
+            HostName::Ip(ip) => is_loopback_ip(*ip),
+            HostName::Dns(name) => name.trim_end_matches('.') == "localhost",
+        };
+        if !loopback {
+            return Err(HostError::PlainHttpVault { origin: origin.into() });
+        }
+    }
+    if !parts.path.trim_end_matches('/').is_empty() {
+        return Err(HostError::Malformed {
+            origin: origin.into(),
+            reason: "Vault's address takes no path (requests go to `/v1/...`)",
+        });
+    }
+    let scheme = if parts.http { "http" } else { "https" };
+    let url = match parts.port {
+        Some(port) => format!("{scheme}://{}:{port}", parts.host),
+        None => format!("{scheme}://{}", parts.host),
+    };
+    Ok(VaultAddr { url })
 }
 
 /// True when two `kubernetes_host` values name the same endpoint once normalised (scheme and host
@@ -212,11 +266,12 @@ pub fn same_host(a: &str, b: &str) -> bool {
 }
 
 fn normalise_lenient(value: &str) -> Option<String> {
-    let parts = split_url("", value.trim()).ok()?;
+    let parts = split_url("", value.trim(), false).ok()?;
     Some(render_normalised(&parts))
 }
 
 struct UrlParts {
+    http: bool,
     host: HostName,
     port: Option<u16>,
     path: String,
@@ -284,7 +339,7 @@ fn is_loopback_ip(ip: IpAddr) -> bool {
     }
 }
 
-fn split_url(origin: &str, value: &str) -> Result<UrlParts, HostError> {
+fn split_url(origin: &str, value: &str, allow_http: bool) -> Result<UrlParts, HostError> {
     let origin_owned = || origin.to_string();
     if value.trim().is_empty() {
         return Err(HostError::Empty {
@@ -302,7 +357,8 @@ fn split_url(origin: &str, value: &str) -> Result<UrlParts, HostError> {
             origin: origin_owned(),
         });
     };
-    if !scheme.eq_ignore_ascii_case("https") {
+    let http = allow_http && scheme.eq_ignore_ascii_case("http");
+    if !scheme.eq_ignore_ascii_case("https") && !http {
         if scheme.is_empty()
             || !scheme
                 .chars()
@@ -379,6 +435,7 @@ fn split_url(origin: &str, value: &str) -> Result<UrlParts, HostError> {
         },
     };
     Ok(UrlParts {
+        http,
         host: host_text,
         port,
         path: path.to_string(),
@@ -666,6 +723,33 @@ mod tests {
         let staged = host_from_vip(at, "127.0.0.5", 16443, true).unwrap();
         assert_eq!(staged.as_str(), "https://127.0.0.5:16443");
         assert!(staged.is_loopback());
+    }
+
+    #[test]
+    fn vault_addresses() {
+        let v = "vault-addr";
+        let ok: &[(&str, &str)] = &[
+            ("https://vault.example.com:8200", "https://vault.example.com:8200"),
+            ("https://vault.example.com:8200/", "https://vault.example.com:8200"),
+            ("https://Vault.Example.com", "https://vault.example.com"),
+            ("http://127.0.0.1:8200", "http://127.0.0.1:8200"),
+            ("http://[::1]:8200", "http://[::1]:8200"),
+            ("http://localhost:8200", "http://localhost:8200"),
+        ];
+        for (value, url) in ok {
+            assert_eq!(parse_vault_addr(v, value).unwrap().as_str(), *url, "{value}");
+        }
+        let refused: &[(&str, &str, &str)] = &[
+            ("http://vault.example.com:8200", "in clear text", "http://127.0.0.1:8200"),
+            ("vault.example.com:8200", "has no scheme", "https://"),
+            ("https://vault.example.com:8200/v1", "takes no path", "https://<host>"),
+            ("ftp://vault", "uses `ftp://`", "https://"),
+        ];
+        for (value, message, hint) in refused {
+            let err = parse_vault_addr(v, value).expect_err(value);
+            assert!(err.to_string().contains(message), "{value}: {err}");
+            assert!(err.hint().unwrap().contains(hint), "{value}: {:?}", err.hint());
+        }
     }
 
     #[test]

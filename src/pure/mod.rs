@@ -12,6 +12,8 @@ pub mod contract;
 pub mod host;
 pub mod kubeconfig;
 pub mod plan;
+pub mod report;
+pub mod secret;
 
 /// Who must act on a failure. The class picks the exit code and the annotation title.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,217 @@
+//! The command line: what the user typed, then ready-to-use values, then one command run.
+//!
+//! Owns argument parsing (clap), the mapping of failures to exit codes and the `error:`/`hint:`
+//! lines. The offline commands (`inspect-ca`, `plan`) build for wasm32-wasip1 too; network
+//! commands join behind the `native` feature. Input flags are generated from the contract's
+//! input table, so a flag and an action input can never differ in name.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::env;
+use crate::pure::contract::{self, CaSource, HostSource, Purpose, RawInputs, INPUTS};
+use crate::pure::plan::{self, DesiredConfig, PlanOptions};
+use crate::pure::report;
+use crate::pure::{Diagnostic, ErrorClass};
+use crate::source;
+
+/// A failure of the CLI itself (arguments and files it reads for its own use).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("`--now` is `{0}`, expected an RFC 3339 time such as `2027-01-01T00:00:00Z`")]
+    BadNow(String),
+    #[error("the system clock is before 1970")]
+    Clock,
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::ErrorKind),
+}
+
+impl Diagnostic for CliError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            CliError::BadNow(_) => ErrorClass::User,
+            CliError::Clock | CliError::Stdout(_) => ErrorClass::Remote,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            CliError::BadNow(_) => Some("omit `--now` to use the system clock".into()),
+            CliError::Clock => Some("set the system clock".into()),
+            CliError::Stdout(_) => None,
+        }
+    }
+}
+
+type Failure = Box<dyn Diagnostic>;
+
+impl<E: Diagnostic + 'static> From<E> for Box<dyn Diagnostic> {
+    fn from(e: E) -> Self {
+        Box::new(e)
+    }
+}
+
+/// The clap command: every subcommand, with input flags from the contract.
+pub fn command() -> Command {
+    let now = Arg::new("now")
+        .long("now")
+        .global(true)
+        .value_name("RFC3339")
+        .help("Check validity at this time instead of the system clock (for reproducible output)");
+    let inspect = Command::new("inspect-ca")
+        .about("Show the CA certificates a file would upload, or why it is refused")
+        .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON"))
+        .arg(
+            Arg::new("path")
+                .required(true)
+                .value_name("PATH")
+                .help("PEM, DER, base64 of either, or a kubeconfig"),
+        );
+    let mut plan = Command::new("plan")
+        .about("Plan the kubernetes auth config write against a config read from Vault")
+        .arg(
+            Arg::new("current")
+                .long("current")
+                .required(true)
+                .value_name("CONFIG_JSON")
+                .help(
+                    "The output of `vault read -format=json auth/<mount>/config` (or its `data`); \
+                     `null` for a mount never configured",
+                ),
+        )
+        .arg(
+            Arg::new("format")
+                .long("format")
+                .value_parser(["table", "json"])
+                .default_value("table")
+                .help("Output format"),
+        );
+    for spec in INPUTS.iter().filter(|s| !s.secret) {
+        plan = plan.arg(
+            Arg::new(spec.name)
+                .long(spec.name)
+                .value_name("VALUE")
+                .help(spec.description)
+                .help_heading("Action inputs"),
+        );
+    }
+    Command::new("vault-k8s-handshake")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Write a cluster's Vault kubernetes auth config and prove it, in one verified step")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(now)
+        .subcommand(inspect)
+        .subcommand(plan)
+}
+
+/// Runs the CLI with the process arguments and returns the exit code.
+pub fn main() -> ExitCode {
+    let matches = match command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { ErrorClass::User.exit_code() } else { 0 });
+        }
+    };
+    match run(&matches) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {failure}");
+            if let Some(hint) = failure.hint() {
+                let _ = writeln!(err, "hint: {hint}");
+            }
+            ExitCode::from(failure.class().exit_code())
+        }
+    }
+}
+
+fn run(matches: &ArgMatches) -> Result<(), Failure> {
+    let now = read_now(matches)?;
+    match matches.subcommand() {
+        Some(("inspect-ca", sub)) => inspect_ca(sub, now),
+        Some(("plan", sub)) => plan(sub, now),
+        _ => unreachable!("clap requires a known subcommand"),
+    }
+}
+
+fn read_now(matches: &ArgMatches) -> Result<i64, Failure> {
+    use time::format_description::well_known::Rfc3339;
+    match matches.get_one::<String>("now") {
+        Some(text) => time::OffsetDateTime::parse(text, &Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .map_err(|_| CliError::BadNow(text.clone()).into()),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .map_err(|_| CliError::Clock.into()),
+    }
+}
+
+fn inspect_ca(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
+    let path = matches.get_one::<String>("path").cloned().unwrap_or_default();
+    let rules = env::read_file_rules();
+    let loaded = source::load_ca(&CaSource::File(path), &rules, now)?;
+    let out = if matches.get_flag("json") {
+        report::render_ca_json(&loaded.origin, &loaded.bundle, &loaded.warnings)
+    } else {
+        report::render_ca_text(&loaded.origin, &loaded.bundle)
+    };
+    print_warnings(&loaded.warnings);
+    write_stdout(&out)
+}
+
+fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
+    let mut raw = RawInputs::default();
+    for spec in INPUTS.iter().filter(|s| !s.secret) {
+        if let Some(value) = matches.get_one::<String>(spec.name) {
+            raw.set(spec.name, value.clone());
+        }
+    }
+    let settings = contract::parse_settings(&raw, Purpose::Plan)?;
+    let rules = env::read_file_rules();
+    let current_path = matches.get_one::<String>("current").cloned().unwrap_or_default();
+    let current_origin = format!("`--current` `{current_path}`");
+    let current_bytes = source::read_file(&current_origin, Path::new(&current_path), &rules)?;
+    let current_text = String::from_utf8_lossy(&current_bytes);
+    let current = plan::parse_current_config(&current_text)?;
+    let loaded = source::load_ca(&settings.ca, &rules, now)?;
+    let HostSource::Input(host) = &settings.host else {
+        unreachable!("parse_settings requires kubernetes-host for Purpose::Plan")
+    };
+    let desired = DesiredConfig {
+        kubernetes_host: host.as_str().to_string(),
+        ca_pem: loaded.bundle.to_pem(),
+        ca_fingerprints: loaded.bundle.fingerprints(),
+        disable_local_ca_jwt: settings.disable_local_ca_jwt,
+    };
+    let options = PlanOptions { allow_reviewer_jwt_removal: settings.allow_reviewer_jwt_removal };
+    let planned = plan::plan_config(current.as_ref(), &desired, &options)?;
+    let mut warnings = loaded.warnings.clone();
+    warnings.extend(host.warnings().iter().cloned());
+    print_warnings(&warnings);
+    let mount = settings.kubernetes_mount.as_str();
+    let out = match matches.get_one::<String>("format").map(String::as_str) {
+        Some("json") => report::render_plan_json(mount, &planned),
+        _ => report::render_plan_text(mount, &planned),
+    };
+    write_stdout(&out)
+}
+
+fn print_warnings(warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for warning in warnings {
+        let _ = writeln!(err, "warning: {}", crate::pure::command::escape_log_line(warning));
+    }
+}
+
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::Stdout(e.kind()).into())
+}
