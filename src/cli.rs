@@ -63,7 +63,12 @@ pub fn command() -> Command {
         .help("Check validity at this time instead of the system clock (for reproducible output)");
     let inspect = Command::new("inspect-ca")
         .about("Show the CA certificates a file would upload, or why it is refused")
-        .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print JSON"))
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .action(ArgAction::SetTrue)
+                .help("Print JSON"),
+        )
         .arg(
             Arg::new("path")
                 .required(true)
@@ -114,7 +119,11 @@ pub fn main() -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { ErrorClass::User.exit_code() } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                ErrorClass::User.exit_code()
+            } else {
+                0
+            });
         }
     };
     match run(&matches) {
@@ -153,7 +162,10 @@ fn read_now(matches: &ArgMatches) -> Result<i64, Failure> {
 }
 
 fn inspect_ca(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
-    let path = matches.get_one::<String>("path").cloned().unwrap_or_default();
+    let path = matches
+        .get_one::<String>("path")
+        .cloned()
+        .unwrap_or_default();
     let rules = env::read_file_rules();
     let loaded = source::load_ca(&CaSource::File(path), &rules, now)?;
     let out = if matches.get_flag("json") {
@@ -174,7 +186,10 @@ fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
     }
     let settings = contract::parse_settings(&raw, Purpose::Plan)?;
     let rules = env::read_file_rules();
-    let current_path = matches.get_one::<String>("current").cloned().unwrap_or_default();
+    let current_path = matches
+        .get_one::<String>("current")
+        .cloned()
+        .unwrap_or_default();
     let current_origin = format!("`--current` `{current_path}`");
     let current_bytes = source::read_file(&current_origin, Path::new(&current_path), &rules)?;
     let current_text = String::from_utf8_lossy(&current_bytes);
@@ -189,7 +204,9 @@ fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
         ca_fingerprints: loaded.bundle.fingerprints(),
         disable_local_ca_jwt: settings.disable_local_ca_jwt,
     };
-    let options = PlanOptions { allow_reviewer_jwt_removal: settings.allow_reviewer_jwt_removal };
+    let options = PlanOptions {
+        allow_reviewer_jwt_removal: settings.allow_reviewer_jwt_removal,
+    };
     let planned = plan::plan_config(current.as_ref(), &desired, &options)?;
     let mut warnings = loaded.warnings.clone();
     warnings.extend(host.warnings().iter().cloned());
@@ -205,7 +222,11 @@ fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
 fn print_warnings(warnings: &[String]) {
     let mut err = std::io::stderr().lock();
     for warning in warnings {
-        let _ = writeln!(err, "warning: {}", crate::pure::command::escape_log_line(warning));
+        let _ = writeln!(
+            err,
+            "warning: {}",
+            crate::pure::command::escape_log_line(warning)
+        );
     }
 }
 

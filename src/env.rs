@@ -45,7 +45,7 @@ pub fn read_file_rules() -> FileRules {
     }
     let folders: Vec<PathBuf> = [GITHUB_WORKSPACE, RUNNER_TEMP]
         .iter()
-        .filter_map(|name| std::env::var_os(name))
+        .filter_map(std::env::var_os)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .collect();
@@ -59,6 +59,9 @@ mod tests {
     #[test]
     fn input_names_keep_hyphens() {
         assert_eq!(input_variable("vault-addr"), "INPUT_VAULT-ADDR");
-        assert_eq!(input_variable("allow-loopback-host"), "INPUT_ALLOW-LOOPBACK-HOST");
+        assert_eq!(
+            input_variable("allow-loopback-host"),
+            "INPUT_ALLOW-LOOPBACK-HOST"
+        );
     }
 }

@@ -30,14 +30,23 @@ pub struct FileRules {
 impl FileRules {
     /// Rules for a run by hand: any regular file of at most `MAX_FILE_BYTES`.
     pub fn anywhere() -> Self {
-        FileRules { roots: None, max_bytes: MAX_FILE_BYTES }
+        FileRules {
+            roots: None,
+            max_bytes: MAX_FILE_BYTES,
+        }
     }
 
     /// Rules inside a runner: only under these folders (made canonical here; a folder that does
     /// not exist is left out).
     pub fn confined_to(folders: &[PathBuf]) -> Self {
-        let roots = folders.iter().filter_map(|f| f.canonicalize().ok()).collect();
-        FileRules { roots: Some(roots), max_bytes: MAX_FILE_BYTES }
+        let roots = folders
+            .iter()
+            .filter_map(|f| f.canonicalize().ok())
+            .collect();
+        FileRules {
+            roots: Some(roots),
+            max_bytes: MAX_FILE_BYTES,
+        }
     }
 }
 
@@ -65,17 +74,29 @@ pub enum SourceError {
     #[error("{origin}: no such file")]
     NotFound { origin: String },
     #[error("{origin}: cannot be read ({kind})")]
-    Io { origin: String, kind: std::io::ErrorKind },
+    Io {
+        origin: String,
+        kind: std::io::ErrorKind,
+    },
     #[error("{origin}: is {what}, not a regular file")]
     NotRegular { origin: String, what: &'static str },
     #[error("{origin}: is {size} bytes, more than the {max} bytes a CA or kubeconfig can need")]
     TooLarge { origin: String, size: u64, max: u64 },
-    #[error("{origin}: resolves to `{resolved}`, outside the workspace and the runner's temp folder")]
-    OutsideRoots { origin: String, resolved: String, roots: Vec<String> },
+    #[error(
+        "{origin}: resolves to `{resolved}`, outside the workspace and the runner's temp folder"
+    )]
+    OutsideRoots {
+        origin: String,
+        resolved: String,
+        roots: Vec<String>,
+    },
     #[error("{origin}: is a kubeconfig but not UTF-8 text")]
     NotUtf8 { origin: String },
     #[error("{origin}: {source}")]
-    Kubeconfig { origin: String, source: KubeconfigError },
+    Kubeconfig {
+        origin: String,
+        source: KubeconfigError,
+    },
     #[error("{origin}: {source}")]
     Ca { origin: String, source: CaError },
     #[error("{origin}: a kubeconfig given inline cannot reference the file `{reference}`")]
@@ -136,19 +157,30 @@ fn load_bytes(
     now: i64,
 ) -> Result<LoadedCa, SourceError> {
     if !kubeconfig::looks_like_kubeconfig(bytes) {
-        let bundle = ca::parse_ca(bytes, now)
-            .map_err(|source| SourceError::Ca { origin: origin.to_string(), source })?;
+        let bundle = ca::parse_ca(bytes, now).map_err(|source| SourceError::Ca {
+            origin: origin.to_string(),
+            source,
+        })?;
         let warnings = bundle.warnings();
-        return Ok(LoadedCa { bundle, origin: origin.to_string(), kubeconfig: None, warnings });
+        return Ok(LoadedCa {
+            bundle,
+            origin: origin.to_string(),
+            kubeconfig: None,
+            warnings,
+        });
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| SourceError::NotUtf8 { origin: origin.to_string() })?;
-    let config = kubeconfig::parse_kubeconfig(text)
-        .map_err(|source| SourceError::Kubeconfig { origin: origin.to_string(), source })?;
+    let text = std::str::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 {
+        origin: origin.to_string(),
+    })?;
+    let config = kubeconfig::parse_kubeconfig(text).map_err(|source| SourceError::Kubeconfig {
+        origin: origin.to_string(),
+        source,
+    })?;
     let (ca_origin, ca_bytes) = match &config.ca {
-        CaReference::Data(data) => {
-            (format!("{origin} (`certificate-authority-data`)"), data.clone())
-        }
+        CaReference::Data(data) => (
+            format!("{origin} (`certificate-authority-data`)"),
+            data.clone(),
+        ),
         CaReference::File(reference) => {
             let Some(folder) = folder else {
                 return Err(SourceError::InlineReference {
@@ -163,8 +195,10 @@ fn load_bytes(
             (ca_origin, bytes)
         }
     };
-    let bundle = ca::parse_ca(&ca_bytes, now)
-        .map_err(|source| SourceError::Ca { origin: ca_origin.clone(), source })?;
+    let bundle = ca::parse_ca(&ca_bytes, now).map_err(|source| SourceError::Ca {
+        origin: ca_origin.clone(),
+        source,
+    })?;
     let mut warnings = config.warnings.clone();
     warnings.extend(credential_warning(origin, &config));
     warnings.extend(bundle.warnings());
@@ -185,7 +219,11 @@ fn credential_warning(origin: &str, config: &Kubeconfig) -> Option<String> {
     if config.credentials.is_empty() {
         return None;
     }
-    let fields = config.credentials.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>();
+    let fields = config
+        .credentials
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>();
     Some(format!(
         "{origin} carries client credentials ({}): RKE2's kubeconfig is a cluster-admin \
          credential and should not travel between jobs. Only its CA is used. Export the CA alone \
@@ -206,8 +244,14 @@ pub fn read_file(origin: &str, path: &Path, rules: &FileRules) -> Result<Vec<u8>
     let meta = std::fs::metadata(path).map_err(|e| io(e, origin.clone()))?;
     check_type(&origin, &meta)?;
     if let Ok(resolved) = path.canonicalize() {
-        if ["/proc", "/sys", "/dev"].iter().any(|p| resolved.starts_with(p)) {
-            return Err(SourceError::NotRegular { origin, what: "a kernel or device file" });
+        if ["/proc", "/sys", "/dev"]
+            .iter()
+            .any(|p| resolved.starts_with(p))
+        {
+            return Err(SourceError::NotRegular {
+                origin,
+                what: "a kernel or device file",
+            });
         }
         if let Some(roots) = &rules.roots {
             if !roots.iter().any(|root| resolved.starts_with(root)) {
@@ -220,10 +264,17 @@ pub fn read_file(origin: &str, path: &Path, rules: &FileRules) -> Result<Vec<u8>
         }
     } else if rules.roots.is_some() {
         // Confinement needs the real path; without it nothing is read.
-        return Err(SourceError::Io { origin, kind: std::io::ErrorKind::Unsupported });
+        return Err(SourceError::Io {
+            origin,
+            kind: std::io::ErrorKind::Unsupported,
+        });
     }
     if meta.len() > rules.max_bytes {
-        return Err(SourceError::TooLarge { origin, size: meta.len(), max: rules.max_bytes });
+        return Err(SourceError::TooLarge {
+            origin,
+            size: meta.len(),
+            max: rules.max_bytes,
+        });
     }
     let file = open_nonblocking(path).map_err(|e| io(e, origin.clone()))?;
     // The path may have been swapped since the first look: check what was opened.
@@ -234,7 +285,11 @@ pub fn read_file(origin: &str, path: &Path, rules: &FileRules) -> Result<Vec<u8>
         .read_to_end(&mut bytes)
         .map_err(|e| io(e, origin.clone()))?;
     if bytes.len() as u64 > rules.max_bytes {
-        return Err(SourceError::TooLarge { origin, size: bytes.len() as u64, max: rules.max_bytes });
+        return Err(SourceError::TooLarge {
+            origin,
+            size: bytes.len() as u64,
+            max: rules.max_bytes,
+        });
     }
     Ok(bytes)
 }
@@ -243,19 +298,35 @@ fn check_type(origin: &str, meta: &std::fs::Metadata) -> Result<(), SourceError>
     if meta.is_file() {
         return Ok(());
     }
-    let what = if meta.is_dir() { "a directory" } else { "a pipe, socket or device" };
-    Err(SourceError::NotRegular { origin: origin.to_string(), what })
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "a pipe, socket or device"
+    };
+    Err(SourceError::NotRegular {
+        origin: origin.to_string(),
+        what,
+    })
 }
 
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK (0o4000 on Linux x86_64 and aarch64): opening a FIFO swapped in after the type
     // check must not hang the run.
-    std::fs::OpenOptions::new().read(true).custom_flags(0o4000).open(path)
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(0o4000)
+        .open(path)
 }
 
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
 fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }

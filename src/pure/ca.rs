@@ -426,8 +426,11 @@ fn decode(input: &[u8]) -> Result<Decoded, CaError> {
     Err(CaError::NoCertificate)
 }
 
+/// Certificate DERs and the warnings for skipped non-certificate blocks.
+type PemCertificates = (Vec<Vec<u8>>, Vec<String>);
+
 /// PEM blocks → certificate DERs. `Ok(None)` when the input has no PEM armour at all.
-fn decode_pem(input: &[u8]) -> Result<Option<(Vec<Vec<u8>>, Vec<String>)>, CaError> {
+fn decode_pem(input: &[u8]) -> Result<Option<PemCertificates>, CaError> {
     let blocks = scan_pem(input);
     if blocks.is_empty() {
         return Ok(None);
@@ -812,7 +815,7 @@ mod tests {
         let leaf_only = {
             let all = text(LEAF_AND_CA);
             let end = all.find("-----END CERTIFICATE-----").unwrap() + 26;
-            all[..end].as_bytes().to_vec()
+            all.as_bytes()[..end].to_vec()
         };
         let pem = text(RKE2_CA);
         let sec1_der = {

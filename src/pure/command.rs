@@ -8,7 +8,9 @@
 
 /// Escapes a workflow command's message: `%`, CR and LF (the runner decodes `%25` last).
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value: as data, plus `:` and `,`.
@@ -32,7 +34,11 @@ pub fn render_annotation(level: Level, title: Option<&str>, message: &str) -> St
         Level::Notice => "notice",
     };
     match title {
-        Some(t) => format!("::{name} title={}::{}", escape_property(t), escape_data(message)),
+        Some(t) => format!(
+            "::{name} title={}::{}",
+            escape_property(t),
+            escape_data(message)
+        ),
         None => format!("::{name}::{}", escape_data(message)),
     }
 }
@@ -60,9 +66,15 @@ pub enum OutputRecordError {
 
 /// One `GITHUB_OUTPUT` record in heredoc form, LF only (the runner splits on `\n` on Linux). The
 /// delimiter is random per run (the caller supplies it: this module has no randomness).
-pub fn render_output(name: &str, value: &str, delimiter: &str) -> Result<String, OutputRecordError> {
+pub fn render_output(
+    name: &str,
+    value: &str,
+    delimiter: &str,
+) -> Result<String, OutputRecordError> {
     let name_ok = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !name_ok {
         return Err(OutputRecordError::BadName(name.to_string()));
     }
@@ -139,7 +151,10 @@ mod tests {
             render_annotation(Level::Error, Some("input: bad, really"), "line1\nline2"),
             "::error title=input%3A bad%2C really::line1%0Aline2"
         );
-        assert_eq!(render_annotation(Level::Warning, None, "::x::"), "::warning::::x::");
+        assert_eq!(
+            render_annotation(Level::Warning, None, "::x::"),
+            "::warning::::x::"
+        );
         assert_eq!(render_group("CA\nx"), "::group::CA%0Ax");
         assert_eq!(render_mask("a\nb"), "::add-mask::a%0Ab");
     }
@@ -147,11 +162,26 @@ mod tests {
     #[test]
     fn output_records_use_heredoc_and_refuse_the_delimiter() {
         let d = "ghadelimiter_0f3c";
-        assert_eq!(render_output("result", "changed", d).unwrap(), format!("result<<{d}\nchanged\n{d}\n"));
-        assert_eq!(render_output("error-message", "a\nb", d).unwrap(), format!("error-message<<{d}\na\nb\n{d}\n"));
-        assert_eq!(render_output("x", &format!("a\n{d}\nb"), d), Err(OutputRecordError::DelimiterInValue("x".into())));
-        assert_eq!(render_output("x", &format!("a{d}"), d), Err(OutputRecordError::DelimiterInValue("x".into())));
-        assert_eq!(render_output("a<<b", "v", d), Err(OutputRecordError::BadName("a<<b".into())));
+        assert_eq!(
+            render_output("result", "changed", d).unwrap(),
+            format!("result<<{d}\nchanged\n{d}\n")
+        );
+        assert_eq!(
+            render_output("error-message", "a\nb", d).unwrap(),
+            format!("error-message<<{d}\na\nb\n{d}\n")
+        );
+        assert_eq!(
+            render_output("x", &format!("a\n{d}\nb"), d),
+            Err(OutputRecordError::DelimiterInValue("x".into()))
+        );
+        assert_eq!(
+            render_output("x", &format!("a{d}"), d),
+            Err(OutputRecordError::DelimiterInValue("x".into()))
+        );
+        assert_eq!(
+            render_output("a<<b", "v", d),
+            Err(OutputRecordError::BadName("a<<b".into()))
+        );
     }
 
     #[test]
@@ -160,7 +190,10 @@ mod tests {
             escape_markdown("CN=<img src=x onerror=alert(1)> | @team [link](http://x) `code`\n# h"),
             "CN=&lt;img src=x onerror=alert\\(1\\)&gt; \\| &#64;team \\[link\\]\\(http://x\\) \\`code\\` \\# h"
         );
-        assert_eq!(escape_html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         assert_eq!(escape_log_line("  ::add-mask::x"), ">   ::add-mask::x");
         assert_eq!(escape_log_line("a\nb\u{1b}[31m"), "a b [31m");
         assert_eq!(escape_log_line("##[error]x"), "> ##[error]x");

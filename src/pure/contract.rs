@@ -93,7 +93,10 @@ pub const INPUTS: &[InputSpec] = &[
         "Environment name (e.g. `dev`). Picks the default kubernetes mount and VIP location.",
     )),
     with_default(
-        input("jwt-mount", "Path of the JWT auth method that trusts GitHub's OIDC issuer."),
+        input(
+            "jwt-mount",
+            "Path of the JWT auth method that trusts GitHub's OIDC issuer.",
+        ),
         InputDefault::Literal("jwt"),
     ),
     input(
@@ -113,7 +116,10 @@ pub const INPUTS: &[InputSpec] = &[
          supplied token is not revoked by the action.",
     )),
     with_default(
-        input("kubernetes-mount", "Path of the kubernetes auth method to configure."),
+        input(
+            "kubernetes-mount",
+            "Path of the kubernetes auth method to configure.",
+        ),
         InputDefault::Derived("<environment>-kubernetes"),
     ),
     input(
@@ -299,7 +305,10 @@ impl RawInputs {
 
     /// The value, or `None` when unset or empty.
     fn value(&self, name: &'static str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// The value, else the literal default.
@@ -362,7 +371,12 @@ pub enum HostSource {
     /// `kubernetes-host`, validated.
     Input(KubernetesHost),
     /// The VIP kept in Vault KV v2: `GET <mount>/data/<secret>`, key `key`.
-    Vip { mount: MountPath, secret: String, key: String, port: u16 },
+    Vip {
+        mount: MountPath,
+        secret: String,
+        key: String,
+        port: u16,
+    },
 }
 
 impl HostSource {
@@ -403,17 +417,33 @@ pub struct Settings {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error("input `{input}` is required{why}")]
-    Missing { input: &'static str, why: &'static str, fix: String },
+    Missing {
+        input: &'static str,
+        why: &'static str,
+        fix: String,
+    },
     #[error("input `{input}` is {shown}, expected {expected}")]
-    Invalid { input: &'static str, shown: String, expected: &'static str, fix: String },
+    Invalid {
+        input: &'static str,
+        shown: String,
+        expected: &'static str,
+        fix: String,
+    },
     #[error("inputs {} are all set, but only one may be", list(.inputs))]
-    Conflict { inputs: Vec<&'static str>, fix: String },
+    Conflict {
+        inputs: Vec<&'static str>,
+        fix: String,
+    },
     #[error("{0}")]
     Host(HostError),
 }
 
 fn list(names: &[&'static str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 impl Diagnostic for InputError {
@@ -437,14 +467,24 @@ impl From<HostError> for InputError {
     }
 }
 
-fn invalid(raw: &RawInputs, input: &'static str, expected: &'static str, fix: String) -> InputError {
+fn invalid(
+    raw: &RawInputs,
+    input: &'static str,
+    expected: &'static str,
+    fix: String,
+) -> InputError {
     let shown = match (spec(input), raw.value(input)) {
         (Some(s), Some(v)) if s.echo && v.chars().count() <= 80 && !v.contains('\n') => {
             format!("`{v}`")
         }
         _ => "not valid".to_string(),
     };
-    InputError::Invalid { input, shown, expected, fix }
+    InputError::Invalid {
+        input,
+        shown,
+        expected,
+        fix,
+    }
 }
 
 /// Parses every input into settings. The first problem found is returned.
@@ -551,8 +591,13 @@ fn parse_environment(raw: &RawInputs) -> Result<String, InputError> {
         });
     };
     let ok = env.len() <= 64
-        && env.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && env.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        && env
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && env
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !ok {
         return Err(invalid(
             raw,
@@ -578,13 +623,25 @@ fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
             ));
         }
     }
-    let mount = parse_mount(raw, "jwt-mount", raw.value_or_default("jwt-mount").unwrap_or("jwt"))?;
+    let mount = parse_mount(
+        raw,
+        "jwt-mount",
+        raw.value_or_default("jwt-mount").unwrap_or("jwt"),
+    )?;
     let oidc = match raw.value("jwt-role") {
         Some(role) => {
             // Vault's role names: `\w(([\w-.@]+)?\w)?` (framework.GenericNameWithAtRegex).
-            let ok = role.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
-                && role.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                && role.chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            let ok = role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
+                && role
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && role
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
                 return Err(invalid(
                     raw,
@@ -604,7 +661,11 @@ fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
                     ));
                 }
             }
-            Some(OidcLogin { mount, role: role.to_string(), audience })
+            Some(OidcLogin {
+                mount,
+                role: role.to_string(),
+                audience,
+            })
         }
         None => None,
     };
@@ -627,7 +688,9 @@ fn parse_namespace(raw: &RawInputs, ns: &str) -> Result<String, InputError> {
             !seg.is_empty()
                 && seg != "."
                 && seg != ".."
-                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     if !ok {
         return Err(invalid(
@@ -647,7 +710,10 @@ fn parse_mount(raw: &RawInputs, input: &'static str, value: &str) -> Result<Moun
             raw,
             input,
             "the mount path without the `auth/` prefix",
-            format!("drop `auth/`: e.g. `{}`", trimmed.trim_start_matches("auth").trim_start_matches('/')),
+            format!(
+                "drop `auth/`: e.g. `{}`",
+                trimmed.trim_start_matches("auth").trim_start_matches('/')
+            ),
         ));
     }
     let ok = !trimmed.is_empty()
@@ -655,7 +721,9 @@ fn parse_mount(raw: &RawInputs, input: &'static str, value: &str) -> Result<Moun
             !seg.is_empty()
                 && seg != "."
                 && seg != ".."
-                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     if !ok {
         return Err(invalid(
@@ -674,15 +742,25 @@ fn parse_kv_name(raw: &RawInputs, input: &'static str, path: bool) -> Result<Str
         && !value.starts_with('/')
         && !value.ends_with('/')
         && (path || !value.contains('/'))
-        && value.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || "?#%".contains(c));
+        && value
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "?#%".contains(c));
     if !ok {
         return Err(invalid(
             raw,
             input,
-            if path { "a KV secret path such as `ip`" } else { "a key name such as `vip`" },
-            format!("see `vault kv get -mount=kv/<environment> ip`; the default is `{}`",
-                raw_default(input)),
+            if path {
+                "a KV secret path such as `ip`"
+            } else {
+                "a key name such as `vip`"
+            },
+            format!(
+                "see `vault kv get -mount=kv/<environment> ip`; the default is `{}`",
+                raw_default(input)
+            ),
         ));
     }
     Ok(value.to_string())
@@ -717,7 +795,9 @@ fn parse_bool(raw: &RawInputs, input: &'static str) -> Result<bool, InputError> 
             raw,
             input,
             "`true` or `false`",
-            format!("write `{input}: true` or `{input}: false` (YAML `yes`/`on` are not booleans here)"),
+            format!(
+                "write `{input}: true` or `{input}: false` (YAML `yes`/`on` are not booleans here)"
+            ),
         )),
     }
 }
@@ -763,7 +843,10 @@ mod tests {
         assert!(s.disable_local_ca_jwt);
         assert!(!s.dry_run && !s.allow_loopback_host && !s.allow_reviewer_jwt_removal);
         assert_eq!(s.ca, CaSource::File("k8s-ca.crt".into()));
-        assert_eq!(s.vault_addr.unwrap().as_str(), "https://vault.example.com:8200");
+        assert_eq!(
+            s.vault_addr.unwrap().as_str(),
+            "https://vault.example.com:8200"
+        );
     }
 
     #[test]
@@ -803,11 +886,17 @@ mod tests {
 
     #[test]
     fn host_input_and_loopback_opt_in() {
-        let s = parse_settings(&raw(&[("kubernetes-host", "https://10.69.1.110:6443")]), Purpose::Run)
-            .unwrap();
+        let s = parse_settings(
+            &raw(&[("kubernetes-host", "https://10.69.1.110:6443")]),
+            Purpose::Run,
+        )
+        .unwrap();
         assert!(matches!(s.host, HostSource::Input(h) if h.as_str() == "https://10.69.1.110:6443"));
         let s = parse_settings(
-            &raw(&[("kubernetes-host", "https://127.0.0.2:6443"), ("allow-loopback-host", "true")]),
+            &raw(&[
+                ("kubernetes-host", "https://127.0.0.2:6443"),
+                ("allow-loopback-host", "true"),
+            ]),
             Purpose::Run,
         )
         .unwrap();
@@ -820,7 +909,10 @@ mod tests {
         r.set("jwt-role", "");
         let s = parse_settings(&r, Purpose::Run).unwrap();
         assert!(s.auth.oidc.is_none());
-        assert_eq!(s.auth.token.as_ref().unwrap().expose_secret(), "hvs.SECRETMARKER");
+        assert_eq!(
+            s.auth.token.as_ref().unwrap().expose_secret(),
+            "hvs.SECRETMARKER"
+        );
         assert!(!format!("{s:?} {r:?}").contains("SECRETMARKER"));
 
         let mut r = RawInputs::default();
@@ -833,39 +925,178 @@ mod tests {
 
     #[test]
     fn refused_inputs() {
-        let rows: &[(&[(&str, &str)], Purpose, &str, &str)] = &[
-            (&[("vault-addr", "")], Purpose::Run, "input `vault-addr` is required", "vault-addr: https://"),
-            (&[("vault-addr", "vault:8200")], Purpose::Run, "`vault-addr` has no scheme", "https://"),
-            (&[("vault-addr", "http://vault.example.com:8200")], Purpose::Run, "in clear text", "http://127.0.0.1:8200"),
-            (&[("environment", "")], Purpose::Run, "input `environment` is required", "environment: dev"),
-            (&[("environment", "dev env")], Purpose::Run, "input `environment` is `dev env`, expected a name of letters", "`staging`"),
-            (&[("environment", "../x")], Purpose::Run, "expected a name", "`prod`"),
-            (&[("jwt-role", "")], Purpose::Run, "input `jwt-role` is required (or `vault-token`)", "id-token: write"),
-            (&[("jwt-role", "a/b")], Purpose::Run, "input `jwt-role` is `a/b`, expected a Vault role name", "auth/jwt/role"),
-            (&[("jwt-mount", "auth/jwt")], Purpose::Run, "expected the mount path without the `auth/` prefix", "drop `auth/`: e.g. `jwt`"),
-            (&[("kubernetes-mount", "auth/dev-kubernetes/")], Purpose::Run, "`kubernetes-mount`", "e.g. `dev-kubernetes`"),
-            (&[("kubernetes-mount", "a//b")], Purpose::Run, "expected a Vault mount path", "vault auth list"),
-            (&[("vip-mount", "kv/../x")], Purpose::Run, "input `vip-mount`", "vault secrets list"),
-            (&[("vip-secret", "/ip")], Purpose::Run, "input `vip-secret` is `/ip`, expected a KV secret path", "the default is `ip`"),
-            (&[("vip-key", "a/b")], Purpose::Run, "expected a key name", "the default is `vip`"),
-            (&[("vip-port", "0")], Purpose::Run, "input `vip-port` is `0`, expected a TCP port", "`6443`"),
-            (&[("vip-port", "six")], Purpose::Run, "expected a TCP port", "`6443`"),
-            (&[("dry-run", "yes")], Purpose::Run, "input `dry-run` is `yes`, expected `true` or `false`", "dry-run: true"),
-            (&[("disable-local-ca-jwt", "1")], Purpose::Run, "`disable-local-ca-jwt`", "not booleans"),
-            (&[("ca-file", "")], Purpose::Run, "input `ca-file` is required (or `ca-data`)", "server-ca.crt"),
-            (&[("ca-data", "x")], Purpose::Run, "inputs `ca-file` and `ca-data` are all set", "keep one"),
-            (&[("kubernetes-host", "https://127.0.0.1:6443")], Purpose::Run, "loopback", "rke2.yaml"),
-            (&[("kubernetes-host", "10.69.1.110:6443")], Purpose::Run, "`kubernetes-host` has no scheme", "https://"),
-            (&[("vault-namespace", "admin team")], Purpose::Run, "input `vault-namespace`", "vault namespace list"),
-            (&[("vault-ca-cert", "/etc/ssl/vault-ca.pem")], Purpose::Run, "input `vault-ca-cert` is not valid, expected PEM text", "not its path"),
-            (&[("jwt-audience", "a b")], Purpose::Run, "input `jwt-audience`", "bound_audiences"),
-            (&[("vault-token", "hvs.SECRETMARKER\n")], Purpose::Run, "input `vault-token` is not valid", "trailing newline"),
-            (&[], Purpose::Plan, "input `kubernetes-host` is required for an offline plan", "--kubernetes-host"),
+        type Row<'a> = (&'a [(&'a str, &'a str)], Purpose, &'a str, &'a str);
+        let rows: &[Row] = &[
+            (
+                &[("vault-addr", "")],
+                Purpose::Run,
+                "input `vault-addr` is required",
+                "vault-addr: https://",
+            ),
+            (
+                &[("vault-addr", "vault:8200")],
+                Purpose::Run,
+                "`vault-addr` has no scheme",
+                "https://",
+            ),
+            (
+                &[("vault-addr", "http://vault.example.com:8200")],
+                Purpose::Run,
+                "in clear text",
+                "http://127.0.0.1:8200",
+            ),
+            (
+                &[("environment", "")],
+                Purpose::Run,
+                "input `environment` is required",
+                "environment: dev",
+            ),
+            (
+                &[("environment", "dev env")],
+                Purpose::Run,
+                "input `environment` is `dev env`, expected a name of letters",
+                "`staging`",
+            ),
+            (
+                &[("environment", "../x")],
+                Purpose::Run,
+                "expected a name",
+                "`prod`",
+            ),
+            (
+                &[("jwt-role", "")],
+                Purpose::Run,
+                "input `jwt-role` is required (or `vault-token`)",
+                "id-token: write",
+            ),
+            (
+                &[("jwt-role", "a/b")],
+                Purpose::Run,
+                "input `jwt-role` is `a/b`, expected a Vault role name",
+                "auth/jwt/role",
+            ),
+            (
+                &[("jwt-mount", "auth/jwt")],
+                Purpose::Run,
+                "expected the mount path without the `auth/` prefix",
+                "drop `auth/`: e.g. `jwt`",
+            ),
+            (
+                &[("kubernetes-mount", "auth/dev-kubernetes/")],
+                Purpose::Run,
+                "`kubernetes-mount`",
+                "e.g. `dev-kubernetes`",
+            ),
+            (
+                &[("kubernetes-mount", "a//b")],
+                Purpose::Run,
+                "expected a Vault mount path",
+                "vault auth list",
+            ),
+            (
+                &[("vip-mount", "kv/../x")],
+                Purpose::Run,
+                "input `vip-mount`",
+                "vault secrets list",
+            ),
+            (
+                &[("vip-secret", "/ip")],
+                Purpose::Run,
+                "input `vip-secret` is `/ip`, expected a KV secret path",
+                "the default is `ip`",
+            ),
+            (
+                &[("vip-key", "a/b")],
+                Purpose::Run,
+                "expected a key name",
+                "the default is `vip`",
+            ),
+            (
+                &[("vip-port", "0")],
+                Purpose::Run,
+                "input `vip-port` is `0`, expected a TCP port",
+                "`6443`",
+            ),
+            (
+                &[("vip-port", "six")],
+                Purpose::Run,
+                "expected a TCP port",
+                "`6443`",
+            ),
+            (
+                &[("dry-run", "yes")],
+                Purpose::Run,
+                "input `dry-run` is `yes`, expected `true` or `false`",
+                "dry-run: true",
+            ),
+            (
+                &[("disable-local-ca-jwt", "1")],
+                Purpose::Run,
+                "`disable-local-ca-jwt`",
+                "not booleans",
+            ),
+            (
+                &[("ca-file", "")],
+                Purpose::Run,
+                "input `ca-file` is required (or `ca-data`)",
+                "server-ca.crt",
+            ),
+            (
+                &[("ca-data", "x")],
+                Purpose::Run,
+                "inputs `ca-file` and `ca-data` are all set",
+                "keep one",
+            ),
+            (
+                &[("kubernetes-host", "https://127.0.0.1:6443")],
+                Purpose::Run,
+                "loopback",
+                "rke2.yaml",
+            ),
+            (
+                &[("kubernetes-host", "10.69.1.110:6443")],
+                Purpose::Run,
+                "`kubernetes-host` has no scheme",
+                "https://",
+            ),
+            (
+                &[("vault-namespace", "admin team")],
+                Purpose::Run,
+                "input `vault-namespace`",
+                "vault namespace list",
+            ),
+            (
+                &[("vault-ca-cert", "/etc/ssl/vault-ca.pem")],
+                Purpose::Run,
+                "input `vault-ca-cert` is not valid, expected PEM text",
+                "not its path",
+            ),
+            (
+                &[("jwt-audience", "a b")],
+                Purpose::Run,
+                "input `jwt-audience`",
+                "bound_audiences",
+            ),
+            (
+                &[("vault-token", "hvs.SECRETMARKER\n")],
+                Purpose::Run,
+                "input `vault-token` is not valid",
+                "trailing newline",
+            ),
+            (
+                &[],
+                Purpose::Plan,
+                "input `kubernetes-host` is required for an offline plan",
+                "--kubernetes-host",
+            ),
         ];
         for (pairs, purpose, message, hint) in rows {
             let err = parse_settings(&raw(pairs), *purpose).expect_err(message);
             let shown = err.to_string();
-            assert!(shown.contains(message), "{pairs:?}: {shown:?} lacks {message:?}");
+            assert!(
+                shown.contains(message),
+                "{pairs:?}: {shown:?} lacks {message:?}"
+            );
             let h = err.hint().unwrap();
             assert!(h.contains(hint), "{pairs:?}: hint {h:?} lacks {hint:?}");
             assert!(!format!("{shown}{h}{err:?}").contains("SECRETMARKER"));
@@ -880,9 +1111,19 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), INPUTS.len(), "duplicate input");
         for spec in INPUTS {
-            assert!(spec.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", spec.name);
+            assert!(
+                spec.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                spec.name
+            );
             assert!(spec.description.ends_with('.'), "{}", spec.name);
-            assert!(!(spec.required && spec.default != InputDefault::None), "{}", spec.name);
+            assert!(
+                !(spec.required && spec.default != InputDefault::None),
+                "{}",
+                spec.name
+            );
         }
         let outcomes: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
         for o in outcomes {

@@ -237,7 +237,9 @@ pub fn parse_vault_addr(origin: &str, value: &str) -> Result<VaultAddr, HostErro
             HostName::Dns(name) => name.trim_end_matches('.') == "localhost",
         };
         if !loopback {
-            return Err(HostError::PlainHttpVault { origin: origin.into() });
+            return Err(HostError::PlainHttpVault {
+                origin: origin.into(),
+            });
         }
     }
     if !parts.path.trim_end_matches('/').is_empty() {
@@ -729,26 +731,48 @@ mod tests {
     fn vault_addresses() {
         let v = "vault-addr";
         let ok: &[(&str, &str)] = &[
-            ("https://vault.example.com:8200", "https://vault.example.com:8200"),
-            ("https://vault.example.com:8200/", "https://vault.example.com:8200"),
+            (
+                "https://vault.example.com:8200",
+                "https://vault.example.com:8200",
+            ),
+            (
+                "https://vault.example.com:8200/",
+                "https://vault.example.com:8200",
+            ),
             ("https://Vault.Example.com", "https://vault.example.com"),
             ("http://127.0.0.1:8200", "http://127.0.0.1:8200"),
             ("http://[::1]:8200", "http://[::1]:8200"),
             ("http://localhost:8200", "http://localhost:8200"),
         ];
         for (value, url) in ok {
-            assert_eq!(parse_vault_addr(v, value).unwrap().as_str(), *url, "{value}");
+            assert_eq!(
+                parse_vault_addr(v, value).unwrap().as_str(),
+                *url,
+                "{value}"
+            );
         }
         let refused: &[(&str, &str, &str)] = &[
-            ("http://vault.example.com:8200", "in clear text", "http://127.0.0.1:8200"),
+            (
+                "http://vault.example.com:8200",
+                "in clear text",
+                "http://127.0.0.1:8200",
+            ),
             ("vault.example.com:8200", "has no scheme", "https://"),
-            ("https://vault.example.com:8200/v1", "takes no path", "https://<host>"),
+            (
+                "https://vault.example.com:8200/v1",
+                "takes no path",
+                "https://<host>",
+            ),
             ("ftp://vault", "uses `ftp://`", "https://"),
         ];
         for (value, message, hint) in refused {
             let err = parse_vault_addr(v, value).expect_err(value);
             assert!(err.to_string().contains(message), "{value}: {err}");
-            assert!(err.hint().unwrap().contains(hint), "{value}: {:?}", err.hint());
+            assert!(
+                err.hint().unwrap().contains(hint),
+                "{value}: {:?}",
+                err.hint()
+            );
         }
     }
 

@@ -88,10 +88,14 @@ pub fn render_plan_json(mount: &str, plan: &Plan) -> String {
     let changes: Vec<Value> = plan
         .changes
         .iter()
-        .map(|c| json!({"field": c.field, "before": c.before, "after": c.after, "reason": c.reason}))
+        .map(
+            |c| json!({"field": c.field, "before": c.before, "after": c.after, "reason": c.reason}),
+        )
         .collect();
     let rollback = match &plan.rollback {
-        Rollback::FirstWrite => json!({"possible": false, "reason": "first write: config has no DELETE"}),
+        Rollback::FirstWrite => {
+            json!({"possible": false, "reason": "first write: config has no DELETE"})
+        }
         Rollback::Restore(body) => json!({"possible": true, "body": body}),
     };
     let value = json!({
@@ -110,7 +114,9 @@ pub fn render_plan_json(mount: &str, plan: &Plan) -> String {
 pub fn render_plan_text(mount: &str, plan: &Plan) -> String {
     let mut out = String::new();
     if !plan.has_changes() {
-        out.push_str(&format!("auth/{mount}/config is already as desired: nothing to write\n"));
+        out.push_str(&format!(
+            "auth/{mount}/config is already as desired: nothing to write\n"
+        ));
     } else {
         out.push_str(&format!(
             "auth/{mount}/config: {} field{} to change\n\n",
@@ -156,7 +162,15 @@ fn render_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Stri
         format!("{}\n", padded.join("  ").trim_end())
     };
     let mut out = line(header.to_vec());
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()));
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
     for row in rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
@@ -176,7 +190,10 @@ mod tests {
 
     #[test]
     fn table_aligns_columns() {
-        let rows = [["a".to_string(), "long value".to_string()], ["bbb".to_string(), "x".to_string()]];
+        let rows = [
+            ["a".to_string(), "long value".to_string()],
+            ["bbb".to_string(), "x".to_string()],
+        ];
         assert_eq!(
             render_table(["k", "v"], &rows),
             "k    v\n---  ----------\na    long value\nbbb  x\n"
