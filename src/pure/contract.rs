@@ -305,6 +305,7 @@ impl RawInputs {
 
     /// The value, or `None` when unset or empty.
     fn value(&self, name: &'static str) -> Option<&str> {
+        debug_assert!(spec(name).is_some(), "input `{name}` is not in INPUTS");
         self.values
             .get(name)
             .map(String::as_str)
@@ -800,6 +801,105 @@ fn parse_bool(raw: &RawInputs, input: &'static str) -> Result<bool, InputError> 
             ),
         )),
     }
+}
+
+/// Quotes text as a YAML double-quoted scalar.
+fn yaml_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An input's description with its derived default spelled out, as docs show it.
+pub fn describe_input(spec: &InputSpec) -> String {
+    match spec.default {
+        InputDefault::Derived(d) => format!("{} Default: `{d}`.", spec.description),
+        _ => spec.description.to_string(),
+    }
+}
+
+/// `action.yml`, generated from the tables. The file in the repository must equal this.
+pub fn render_action_yml() -> String {
+    let mut out = String::from(
+        "# Generated from src/pure/contract.rs: edit the tables there, then run\n\
+         # `UPDATE_GENERATED=1 cargo test --test contract` to rewrite this file and the README tables.\n\
+         name: \"Vault Kubernetes handshake\"\n\
+         description: \"Write a cluster's Vault kubernetes auth config (CA, API server address, client \
+         JWT mode), read it back and prove it, logging in with GitHub OIDC.\"\n\
+         author: \"vault-k8s-handshake\"\n\
+         branding:\n  icon: \"lock\"\n  color: \"blue\"\n\
+         inputs:\n",
+    );
+    for spec in INPUTS {
+        out.push_str(&format!("  {}:\n", spec.name));
+        out.push_str(&format!(
+            "    description: {}\n",
+            yaml_quote(&describe_input(spec))
+        ));
+        out.push_str(&format!("    required: {}\n", spec.required));
+        if let InputDefault::Literal(d) = spec.default {
+            out.push_str(&format!("    default: {}\n", yaml_quote(d)));
+        }
+    }
+    out.push_str("outputs:\n");
+    for spec in OUTPUTS {
+        out.push_str(&format!(
+            "  {}:\n    description: {}\n",
+            spec.name,
+            yaml_quote(spec.description)
+        ));
+    }
+    out.push_str(
+        "runs:\n  using: \"docker\"\n  image: \"dist/Dockerfile\"\n  args:\n    - \"run\"\n",
+    );
+    out
+}
+
+/// The README's inputs table.
+pub fn render_inputs_markdown() -> String {
+    let mut out =
+        String::from("| input | required | default | description |\n| --- | --- | --- | --- |\n");
+    for spec in INPUTS {
+        let default = match spec.default {
+            InputDefault::None => String::new(),
+            InputDefault::Literal(d) | InputDefault::Derived(d) => format!("`{d}`"),
+        };
+        let secret = if spec.secret {
+            " Secret: masked, never logged."
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {}{} |\n",
+            spec.name,
+            if spec.required { "yes" } else { "no" },
+            default,
+            spec.description.replace('|', "\\|"),
+            secret
+        ));
+    }
+    out
+}
+
+/// The README's outputs table.
+pub fn render_outputs_markdown() -> String {
+    let mut out = String::from("| output | meaning |\n| --- | --- |\n");
+    for spec in OUTPUTS {
+        out.push_str(&format!(
+            "| `{}` | {} |\n",
+            spec.name,
+            spec.description.replace('|', "\\|")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -682,7 +682,7 @@ fn plan_ca(
             let have_set: BTreeSet<&String> = have.iter().collect();
             let want_set: BTreeSet<&String> = want.iter().collect();
             format!(
-                "the CA certificates differ: `{}` removed, `{}` added",
+                "the CA certificates differ: {} removed, {} added",
                 have_set.difference(&want_set).count(),
                 want_set.difference(&have_set).count()
             )
@@ -1043,7 +1043,7 @@ KaO914WIseALF8mrVsV3zQDP6roLwZdxxHD5SjgyLL49Zu6J/1w3KgPjaA==
                 field: "kubernetes_ca_cert",
                 before: Some(FP_A.to_string()),
                 after: format!("{FP_A}, {FP_B}"),
-                reason: "the CA certificates differ: `0` removed, `1` added".to_string(),
+                reason: "the CA certificates differ: 0 removed, 1 added".to_string(),
             }]
         );
         assert_eq!(plan.body["kubernetes_ca_cert"], json!(bundle));
@@ -1060,7 +1060,7 @@ KaO914WIseALF8mrVsV3zQDP6roLwZdxxHD5SjgyLL49Zu6J/1w3KgPjaA==
         assert_eq!(fields(&plan), ["kubernetes_ca_cert"]);
         assert_eq!(
             plan.changes[0].reason,
-            "the CA certificates differ: `1` removed, `1` added"
+            "the CA certificates differ: 1 removed, 1 added"
         );
         assert_eq!(plan.changes[0].before.as_deref(), Some(FP_A));
         assert_eq!(plan.changes[0].after, FP_B);
