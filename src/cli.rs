@@ -60,6 +60,7 @@ pub fn command() -> Command {
         .long("now")
         .global(true)
         .value_name("RFC3339")
+        .overrides_with("now")
         .help("Check validity at this time instead of the system clock (for reproducible output)");
     let inspect = Command::new("inspect-ca")
         .about("Show the CA certificates a file would upload, or why it is refused")
