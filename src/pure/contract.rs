@@ -682,17 +682,23 @@ fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
     Ok(Auth { oidc, token })
 }
 
-fn parse_namespace(raw: &RawInputs, ns: &str) -> Result<String, InputError> {
-    let trimmed = ns.trim_matches('/');
-    let ok = !trimmed.is_empty()
-        && trimmed.split('/').all(|seg| {
+/// `a/b/c` of letters, digits, `-`, `_`, `.`: no empty, `.` or `..` segment (mount paths and
+/// namespaces are both of this shape).
+fn is_vault_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|seg| {
             !seg.is_empty()
                 && seg != "."
                 && seg != ".."
                 && seg
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        });
+        })
+}
+
+fn parse_namespace(raw: &RawInputs, ns: &str) -> Result<String, InputError> {
+    let trimmed = ns.trim_matches('/');
+    let ok = is_vault_path(trimmed);
     if !ok {
         return Err(invalid(
             raw,
@@ -717,15 +723,7 @@ fn parse_mount(raw: &RawInputs, input: &'static str, value: &str) -> Result<Moun
             ),
         ));
     }
-    let ok = !trimmed.is_empty()
-        && trimmed.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        });
+    let ok = is_vault_path(trimmed);
     if !ok {
         return Err(invalid(
             raw,

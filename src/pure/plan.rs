@@ -445,6 +445,21 @@ impl Fields<'_> {
 /// - `token_reviewer_jwt`: when Vault reports one stored. Removing it cannot be undone, so it is
 ///   refused with [`PlanError::ReviewerJwtWouldBeRemoved`] unless
 ///   [`PlanOptions::allow_reviewer_jwt_removal`]. This holds even when nothing else changes:
+/// The three fields the action manages, as a write body starts.
+fn managed_fields(host: &str, ca_pem: &str, disable_local_ca_jwt: bool) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert(KUBERNETES_HOST.to_string(), Value::String(host.to_string()));
+    body.insert(
+        KUBERNETES_CA_CERT.to_string(),
+        Value::String(ca_pem.to_string()),
+    );
+    body.insert(
+        DISABLE_LOCAL_CA_JWT.to_string(),
+        Value::Bool(disable_local_ca_jwt),
+    );
+    body
+}
+
 ///   client JWT mode means no reviewer JWT, and only a write removes it.
 pub fn plan_config(
     current: Option<&CurrentConfig>,
@@ -461,18 +476,10 @@ pub fn plan_config(
     want_fingerprints.dedup();
     let desired_ca_display = ca_display(&desired.ca_pem, &want_fingerprints);
 
-    let mut body = Map::new();
-    body.insert(
-        KUBERNETES_HOST.to_string(),
-        Value::String(desired.kubernetes_host.clone()),
-    );
-    body.insert(
-        KUBERNETES_CA_CERT.to_string(),
-        Value::String(desired.ca_pem.clone()),
-    );
-    body.insert(
-        DISABLE_LOCAL_CA_JWT.to_string(),
-        Value::Bool(desired.disable_local_ca_jwt),
+    let mut body = managed_fields(
+        &desired.kubernetes_host,
+        &desired.ca_pem,
+        desired.disable_local_ca_jwt,
     );
 
     let Some(current) = current else {
@@ -605,18 +612,10 @@ pub fn plan_config(
         }
     }
 
-    let mut restore = Map::new();
-    restore.insert(
-        KUBERNETES_HOST.to_string(),
-        Value::String(current.kubernetes_host.clone()),
-    );
-    restore.insert(
-        KUBERNETES_CA_CERT.to_string(),
-        Value::String(current.kubernetes_ca_cert.clone()),
-    );
-    restore.insert(
-        DISABLE_LOCAL_CA_JWT.to_string(),
-        Value::Bool(current.disable_local_ca_jwt),
+    let mut restore = managed_fields(
+        &current.kubernetes_host,
+        &current.kubernetes_ca_cert,
+        current.disable_local_ca_jwt,
     );
     carry_over(&mut restore, current);
 
