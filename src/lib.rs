@@ -6,6 +6,8 @@
 //! behind the default `native` feature.
 
 pub mod cli;
+#[cfg(feature = "dev-server")]
+pub mod devserver;
 pub mod env;
 pub mod pure;
 pub mod source;
