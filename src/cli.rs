@@ -95,8 +95,22 @@ pub fn command() -> Command {
                 .default_value("table")
                 .help("Output format"),
         );
+    plan = with_input_flags(plan);
+    let root = Command::new("vault-k8s-handshake")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Write a cluster's Vault kubernetes auth config and prove it, in one verified step")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(now)
+        .subcommand(inspect)
+        .subcommand(plan);
+    native_commands(root)
+}
+
+/// Every non-secret input as a flag. Secrets come only from `INPUT_*` variables.
+fn with_input_flags(mut cmd: Command) -> Command {
     for spec in INPUTS.iter().filter(|s| !s.secret) {
-        plan = plan.arg(
+        cmd = cmd.arg(
             Arg::new(spec.name)
                 .long(spec.name)
                 .value_name("VALUE")
@@ -104,14 +118,30 @@ pub fn command() -> Command {
                 .help_heading("Action inputs"),
         );
     }
-    Command::new("vault-k8s-handshake")
-        .version(env!("CARGO_PKG_VERSION"))
-        .about("Write a cluster's Vault kubernetes auth config and prove it, in one verified step")
-        .subcommand_required(true)
-        .arg_required_else_help(true)
-        .arg(now)
-        .subcommand(inspect)
-        .subcommand(plan)
+    cmd
+}
+
+#[cfg(not(feature = "native"))]
+fn native_commands(root: Command) -> Command {
+    root
+}
+
+#[cfg(feature = "native")]
+fn native_commands(root: Command) -> Command {
+    let run = Command::new("run").about(
+        "Run the handshake: what the action's container does. Inputs come from `INPUT_*` \
+         variables as the runner sets them; flags override them for local use",
+    );
+    root.subcommand(with_input_flags(run))
+}
+
+/// Input flags given on the command line, over the `INPUT_*` values.
+fn read_input_flags(matches: &ArgMatches, raw: &mut RawInputs) {
+    for spec in INPUTS.iter().filter(|s| !s.secret) {
+        if let Some(value) = matches.get_one::<String>(spec.name) {
+            raw.set(spec.name, value.clone());
+        }
+    }
 }
 
 /// Runs the CLI with the process arguments and returns the exit code.
@@ -127,17 +157,26 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    #[cfg(feature = "native")]
+    if let Some(("run", sub)) = matches.subcommand() {
+        return match read_now(&matches) {
+            Ok(now) => run_action(sub, now),
+            Err(failure) => report_failure(failure.as_ref()),
+        };
+    }
     match run(&matches) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {failure}");
-            if let Some(hint) = failure.hint() {
-                let _ = writeln!(err, "hint: {hint}");
-            }
-            ExitCode::from(failure.class().exit_code())
-        }
+        Err(failure) => report_failure(failure.as_ref()),
     }
+}
+
+fn report_failure(failure: &dyn Diagnostic) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {failure}");
+    if let Some(hint) = failure.hint() {
+        let _ = writeln!(err, "hint: {hint}");
+    }
+    ExitCode::from(failure.class().exit_code())
 }
 
 fn run(matches: &ArgMatches) -> Result<(), Failure> {
@@ -180,11 +219,7 @@ fn inspect_ca(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
 
 fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
     let mut raw = RawInputs::default();
-    for spec in INPUTS.iter().filter(|s| !s.secret) {
-        if let Some(value) = matches.get_one::<String>(spec.name) {
-            raw.set(spec.name, value.clone());
-        }
-    }
+    read_input_flags(matches, &mut raw);
     let settings = contract::parse_settings(&raw, Purpose::Plan)?;
     let rules = env::read_file_rules();
     let current_path = matches
@@ -218,6 +253,44 @@ fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
         _ => report::render_plan_text(mount, &planned),
     };
     write_stdout(&out)
+}
+
+/// `run`: the handshake reports its own failures (annotation, summary, outputs), so only its
+/// exit code comes back.
+#[cfg(feature = "native")]
+fn run_action(matches: &ArgMatches, now: i64) -> ExitCode {
+    let mut raw = env::read_inputs();
+    read_input_flags(matches, &mut raw);
+    ExitCode::from(run_handshake(raw, now))
+}
+
+/// Runs the handshake on a fresh runtime with inputs already gathered.
+#[cfg(feature = "native")]
+pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
+    use std::sync::Arc;
+    let started_at = crate::pure::ca::Timestamp(now).to_string();
+    let environment = raw.raw_value("environment").unwrap_or_default();
+    let run_env = crate::shell::handshake::RunEnv {
+        raw,
+        oidc: env::read_oidc_request(),
+        rules: env::read_file_rules(),
+        context: env::read_run_context(started_at),
+        now,
+        report_file_name: env::report_file_name(&environment),
+    };
+    let runner = Arc::new(crate::shell::runner::Runner::new(env::read_runner_paths()));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ErrorClass::Bug.exit_code();
+        }
+    };
+    runtime.block_on(crate::shell::handshake::run(run_env, runner))
 }
 
 fn print_warnings(warnings: &[String]) {

@@ -65,3 +65,80 @@ mod tests {
         );
     }
 }
+
+/// The event that triggered the workflow (`push`, `pull_request`, …).
+pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
+/// The step's output file.
+pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
+/// The step's Markdown summary file.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// Run context for the audit trail.
+pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+pub const GITHUB_RUN_ATTEMPT: &str = "GITHUB_RUN_ATTEMPT";
+pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+pub const GITHUB_SHA: &str = "GITHUB_SHA";
+pub const GITHUB_REF: &str = "GITHUB_REF";
+pub const GITHUB_WORKFLOW: &str = "GITHUB_WORKFLOW";
+/// Set by the runner only for jobs with `permissions: id-token: write`.
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// `1` when the run has debug logging on.
+pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The paths the run writes to.
+#[cfg(feature = "native")]
+pub fn read_runner_paths() -> crate::shell::runner::RunnerPaths {
+    crate::shell::runner::RunnerPaths {
+        in_runner: in_runner(),
+        output: non_empty(GITHUB_OUTPUT).map(PathBuf::from),
+        step_summary: non_empty(GITHUB_STEP_SUMMARY).map(PathBuf::from),
+        temp: non_empty(RUNNER_TEMP).map(PathBuf::from),
+    }
+}
+
+/// The run's public context for the audit trail.
+pub fn read_run_context(started_at: String) -> crate::pure::summary::RunContext {
+    let server = non_empty(GITHUB_SERVER_URL).unwrap_or_else(|| "https://github.com".into());
+    let repository = non_empty(GITHUB_REPOSITORY);
+    let run_url = match (&repository, non_empty(GITHUB_RUN_ID)) {
+        (Some(repo), Some(id)) => Some(match non_empty(GITHUB_RUN_ATTEMPT) {
+            Some(attempt) => format!("{server}/{repo}/actions/runs/{id}/attempts/{attempt}"),
+            None => format!("{server}/{repo}/actions/runs/{id}"),
+        }),
+        _ => None,
+    };
+    crate::pure::summary::RunContext {
+        run_url,
+        repository,
+        actor: non_empty(GITHUB_ACTOR),
+        sha: non_empty(GITHUB_SHA),
+        git_ref: non_empty(GITHUB_REF),
+        event_name: non_empty(GITHUB_EVENT_NAME),
+        workflow: non_empty(GITHUB_WORKFLOW),
+        started_at,
+    }
+}
+
+/// The OIDC request variables, when the runner offers a token.
+#[cfg(feature = "native")]
+pub fn read_oidc_request() -> Option<crate::shell::oidc::OidcRequest> {
+    let url = non_empty(ACTIONS_ID_TOKEN_REQUEST_URL)?;
+    let token = non_empty(ACTIONS_ID_TOKEN_REQUEST_TOKEN)?;
+    Some(crate::shell::oidc::OidcRequest {
+        url,
+        token: crate::pure::secret::Secret::new(token),
+    })
+}
+
+/// A name for the run's JSON report: environment, run id and attempt keep reruns apart.
+pub fn report_file_name(environment: &str) -> String {
+    let id = non_empty(GITHUB_RUN_ID).unwrap_or_else(|| "local".into());
+    let attempt = non_empty(GITHUB_RUN_ATTEMPT).unwrap_or_else(|| "1".into());
+    format!("vault-k8s-handshake-{environment}-{id}-{attempt}.json")
+}

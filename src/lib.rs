@@ -10,4 +10,6 @@ pub mod cli;
 pub mod devserver;
 pub mod env;
 pub mod pure;
+#[cfg(feature = "native")]
+pub mod shell;
 pub mod source;

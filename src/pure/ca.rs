@@ -336,15 +336,23 @@ pub fn parse_ca(input: &[u8], now: i64) -> Result<CaBundle, CaError> {
 /// SHA-256 fingerprints (lowercase hex of the DER, no colons) of every certificate block in a PEM
 /// text as Vault stores it; blocks that are not certificates are skipped. Sorted, deduplicated.
 pub fn fingerprints_of_pem(stored: &str) -> Vec<String> {
-    let mut out: Vec<String> = scan_pem(strip_bom(stored.as_bytes()))
-        .into_iter()
-        .filter_map(|block| block.ok())
-        .filter(|block| is_certificate_label(&block.label))
-        .map(|block| fingerprint(&block.der))
+    let mut out: Vec<String> = certificate_ders(stored.as_bytes())
+        .iter()
+        .map(|der| fingerprint(der))
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// The DER of every certificate block in PEM text (a lenient scan, no X.509 parsing).
+pub fn certificate_ders(pem: &[u8]) -> Vec<Vec<u8>> {
+    scan_pem(strip_bom(pem))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|block| is_certificate_label(&block.label))
+        .map(|block| block.der)
+        .collect()
 }
 
 /// True when `stored` is exactly the canonical PEM this tool uploads for the same certificates:

@@ -83,6 +83,19 @@ pub const INPUTS: &[InputSpec] = &[
         "Vault Enterprise/HCP namespace sent with every request (e.g. `admin`). Empty for \
          Vault CE.",
     ),
+    input(
+        "jwt-namespace",
+        "Namespace of the JWT auth mount, when it differs from `vault-namespace` (e.g. log in \
+         in `admin`, configure a cluster in `admin/team`).",
+    ),
+    input(
+        "kubernetes-namespace",
+        "Namespace of the kubernetes auth mount, when it differs from `vault-namespace`.",
+    ),
+    input(
+        "vip-namespace",
+        "Namespace of the KV mount holding the VIP, when it differs from `vault-namespace`.",
+    ),
     quiet(input(
         "vault-ca-cert",
         "PEM of a private CA that signs Vault's TLS certificate. It is added to the public \
@@ -113,8 +126,16 @@ pub const INPUTS: &[InputSpec] = &[
         "vault-token",
         "Vault token for runners without GitHub OIDC. When `jwt-role` is also set, the OIDC \
          login wins and this token is used only where the runner offers no OIDC token. A \
-         supplied token is not revoked by the action.",
+         supplied token is not revoked unless `revoke-vault-token` is `true`.",
     )),
+    with_default(
+        input(
+            "revoke-vault-token",
+            "Revoke a supplied `vault-token` at the end of the run. The token the action mints \
+             through OIDC is always revoked.",
+        ),
+        InputDefault::Literal("false"),
+    ),
     with_default(
         input(
             "kubernetes-mount",
@@ -175,6 +196,14 @@ pub const INPUTS: &[InputSpec] = &[
             "allow-loopback-host",
             "Accept a loopback `kubernetes-host` or VIP (127.0.0.0/8, `::1`, `localhost`). For \
              local trials only; loud in the log and the summary.",
+        ),
+        InputDefault::Literal("false"),
+    ),
+    with_default(
+        input(
+            "allow-pull-request-writes",
+            "Write Vault on `pull_request`, `pull_request_target` and `workflow_run` events too. \
+             By default those events run as a dry run, because their code may come from a fork.",
         ),
         InputDefault::Literal("false"),
     ),
@@ -303,6 +332,11 @@ impl RawInputs {
         }
     }
 
+    /// The raw value as given (for masking secrets before parsing, and for names in reports).
+    pub fn raw_value(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
     /// The value, or `None` when unset or empty.
     fn value(&self, name: &'static str) -> Option<&str> {
         debug_assert!(spec(name).is_some(), "input `{name}` is not in INPUTS");
@@ -401,6 +435,10 @@ pub enum CaSource {
 pub struct Settings {
     pub vault_addr: Option<VaultAddr>,
     pub vault_namespace: Option<String>,
+    /// Namespaces of the three mounts (each defaults to `vault_namespace`).
+    pub jwt_namespace: Option<String>,
+    pub kubernetes_namespace: Option<String>,
+    pub vip_namespace: Option<String>,
     /// PEM text trusted for Vault's TLS in addition to the public roots; parsed by the shell.
     pub vault_ca_cert: Option<String>,
     pub environment: String,
@@ -411,7 +449,9 @@ pub struct Settings {
     pub disable_local_ca_jwt: bool,
     pub dry_run: bool,
     pub allow_loopback_host: bool,
+    pub allow_pull_request_writes: bool,
     pub allow_reviewer_jwt_removal: bool,
+    pub revoke_vault_token: bool,
 }
 
 /// A bad input. Display names the input and what was wrong; `hint()` gives the fix.
@@ -502,10 +542,13 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         }
         (None, Purpose::Plan) => None,
     };
-    let vault_namespace = match raw.value("vault-namespace") {
-        None => None,
-        Some(ns) => Some(parse_namespace(raw, ns)?),
+    let vault_namespace = parse_namespace(raw, "vault-namespace")?;
+    let mount_namespace = |input: &'static str| -> Result<Option<String>, InputError> {
+        Ok(parse_namespace(raw, input)?.or_else(|| vault_namespace.clone()))
     };
+    let jwt_namespace = mount_namespace("jwt-namespace")?;
+    let kubernetes_namespace = mount_namespace("kubernetes-namespace")?;
+    let vip_namespace = mount_namespace("vip-namespace")?;
     let vault_ca_cert = raw.value("vault-ca-cert").map(str::to_string);
     if let Some(pem) = &vault_ca_cert {
         if !pem.contains("-----BEGIN CERTIFICATE-----") {
@@ -570,6 +613,9 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
     Ok(Settings {
         vault_addr,
         vault_namespace,
+        jwt_namespace,
+        kubernetes_namespace,
+        vip_namespace,
         vault_ca_cert,
         environment,
         auth,
@@ -579,7 +625,9 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         disable_local_ca_jwt: parse_bool(raw, "disable-local-ca-jwt")?,
         dry_run: parse_bool(raw, "dry-run")?,
         allow_loopback_host,
+        allow_pull_request_writes: parse_bool(raw, "allow-pull-request-writes")?,
         allow_reviewer_jwt_removal: parse_bool(raw, "allow-reviewer-jwt-removal")?,
+        revoke_vault_token: parse_bool(raw, "revoke-vault-token")?,
     })
 }
 
@@ -696,18 +744,21 @@ fn is_vault_path(path: &str) -> bool {
         })
 }
 
-fn parse_namespace(raw: &RawInputs, ns: &str) -> Result<String, InputError> {
+fn parse_namespace(raw: &RawInputs, input: &'static str) -> Result<Option<String>, InputError> {
+    let Some(ns) = raw.value(input) else {
+        return Ok(None);
+    };
     let trimmed = ns.trim_matches('/');
     let ok = is_vault_path(trimmed);
     if !ok {
         return Err(invalid(
             raw,
-            "vault-namespace",
+            input,
             "a namespace path such as `admin` or `admin/team`",
             "use the namespace path as `vault namespace list` shows it, without spaces".into(),
         ));
     }
-    Ok(trimmed.to_string())
+    Ok(Some(trimmed.to_string()))
 }
 
 fn parse_mount(raw: &RawInputs, input: &'static str, value: &str) -> Result<MountPath, InputError> {
@@ -967,6 +1018,11 @@ mod tests {
         .unwrap();
         assert_eq!(s.kubernetes_mount.as_str(), "auth-cluster-a");
         assert_eq!(s.vault_namespace.as_deref(), Some("admin/team"));
+        assert_eq!(
+            s.jwt_namespace.as_deref(),
+            Some("admin/team"),
+            "defaults to vault-namespace"
+        );
         assert!(!s.disable_local_ca_jwt && s.dry_run);
         assert_eq!(
             s.host,

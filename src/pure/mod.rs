@@ -14,6 +14,8 @@ pub mod kubeconfig;
 pub mod plan;
 pub mod report;
 pub mod secret;
+pub mod summary;
+pub mod vault_api;
 
 /// Who must act on a failure. The class picks the exit code and the annotation title.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,465 @@
+//! The report of one run: its model, and its renderers (the Markdown step summary a person reads
+//! at a glance, the JSON audit report, the action's outputs).
+//!
+//! The shell fills a `RunReport` as the handshake proceeds and renders it on every exit path.
+//! Everything in it is public (the CA, fingerprints, hosts, Vault's messages): no type here can
+//! hold a secret. Text from certificates, kubeconfigs and Vault is escaped for Markdown and HTML
+//! on the way out, never trusted.
+
+use serde_json::{json, Value};
+
+use super::command::escape_markdown;
+use super::contract::Outcome;
+use super::plan::{CurrentConfig, FieldChange};
+use super::ErrorClass;
+
+/// How a step of the handshake ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    Done,
+    Warned,
+    Skipped,
+    Failed,
+}
+
+impl StepStatus {
+    fn icon(self) -> &'static str {
+        match self {
+            StepStatus::Done => "✅",
+            StepStatus::Warned => "⚠️",
+            StepStatus::Skipped => "⏭️",
+            StepStatus::Failed => "❌",
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::Warned => "warned",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One row of the steps table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRecord {
+    pub name: &'static str,
+    pub status: StepStatus,
+    pub detail: String,
+}
+
+/// Who ran it, where: the audit trail's context (all from `GITHUB_*`, public).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunContext {
+    pub run_url: Option<String>,
+    pub repository: Option<String>,
+    pub actor: Option<String>,
+    pub sha: Option<String>,
+    pub git_ref: Option<String>,
+    pub event_name: Option<String>,
+    pub workflow: Option<String>,
+    pub started_at: String,
+}
+
+/// The failure, as shown in the summary, the annotation and the `error-message` output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureRecord {
+    pub class: ErrorClass,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl FailureRecord {
+    /// `message` and `hint: …` on one string, for the `error-message` output.
+    pub fn one_line(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{} (hint: {h})", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// The CA as uploaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaRecord {
+    pub fingerprints: Vec<String>,
+    pub subjects: Vec<String>,
+    pub not_after: String,
+    pub origin: String,
+}
+
+/// Everything one run did and found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunReport {
+    pub environment: String,
+    pub mount: String,
+    pub namespace: Option<String>,
+    pub vault_addr: Option<String>,
+    pub outcome: Outcome,
+    pub changed: bool,
+    pub dry_run: bool,
+    /// Why the run did not write although it might have (e.g. a pull_request event).
+    pub dry_run_reason: Option<String>,
+    pub host: Option<String>,
+    pub ca: Option<CaRecord>,
+    pub previous: Option<CurrentConfig>,
+    pub written: Option<CurrentConfig>,
+    pub changes: Vec<FieldChange>,
+    pub steps: Vec<StepRecord>,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+    pub failure: Option<FailureRecord>,
+    pub context: RunContext,
+    pub report_path: Option<String>,
+}
+
+impl RunReport {
+    pub fn new(environment: &str, mount: &str, context: RunContext) -> Self {
+        RunReport {
+            environment: environment.to_string(),
+            mount: mount.to_string(),
+            namespace: None,
+            vault_addr: None,
+            outcome: Outcome::Failed,
+            changed: false,
+            dry_run: false,
+            dry_run_reason: None,
+            host: None,
+            ca: None,
+            previous: None,
+            written: None,
+            changes: Vec::new(),
+            steps: Vec::new(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+            failure: None,
+            context,
+            report_path: None,
+        }
+    }
+
+    pub fn step(&mut self, name: &'static str, status: StepStatus, detail: impl Into<String>) {
+        self.steps.push(StepRecord {
+            name,
+            status,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// The action's outputs, in `OUTPUTS` order.
+pub fn render_outputs(report: &RunReport) -> Vec<(&'static str, String)> {
+    vec![
+        ("result", report.outcome.as_str().to_string()),
+        ("changed", report.changed.to_string()),
+        (
+            "ca-fingerprint",
+            report
+                .ca
+                .as_ref()
+                .map(|c| c.fingerprints.join(","))
+                .unwrap_or_default(),
+        ),
+        (
+            "ca-not-after",
+            report
+                .ca
+                .as_ref()
+                .map(|c| c.not_after.clone())
+                .unwrap_or_default(),
+        ),
+        ("kubernetes-host", report.host.clone().unwrap_or_default()),
+        ("mount", report.mount.clone()),
+        (
+            "error-message",
+            report
+                .failure
+                .as_ref()
+                .map(FailureRecord::one_line)
+                .unwrap_or_default(),
+        ),
+        (
+            "report-path",
+            report.report_path.clone().unwrap_or_default(),
+        ),
+    ]
+}
+
+fn verdict(report: &RunReport) -> String {
+    let env = escape_markdown(&report.environment);
+    let mount = escape_markdown(&report.mount);
+    match report.outcome {
+        Outcome::Unchanged => {
+            format!("✅ **{env}**: `auth/{mount}/config` already as desired, nothing written")
+        }
+        Outcome::Changed => format!("✅ **{env}**: `auth/{mount}/config` written and read back"),
+        Outcome::Planned if report.changed => {
+            format!("📝 **{env}**: dry run, `auth/{mount}/config` would change")
+        }
+        Outcome::Planned => {
+            format!("📝 **{env}**: dry run, `auth/{mount}/config` already as desired")
+        }
+        Outcome::RolledBack => {
+            format!("↩️ **{env}**: `auth/{mount}/config` written, then restored; the run failed")
+        }
+        Outcome::Failed => format!("❌ **{env}**: the handshake failed"),
+    }
+}
+
+/// The Markdown step summary.
+pub fn render_summary(report: &RunReport) -> String {
+    let mut out = format!(
+        "### vault-k8s-handshake · {}\n\n{}\n\n",
+        escape_markdown(&report.environment),
+        verdict(report)
+    );
+    if let Some(reason) = &report.dry_run_reason {
+        out.push_str(&format!("> [!NOTE]\n> {}\n\n", escape_markdown(reason)));
+    }
+    if let Some(f) = &report.failure {
+        out.push_str(&format!(
+            "> [!CAUTION]\n> **{}**\n",
+            escape_markdown(&f.message)
+        ));
+        if let Some(h) = &f.hint {
+            out.push_str(&format!(">\n> **Fix:** {}\n", escape_markdown(h)));
+        }
+        out.push('\n');
+    }
+    let mut facts = Vec::new();
+    if let Some(addr) = &report.vault_addr {
+        facts.push(("Vault", format!("`{}`", escape_markdown(addr))));
+    }
+    if let Some(ns) = &report.namespace {
+        facts.push(("Namespace", format!("`{}`", escape_markdown(ns))));
+    }
+    facts.push((
+        "Mount",
+        format!("`auth/{}`", escape_markdown(&report.mount)),
+    ));
+    if let Some(host) = &report.host {
+        facts.push(("kubernetes_host", format!("`{}`", escape_markdown(host))));
+    }
+    if let Some(ca) = &report.ca {
+        let fps: Vec<String> = ca.fingerprints.iter().map(|f| format!("`{f}`")).collect();
+        facts.push(("CA (sha256)", fps.join("<br>")));
+        facts.push(("CA expires", escape_markdown(&ca.not_after)));
+        let subjects: Vec<String> = ca.subjects.iter().map(|s| escape_markdown(s)).collect();
+        facts.push(("CA subjects", subjects.join("<br>")));
+    }
+    out.push_str("| | |\n| --- | --- |\n");
+    for (k, v) in facts {
+        out.push_str(&format!("| {k} | {v} |\n"));
+    }
+    out.push('\n');
+    if !report.changes.is_empty() {
+        let title = if report.outcome == Outcome::Changed {
+            "Changed"
+        } else {
+            "Changes"
+        };
+        out.push_str(&format!(
+            "**{title}**\n\n| field | before | after | why |\n| --- | --- | --- | --- |\n"
+        ));
+        for c in &report.changes {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                c.field,
+                escape_markdown(c.before.as_deref().unwrap_or("(unset)")),
+                escape_markdown(&c.after),
+                escape_markdown(&c.reason)
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("<details><summary>Steps</summary>\n\n| step | | detail |\n| --- | --- | --- |\n");
+    for s in &report.steps {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            s.name,
+            s.status.icon(),
+            escape_markdown(&s.detail)
+        ));
+    }
+    out.push_str("\n</details>\n\n");
+    if !report.warnings.is_empty() {
+        out.push_str("**Warnings**\n\n");
+        for w in &report.warnings {
+            out.push_str(&format!("- {}\n", escape_markdown(w)));
+        }
+        out.push('\n');
+    }
+    if !report.notes.is_empty() {
+        out.push_str("**Notes**\n\n");
+        for n in &report.notes {
+            out.push_str(&format!("- {}\n", escape_markdown(n)));
+        }
+        out.push('\n');
+    }
+    let mut trail = Vec::new();
+    if let Some(url) = &report.context.run_url {
+        trail.push(format!("[run]({})", url.replace(')', "%29")));
+    }
+    if let Some(actor) = &report.context.actor {
+        trail.push(format!("actor {}", escape_markdown(actor)));
+    }
+    if let Some(sha) = &report.context.sha {
+        trail.push(format!(
+            "commit `{}`",
+            escape_markdown(&sha.chars().take(12).collect::<String>())
+        ));
+    }
+    if let Some(path) = &report.report_path {
+        trail.push(format!("report `{}`", escape_markdown(path)));
+    }
+    if !trail.is_empty() {
+        out.push_str(&format!("<sub>{}</sub>\n", trail.join(" · ")));
+    }
+    out
+}
+
+fn config_json(config: &Option<CurrentConfig>) -> Value {
+    match config {
+        None => Value::Null,
+        Some(c) => json!({
+            "kubernetes_host": c.kubernetes_host,
+            "kubernetes_ca_cert": c.kubernetes_ca_cert,
+            "ca_fingerprints": super::ca::fingerprints_of_pem(&c.kubernetes_ca_cert),
+            "disable_local_ca_jwt": c.disable_local_ca_jwt,
+            "pem_keys": c.pem_keys,
+            "issuer": c.issuer,
+            "disable_iss_validation": c.disable_iss_validation,
+            "token_reviewer_jwt_set": c.token_reviewer_jwt_set,
+            "use_annotations_as_alias_metadata": c.use_annotations_as_alias_metadata,
+        }),
+    }
+}
+
+/// The JSON audit report: previous and new public config, fingerprints, context.
+pub fn render_report_json(report: &RunReport) -> String {
+    let value = json!({
+        "tool": "vault-k8s-handshake",
+        "version": env!("CARGO_PKG_VERSION"),
+        "result": report.outcome.as_str(),
+        "changed": report.changed,
+        "dry_run": report.dry_run,
+        "dry_run_reason": report.dry_run_reason,
+        "environment": report.environment,
+        "vault_addr": report.vault_addr,
+        "namespace": report.namespace,
+        "mount": report.mount,
+        "kubernetes_host": report.host,
+        "ca": report.ca.as_ref().map(|c| json!({
+            "fingerprints": c.fingerprints,
+            "subjects": c.subjects,
+            "not_after": c.not_after,
+            "origin": c.origin,
+        })),
+        "previous": config_json(&report.previous),
+        "written": config_json(&report.written),
+        "changes": report.changes.iter().map(|c| json!({
+            "field": c.field, "before": c.before, "after": c.after, "reason": c.reason,
+        })).collect::<Vec<_>>(),
+        "steps": report.steps.iter().map(|s| json!({
+            "name": s.name, "status": s.status.as_str(), "detail": s.detail,
+        })).collect::<Vec<_>>(),
+        "warnings": report.warnings,
+        "notes": report.notes,
+        "failure": report.failure.as_ref().map(|f| json!({
+            "class": format!("{:?}", f.class).to_lowercase(),
+            "message": f.message,
+            "hint": f.hint,
+        })),
+        "context": {
+            "run_url": report.context.run_url,
+            "repository": report.context.repository,
+            "actor": report.context.actor,
+            "sha": report.context.sha,
+            "ref": report.context.git_ref,
+            "event_name": report.context.event_name,
+            "workflow": report.context.workflow,
+            "started_at": report.context.started_at,
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RunReport {
+        let mut r = RunReport::new(
+            "dev",
+            "dev-kubernetes",
+            RunContext {
+                run_url: Some("https://github.com/acme/infra/actions/runs/42".into()),
+                actor: Some("octocat".into()),
+                sha: Some("0123456789abcdef0123".into()),
+                started_at: "2027-01-01T00:00:00Z".into(),
+                ..RunContext::default()
+            },
+        );
+        r.outcome = Outcome::Changed;
+        r.changed = true;
+        r.host = Some("https://10.69.1.110:6443".into());
+        r.ca = Some(CaRecord {
+            fingerprints: vec!["e596".into()],
+            subjects: vec!["CN=<script>@evil | x".into()],
+            not_after: "2036-11-25T07:52:26Z".into(),
+            origin: "`ca-file` `k8s-ca.crt`".into(),
+        });
+        r.step(
+            "login",
+            StepStatus::Done,
+            "GitHub OIDC → auth/jwt (role gitops)",
+        );
+        r
+    }
+
+    #[test]
+    fn summary_escapes_untrusted_text_and_shows_the_verdict() {
+        let md = render_summary(&sample());
+        assert!(md.contains("✅ **dev**: `auth/dev-kubernetes/config` written and read back"));
+        assert!(md.contains("CN=&lt;script&gt;&#64;evil \\| x"), "{md}");
+        assert!(!md.contains("<script>"));
+        assert!(md.contains("[run](https://github.com/acme/infra/actions/runs/42)"));
+        assert!(md.contains("commit `0123456789ab`"));
+    }
+
+    #[test]
+    fn failure_appears_in_summary_outputs_and_json() {
+        let mut r = sample();
+        r.outcome = Outcome::Failed;
+        r.changed = false;
+        r.failure = Some(FailureRecord {
+            class: ErrorClass::User,
+            message: "bad".into(),
+            hint: Some("fix it".into()),
+        });
+        let md = render_summary(&r);
+        assert!(
+            md.contains("> **bad**") && md.contains("**Fix:** fix it"),
+            "{md}"
+        );
+        let outputs = render_outputs(&r);
+        assert_eq!(outputs[0], ("result", "failed".to_string()));
+        assert_eq!(
+            outputs[6],
+            ("error-message", "bad (hint: fix it)".to_string())
+        );
+        let names: Vec<&str> = outputs.iter().map(|(n, _)| *n).collect();
+        let declared: Vec<&str> = super::super::contract::OUTPUTS
+            .iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, declared);
+        let json: Value = serde_json::from_str(&render_report_json(&r)).unwrap();
+        assert_eq!(json["failure"]["class"], "user");
+        assert_eq!(json["context"]["actor"], "octocat");
+    }
+}

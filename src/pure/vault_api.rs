@@ -1,0 +1,478 @@
+//! The Vault endpoints the handshake calls, described as data, and what their failures mean.
+//!
+//! Each endpoint is a function returning a `Request` (method, path, namespace, retry policy):
+//! describing a call is separate from sending it, so the shell stays a dumb sender and every rule
+//! about Vault (which calls may be retried, what a 403 on a config write means, which hint fixes
+//! it) is here, testable without a Vault. Request bodies that carry secrets are added by the shell
+//! at send time; this module never sees a secret. Facts: reference/vault-facts.md.
+
+use std::fmt;
+
+use super::{Diagnostic, ErrorClass};
+
+/// HTTP methods the handshake uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Whether a failed call may be sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads: retried on connection errors and 412/429/500/502/503/504.
+    Idempotent,
+    /// The config write is a full replace, so sending it twice is harmless, but a request that
+    /// may have been applied is not repeated blindly: only statuses that say "not processed"
+    /// (412, 429, 503) are retried, never connection errors after the body was sent.
+    ReplaceWrite,
+    /// Logins: each attempt mints a token, so a login is never retried.
+    Never,
+}
+
+/// What a call is for: picks the meaning of its failures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Health,
+    JwtLogin {
+        mount: String,
+        role: String,
+        audience: String,
+    },
+    LookupSelf,
+    ReadVip {
+        mount: String,
+        secret: String,
+        key: String,
+    },
+    ReadConfig {
+        mount: String,
+    },
+    WriteConfig {
+        mount: String,
+    },
+    RevokeSelf,
+}
+
+/// One Vault call, without its secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    /// Path after `/v1/`, relative to `namespace`.
+    pub path: String,
+    pub query: Vec<(&'static str, &'static str)>,
+    pub namespace: Option<String>,
+    pub retry: Retry,
+    /// Sent with the action's token (`X-Vault-Token`); false for the login.
+    pub authenticated: bool,
+    pub purpose: Purpose,
+}
+
+/// `GET sys/health?standbyok=true&perfstandbyok=true`: reachable and unsealed, any node role.
+pub fn health(namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Get,
+        path: "sys/health".into(),
+        // Without these a standby answers 429 and a performance standby 473 (§1.7).
+        query: vec![("standbyok", "true"), ("perfstandbyok", "true")],
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Idempotent,
+        authenticated: false,
+        purpose: Purpose::Health,
+    }
+}
+
+/// `POST auth/<mount>/login` with `{role, jwt}` (the JWT is added by the shell).
+pub fn jwt_login(mount: &str, role: &str, audience: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Post,
+        path: format!("auth/{mount}/login"),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Never,
+        authenticated: false,
+        purpose: Purpose::JwtLogin {
+            mount: mount.into(),
+            role: role.into(),
+            audience: audience.into(),
+        },
+    }
+}
+
+/// `GET auth/token/lookup-self`: proves a supplied token works and shows its policies.
+pub fn lookup_self(namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Get,
+        path: "auth/token/lookup-self".into(),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Idempotent,
+        authenticated: true,
+        purpose: Purpose::LookupSelf,
+    }
+}
+
+/// `GET <mount>/data/<secret>` on KV v2.
+pub fn read_vip(mount: &str, secret: &str, key: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Get,
+        path: format!("{mount}/data/{secret}"),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Idempotent,
+        authenticated: true,
+        purpose: Purpose::ReadVip {
+            mount: mount.into(),
+            secret: secret.into(),
+            key: key.into(),
+        },
+    }
+}
+
+/// `GET auth/<mount>/config`.
+pub fn read_config(mount: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Get,
+        path: format!("auth/{mount}/config"),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Idempotent,
+        authenticated: true,
+        purpose: Purpose::ReadConfig {
+            mount: mount.into(),
+        },
+    }
+}
+
+/// `POST auth/<mount>/config` with the plan's body (a full replace).
+pub fn write_config(mount: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Post,
+        path: format!("auth/{mount}/config"),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::ReplaceWrite,
+        authenticated: true,
+        purpose: Purpose::WriteConfig {
+            mount: mount.into(),
+        },
+    }
+}
+
+/// `POST auth/token/revoke-self`: 204; a second call answers 403 (already gone).
+pub fn revoke_self(namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Post,
+        path: "auth/token/revoke-self".into(),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Idempotent,
+        authenticated: true,
+        purpose: Purpose::RevokeSelf,
+    }
+}
+
+/// Whether a response status may be retried under a policy.
+pub fn retryable_status(retry: Retry, status: u16) -> bool {
+    match retry {
+        // Vault's own Go client retries 412 (a performance standby has not caught up yet).
+        Retry::Idempotent => matches!(status, 412 | 429 | 500 | 502 | 503 | 504),
+        Retry::ReplaceWrite => matches!(status, 412 | 429 | 503),
+        Retry::Never => false,
+    }
+}
+
+/// Whether a connection-level failure may be retried under a policy.
+pub fn retryable_connection(retry: Retry) -> bool {
+    retry == Retry::Idempotent
+}
+
+/// A Vault answer that is not a success, with everything that explains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultFailure {
+    pub method: Method,
+    pub path: String,
+    pub namespace: Option<String>,
+    pub status: u16,
+    /// Vault's `errors` list, multierror wrapping removed (`1 error occurred: * x` → `x`).
+    pub errors: Vec<String>,
+    pub purpose: Purpose,
+}
+
+/// Strips go-multierror's wrapping: `"1 error occurred:\n\t* permission denied\n\n"` →
+/// `["permission denied"]` (§1.4).
+pub fn unwrap_errors(errors: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in errors {
+        let trimmed = e.trim();
+        if trimmed.contains("error occurred:") || trimmed.contains("errors occurred:") {
+            for line in trimmed.lines().skip(1) {
+                let item = line.trim().trim_start_matches('*').trim();
+                if !item.is_empty() {
+                    out.push(item.to_string());
+                }
+            }
+        } else if !trimmed.is_empty() {
+            out.push(trimmed.to_string());
+        }
+    }
+    out
+}
+
+impl VaultFailure {
+    fn said(&self, needle: &str) -> bool {
+        self.errors.iter().any(|e| e.contains(needle))
+    }
+
+    fn location(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!(
+                "`{} {}` (namespace `{ns}`)",
+                self.method.as_str(),
+                self.path
+            ),
+            None => format!("`{} {}`", self.method.as_str(), self.path),
+        }
+    }
+}
+
+impl fmt::Display for VaultFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match &self.purpose {
+            Purpose::Health => "Vault's health check failed",
+            Purpose::JwtLogin { .. } => "Vault refused the GitHub OIDC login",
+            Purpose::LookupSelf => "Vault refused `vault-token`",
+            Purpose::ReadVip { .. } => "reading the VIP from Vault KV failed",
+            Purpose::ReadConfig { .. } => "reading the kubernetes auth config failed",
+            Purpose::WriteConfig { .. } => "writing the kubernetes auth config failed",
+            Purpose::RevokeSelf => "revoking the action's token failed",
+        };
+        write!(f, "{what}: {} answered {}", self.location(), self.status)?;
+        if !self.errors.is_empty() {
+            let quoted: Vec<String> = self.errors.iter().map(|e| format!("`{e}`")).collect();
+            write!(f, " {}", quoted.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for VaultFailure {}
+
+impl Diagnostic for VaultFailure {
+    fn class(&self) -> ErrorClass {
+        match self.status {
+            400 | 403 | 404 | 405 => ErrorClass::User,
+            _ => ErrorClass::Remote,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        let no_route = self.said("no handler for route");
+        let denied = self.status == 403 || self.said("permission denied");
+        let hint = match &self.purpose {
+            Purpose::Health => match self.status {
+                503 => {
+                    "Vault is sealed or has no active node: unseal it or wait for leader election"
+                        .to_string()
+                }
+                501 => "Vault is not initialised".to_string(),
+                _ => "check `vault-addr` and that Vault is reachable from the runner".to_string(),
+            },
+            Purpose::JwtLogin {
+                mount,
+                role,
+                audience,
+            } => {
+                if self.said("invalid audience (aud) claim") {
+                    format!(
+                        "the role's `bound_audiences` must contain the audience this run requested \
+                         (`{audience}`): `vault write auth/{mount}/role/{role} \
+                         bound_audiences={audience}`, or set `jwt-audience` to a bound value"
+                    )
+                } else if self.said("audience claim found in JWT but no audiences bound") {
+                    format!("bind the audience on the role: `bound_audiences={audience}`")
+                } else if self.said("could not be found") || self.said("missing role") {
+                    format!("no role `{role}` on `auth/{mount}`: check `jwt-role` and `jwt-mount`")
+                } else if self.said("role with oidc role_type is not allowed") {
+                    format!(
+                        "set `role_type=jwt` on `auth/{mount}/role/{role}` (Vault defaults it \
+                             to `oidc` when a write omits it)"
+                    )
+                } else if self.said("error validating claims") {
+                    "the role's `bound_claims` do not match this run (repository, environment, \
+                     ref): compare them with the claims GitHub issues for this job"
+                        .to_string()
+                } else if self.said("invalid issuer") {
+                    "the JWT auth config's `bound_issuer` must be `https://token.actions.\
+                     githubusercontent.com` (GHES: `https://<host>/_services/token`)"
+                        .to_string()
+                } else if self.said("could not load configuration") {
+                    format!("configure `auth/{mount}/config` with GitHub's OIDC discovery URL")
+                } else if no_route || denied {
+                    format!(
+                        "no JWT auth method is mounted at `{mount}` in this namespace: check \
+                             `jwt-mount` and `vault-namespace`"
+                    )
+                } else {
+                    format!("check the JWT auth method at `auth/{mount}` and role `{role}`")
+                }
+            }
+            Purpose::LookupSelf => {
+                "`vault-token` is expired, revoked or from another Vault/namespace: issue a new one"
+                    .to_string()
+            }
+            Purpose::ReadVip { mount, secret, key } => {
+                if no_route {
+                    format!(
+                        "no secrets engine is mounted at `{mount}`: set `vip-mount`, or pass \
+                             `kubernetes-host` instead of reading the VIP"
+                    )
+                } else if denied {
+                    format!(
+                        "the action's token needs `read` on `{mount}/data/{secret}` \
+                             (capability or mount missing), or pass `kubernetes-host`"
+                    )
+                } else if self.status == 404 {
+                    format!(
+                        "store the VIP: `vault kv put -mount={mount} {secret} {key}=<vip>`, or \
+                             pass `kubernetes-host`"
+                    )
+                } else {
+                    format!("check KV v2 mount `{mount}` and secret `{secret}`")
+                }
+            }
+            Purpose::ReadConfig { mount } | Purpose::WriteConfig { mount } => {
+                let capability = if matches!(self.purpose, Purpose::WriteConfig { .. }) {
+                    "update"
+                } else {
+                    "read"
+                };
+                if no_route {
+                    format!(
+                        "no auth method is mounted at `auth/{mount}`: enable it (`vault auth \
+                             enable -path={mount} kubernetes`) or set `kubernetes-mount`"
+                    )
+                } else if denied {
+                    format!(
+                        "the action's token needs `{capability}` on `auth/{mount}/config` \
+                             (capability or mount missing; `create` alone is not enough for a \
+                             config write)"
+                    )
+                } else if self.said("kubernetes_ca_cert must be given") {
+                    "this Vault (1.9.3–1.16) requires `kubernetes_ca_cert` in client JWT mode"
+                        .to_string()
+                } else if self.status == 400 {
+                    "Vault refused the config: see its message".to_string()
+                } else {
+                    format!("check the kubernetes auth method at `auth/{mount}`")
+                }
+            }
+            Purpose::RevokeSelf => {
+                "the token expires with its TTL; check that the role's policies \
+                keep the `default` policy (it grants `auth/token/revoke-self`)"
+                    .to_string()
+            }
+        };
+        Some(hint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(purpose: Purpose, status: u16, errors: &[&str]) -> VaultFailure {
+        let raw: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        VaultFailure {
+            method: Method::Post,
+            path: "auth/dev-kubernetes/config".into(),
+            namespace: None,
+            status,
+            errors: unwrap_errors(&raw),
+            purpose,
+        }
+    }
+
+    #[test]
+    fn multierror_wrapping_is_removed() {
+        let raw = vec!["1 error occurred:\n\t* permission denied\n\n".to_string()];
+        assert_eq!(unwrap_errors(&raw), vec!["permission denied"]);
+        let raw =
+            vec!["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n".to_string()];
+        assert_eq!(
+            unwrap_errors(&raw),
+            vec!["permission denied", "invalid token"]
+        );
+        assert!(unwrap_errors(&[]).is_empty());
+    }
+
+    #[test]
+    fn hints_name_the_fix() {
+        let write = Purpose::WriteConfig {
+            mount: "dev-kubernetes".into(),
+        };
+        let login = Purpose::JwtLogin {
+            mount: "jwt".into(),
+            role: "gitops".into(),
+            audience: "https://github.com/acme".into(),
+        };
+        let vip = Purpose::ReadVip {
+            mount: "kv/dev".into(),
+            secret: "ip".into(),
+            key: "vip".into(),
+        };
+        let rows: Vec<(VaultFailure, &str, &str, ErrorClass)> = vec![
+            (failure(write.clone(), 403, &["1 error occurred:\n\t* permission denied\n\n"]), "answered 403 `permission denied`", "needs `update` on `auth/dev-kubernetes/config` (capability or mount missing", ErrorClass::User),
+            (failure(write.clone(), 404, &["no handler for route \"auth/dev-kubernetes/config\". route entry not found."]), "answered 404", "vault auth enable -path=dev-kubernetes kubernetes", ErrorClass::User),
+            (failure(write.clone(), 400, &["kubernetes_ca_cert must be given when disable_local_ca_jwt is true"]), "answered 400", "1.9.3–1.16", ErrorClass::User),
+            (failure(write, 503, &["Vault is sealed"]), "answered 503", "check the kubernetes auth method", ErrorClass::Remote),
+            (failure(login.clone(), 400, &["error validating token: invalid audience (aud) claim: audience claim does not match any expected audience"]), "Vault refused the GitHub OIDC login", "`bound_audiences` must contain the audience this run requested (`https://github.com/acme`)", ErrorClass::User),
+            (failure(login.clone(), 400, &["role \"gitops\" could not be found"]), "could not be found", "check `jwt-role`", ErrorClass::User),
+            (failure(login.clone(), 400, &["role with oidc role_type is not allowed"]), "oidc", "role_type=jwt", ErrorClass::User),
+            (failure(login.clone(), 400, &["error validating claims: claim \"environment\" does not match any associated bound claim values"]), "bound claim", "`bound_claims`", ErrorClass::User),
+            (failure(login, 403, &["permission denied"]), "answered 403", "no JWT auth method is mounted at `jwt`", ErrorClass::User),
+            (failure(vip.clone(), 404, &[]), "reading the VIP", "vault kv put -mount=kv/dev ip vip=<vip>", ErrorClass::User),
+            (failure(vip.clone(), 403, &["permission denied"]), "answered 403", "needs `read` on `kv/dev/data/ip`", ErrorClass::User),
+            (failure(vip, 404, &["no handler for route \"kv/dev/data/ip\". route entry not found."]), "no handler", "no secrets engine is mounted at `kv/dev`", ErrorClass::User),
+        ];
+        for (f, message, hint, class) in rows {
+            let shown = f.to_string();
+            assert!(shown.contains(message), "{shown:?} lacks {message:?}");
+            let h = f.hint().unwrap();
+            assert!(h.contains(hint), "{h:?} lacks {hint:?}");
+            assert_eq!(f.class(), class, "{shown}");
+        }
+    }
+
+    #[test]
+    fn retry_policies() {
+        for s in [412, 429, 500, 502, 503, 504] {
+            assert!(retryable_status(Retry::Idempotent, s));
+        }
+        assert!(!retryable_status(Retry::Idempotent, 400));
+        assert!(!retryable_status(Retry::Idempotent, 403));
+        assert!(
+            retryable_status(Retry::ReplaceWrite, 503)
+                && !retryable_status(Retry::ReplaceWrite, 500)
+        );
+        assert!(!retryable_status(Retry::Never, 503));
+        assert!(
+            retryable_connection(Retry::Idempotent) && !retryable_connection(Retry::ReplaceWrite)
+        );
+        assert!(!retryable_connection(Retry::Never));
+        assert_eq!(jwt_login("jwt", "r", "a", None).retry, Retry::Never);
+        assert_eq!(
+            health(None).query,
+            vec![("standbyok", "true"), ("perfstandbyok", "true")]
+        );
+    }
+}

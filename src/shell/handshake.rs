@@ -1,0 +1,702 @@
+//! The handshake, step by step: inputs, CA, login, host, plan, apply, report, revoke.
+//!
+//! One straight-line async function does the work and records every step in a `RunReport`; a
+//! wrapper makes sure that, whatever happens inside (an error, a panic), the token the action
+//! minted is revoked and the report, outputs and summary are written. Decisions about Vault live
+//! in the core (`pure::plan`, `pure::vault_api`); this module sends, reads and records.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::pure::contract::{self, HostSource, Outcome, Purpose, RawInputs, Settings};
+use crate::pure::host::{self, KubernetesHost};
+use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
+use crate::pure::secret::Secret;
+use crate::pure::summary::{self, CaRecord, FailureRecord, RunContext, RunReport, StepStatus};
+use crate::pure::vault_api;
+use crate::pure::{Diagnostic, ErrorClass};
+use crate::shell::oidc::{self, OidcError, OidcRequest};
+use crate::shell::runner::Runner;
+use crate::shell::vault::{CallError, VaultClient};
+use crate::source::{self, FileRules};
+
+/// Events whose code may come from a fork: they run as a dry run unless the workflow opts in.
+const UNTRUSTED_EVENTS: [&str; 3] = ["pull_request", "pull_request_target", "workflow_run"];
+
+/// Everything a run needs from its environment, gathered by the caller.
+pub struct RunEnv {
+    pub raw: RawInputs,
+    pub oidc: Option<OidcRequest>,
+    pub rules: FileRules,
+    pub context: RunContext,
+    /// Unix seconds, for CA validity.
+    pub now: i64,
+    pub report_file_name: String,
+}
+
+/// The Vault token in use and whether the action must revoke it.
+struct Session {
+    client: Arc<VaultClient>,
+    token: Secret,
+    revoke: bool,
+    /// Revoke-self is routed to the token's own namespace.
+    namespace: Option<String>,
+    how: &'static str,
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+fn failure(e: &dyn Diagnostic) -> FailureRecord {
+    FailureRecord {
+        class: e.class(),
+        message: e.to_string(),
+        hint: e.hint(),
+    }
+}
+
+/// Runs the handshake and returns the process exit code.
+pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
+    // Secrets first: nothing may be logged before they are masked.
+    if let Some(token) = env.raw_secret("vault-token") {
+        runner.mask(&token);
+    }
+    if let Some(request) = &env.oidc {
+        runner.mask(&request.token);
+    }
+    let environment = env.raw.raw_value("environment").unwrap_or_default();
+    let report: Shared<RunReport> = Arc::new(Mutex::new(RunReport::new(
+        &environment,
+        &format!("{environment}-kubernetes"),
+        env.context.clone(),
+    )));
+    let session: Shared<Option<Session>> = Arc::new(Mutex::new(None));
+
+    let task = tokio::spawn(steps(env, runner.clone(), report.clone(), session.clone()));
+    if let Err(e) = task.await {
+        let mut r = lock(&report);
+        r.outcome = Outcome::Failed;
+        r.failure = Some(FailureRecord {
+            class: ErrorClass::Bug,
+            message: if e.is_panic() {
+                "the handshake panicked".into()
+            } else {
+                "the handshake was cancelled".into()
+            },
+            hint: Some("please report this with the run's log".into()),
+        });
+    }
+
+    revoke(&runner, &report, &session).await;
+    finish(&runner, &report)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock means a panic elsewhere; the data is still the best record there is.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RunEnv {
+    fn raw_secret(&self, name: &'static str) -> Option<Secret> {
+        self.raw
+            .raw_value(name)
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    }
+}
+
+async fn steps(
+    env: RunEnv,
+    runner: Arc<Runner>,
+    report: Shared<RunReport>,
+    session: Shared<Option<Session>>,
+) {
+    let result = handshake(&env, &runner, &report, &session).await;
+    let mut r = lock(&report);
+    if let Err(f) = result {
+        if r.outcome != Outcome::RolledBack {
+            r.outcome = Outcome::Failed;
+        }
+        r.failure = Some(f);
+    }
+}
+
+macro_rules! record {
+    ($report:expr, $step:expr, $result:expr) => {
+        match $result {
+            Ok(v) => v,
+            Err(e) => {
+                let f = failure(&e);
+                lock($report).step($step, StepStatus::Failed, f.message.clone());
+                return Err(f);
+            }
+        }
+    };
+}
+
+async fn handshake(
+    env: &RunEnv,
+    runner: &Runner,
+    report: &Shared<RunReport>,
+    session_slot: &Shared<Option<Session>>,
+) -> Result<(), FailureRecord> {
+    // 1. Inputs.
+    runner.group("Inputs");
+    let settings = record!(
+        report,
+        "inputs",
+        contract::parse_settings(&env.raw, Purpose::Run)
+    );
+    let addr = settings.vault_addr.clone().ok_or_else(|| FailureRecord {
+        class: ErrorClass::Bug,
+        message: "vault-addr missing after parsing".into(),
+        hint: None,
+    })?;
+    {
+        let mut r = lock(report);
+        r.mount = settings.kubernetes_mount.to_string();
+        r.namespace = settings.kubernetes_namespace.clone();
+        r.vault_addr = Some(addr.to_string());
+        r.dry_run = settings.dry_run;
+        r.step(
+            "inputs",
+            StepStatus::Done,
+            format!("environment `{}`", settings.environment),
+        );
+    }
+    let event = env.context.event_name.clone().unwrap_or_default();
+    let dry_run = settings.dry_run
+        || (UNTRUSTED_EVENTS.contains(&event.as_str()) && !settings.allow_pull_request_writes);
+    if dry_run && !settings.dry_run {
+        let reason = format!(
+            "`{event}` events run as a dry run: their code may come from a fork. Set \
+             `allow-pull-request-writes: true` to write from them."
+        );
+        runner.notice(&reason);
+        let mut r = lock(report);
+        r.dry_run = true;
+        r.dry_run_reason = Some(reason);
+    }
+    runner.end_group();
+
+    // 2. CA.
+    runner.group("Cluster CA");
+    let loaded = record!(
+        report,
+        "ca",
+        source::load_ca(&settings.ca, &env.rules, env.now)
+    );
+    for w in &loaded.warnings {
+        runner.warning(w);
+    }
+    let bundle = &loaded.bundle;
+    for cert in &bundle.certs {
+        runner.info(&format!(
+            "CA {} `{}` sha256 {} expires {}",
+            cert.position, cert.subject, cert.fingerprint, cert.not_after
+        ));
+    }
+    {
+        let mut r = lock(report);
+        r.warnings.extend(loaded.warnings.iter().cloned());
+        r.ca = Some(CaRecord {
+            fingerprints: bundle.fingerprints(),
+            subjects: bundle.certs.iter().map(|c| c.subject.clone()).collect(),
+            not_after: bundle.earliest_not_after().to_string(),
+            origin: loaded.origin.clone(),
+        });
+        let n = bundle.certs.len();
+        let status = if loaded.warnings.is_empty() {
+            StepStatus::Done
+        } else {
+            StepStatus::Warned
+        };
+        r.step(
+            "ca",
+            status,
+            format!(
+                "{n} CA certificate{} from {}",
+                if n == 1 { "" } else { "s" },
+                loaded.origin
+            ),
+        );
+    }
+    runner.end_group();
+
+    // 3. Login.
+    runner.group("Vault login");
+    let client = Arc::new(record!(
+        report,
+        "login",
+        VaultClient::new(&addr, settings.vault_ca_cert.as_deref())
+    ));
+    record!(
+        report,
+        "login",
+        client
+            .send(
+                &vault_api::health(settings.vault_namespace.as_deref()),
+                None,
+                None
+            )
+            .await
+    );
+    let session = login(env, &settings, &client, runner)
+        .await
+        .inspect_err(|f| {
+            lock(report).step("login", StepStatus::Failed, f.message.clone());
+        })?;
+    lock(report).step("login", StepStatus::Done, session.how.to_string());
+    let token = session.token.clone();
+    *lock(session_slot) = Some(session);
+    runner.end_group();
+
+    // 4. Host.
+    runner.group("Kubernetes host");
+    let host = resolve_host(&settings, &client, &token)
+        .await
+        .inspect_err(|f| {
+            lock(report).step("host", StepStatus::Failed, f.message.clone());
+        })?;
+    for w in host.warnings() {
+        runner.warning(w);
+    }
+    {
+        let mut r = lock(report);
+        r.host = Some(host.as_str().to_string());
+        r.warnings.extend(host.warnings().iter().cloned());
+        let from = match &settings.host {
+            HostSource::Input(_) => "from `kubernetes-host`".to_string(),
+            HostSource::Vip {
+                mount, secret, key, ..
+            } => {
+                format!("VIP from {}", HostSource::vip_location(mount, secret, key))
+            }
+        };
+        let status = if host.warnings().is_empty() {
+            StepStatus::Done
+        } else {
+            StepStatus::Warned
+        };
+        r.step("host", status, format!("`{}` {from}", host.as_str()));
+    }
+    runner.info(&format!("kubernetes_host: {}", host.as_str()));
+    runner.end_group();
+
+    // 6. Plan.
+    runner.group("Plan");
+    let mount = settings.kubernetes_mount.as_str();
+    let k8s_ns = settings.kubernetes_namespace.as_deref();
+    let current = record!(
+        report,
+        "plan",
+        read_config(&client, &token, mount, k8s_ns).await
+    );
+    let desired = DesiredConfig {
+        kubernetes_host: host.as_str().to_string(),
+        ca_pem: bundle.to_pem(),
+        ca_fingerprints: bundle.fingerprints(),
+        disable_local_ca_jwt: settings.disable_local_ca_jwt,
+    };
+    let options = PlanOptions {
+        allow_reviewer_jwt_removal: settings.allow_reviewer_jwt_removal,
+    };
+    let planned = record!(
+        report,
+        "plan",
+        plan::plan_config(current.as_ref(), &desired, &options)
+    );
+    {
+        let mut r = lock(report);
+        r.previous = current.clone();
+        r.changes = planned.changes.clone();
+        r.notes.extend(planned.notes.iter().cloned());
+        let detail = if planned.has_changes() {
+            let fields: Vec<&str> = planned.changes.iter().map(|c| c.field).collect();
+            format!("{} to change: {}", fields.len(), fields.join(", "))
+        } else {
+            "nothing to change".to_string()
+        };
+        r.step("plan", StepStatus::Done, detail);
+    }
+    for c in &planned.changes {
+        runner.info(&format!(
+            "{}: {} → {} ({})",
+            c.field,
+            c.before.as_deref().unwrap_or("(unset)"),
+            c.after,
+            c.reason
+        ));
+    }
+    runner.end_group();
+
+    // 7. Apply.
+    runner.group("Apply");
+    if dry_run {
+        let mut r = lock(report);
+        r.outcome = Outcome::Planned;
+        r.changed = planned.has_changes();
+        r.step("apply", StepStatus::Skipped, "dry run: nothing written");
+        runner.end_group();
+        return Ok(());
+    }
+    if !planned.has_changes() {
+        let mut r = lock(report);
+        r.outcome = Outcome::Unchanged;
+        r.changed = false;
+        r.written = current;
+        r.step(
+            "apply",
+            StepStatus::Skipped,
+            "already as desired: nothing written",
+        );
+        runner.end_group();
+        return Ok(());
+    }
+    let body = Value::Object(planned.body.clone());
+    let write = vault_api::write_config(mount, k8s_ns);
+    let answer = record!(
+        report,
+        "apply",
+        client.send(&write, Some(&token), Some(&body)).await
+    );
+    for w in &answer.warnings {
+        runner.warning(&format!("Vault: {w}"));
+        lock(report).warnings.push(format!("Vault: {w}"));
+    }
+    lock(report).changed = true;
+    let read_back = record!(
+        report,
+        "read-back",
+        read_config(&client, &token, mount, k8s_ns).await
+    );
+    let verified = match &read_back {
+        Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
+        None => Err(FailureRecord {
+            class: ErrorClass::Remote,
+            message: format!("`auth/{mount}/config` reads as never written right after the write"),
+            hint: Some("another writer or a replication lag; run again".into()),
+        }),
+    };
+    match verified {
+        Ok(()) => {
+            let mut r = lock(report);
+            r.outcome = Outcome::Changed;
+            r.written = read_back;
+            r.step(
+                "apply",
+                StepStatus::Done,
+                format!("wrote `auth/{mount}/config`"),
+            );
+            r.step(
+                "read-back",
+                StepStatus::Done,
+                "the stored config is what was written",
+            );
+            runner.end_group();
+            Ok(())
+        }
+        Err(f) => {
+            lock(report).step("read-back", StepStatus::Failed, f.message.clone());
+            rollback(
+                &client,
+                &token,
+                mount,
+                k8s_ns,
+                &planned.body,
+                &planned.rollback,
+                read_back.as_ref(),
+                report,
+            )
+            .await;
+            runner.end_group();
+            Err(f)
+        }
+    }
+}
+
+/// Restores the previous config after a failed check, only if the stored config is still what
+/// this run wrote (no CAS exists: never overwrite another writer).
+#[allow(clippy::too_many_arguments)]
+async fn rollback(
+    client: &VaultClient,
+    token: &Secret,
+    mount: &str,
+    namespace: Option<&str>,
+    written: &serde_json::Map<String, Value>,
+    rollback: &Rollback,
+    stored: Option<&CurrentConfig>,
+    report: &Shared<RunReport>,
+) {
+    let still_ours = stored.is_some_and(|s| plan::verify_read_back(written, s).is_ok());
+    let mut r = lock(report);
+    match rollback {
+        Rollback::FirstWrite => {
+            r.step(
+                "rollback",
+                StepStatus::Skipped,
+                "first write: config has no DELETE, nothing to restore",
+            );
+            return;
+        }
+        Rollback::Restore(_) if !still_ours => {
+            r.step(
+                "rollback",
+                StepStatus::Skipped,
+                "the stored config is not what this run wrote: another writer, not overwritten",
+            );
+            return;
+        }
+        Rollback::Restore(_) => {}
+    }
+    drop(r);
+    let Some(body) = rollback.body() else { return };
+    let request = vault_api::write_config(mount, namespace);
+    let result = client
+        .send(&request, Some(token), Some(&Value::Object(body.clone())))
+        .await;
+    let mut r = lock(report);
+    match result {
+        Ok(_) => {
+            r.outcome = Outcome::RolledBack;
+            r.changed = false;
+            r.step(
+                "rollback",
+                StepStatus::Done,
+                "the previous config is restored",
+            );
+        }
+        Err(e) => r.step(
+            "rollback",
+            StepStatus::Failed,
+            format!("restoring failed: {e}"),
+        ),
+    }
+}
+
+async fn login(
+    env: &RunEnv,
+    settings: &Settings,
+    client: &VaultClient,
+    runner: &Runner,
+) -> Result<Session, FailureRecord> {
+    let client = Arc::new(client.clone());
+    match (&settings.auth.oidc, &env.oidc, &settings.auth.token) {
+        (Some(login), Some(request), _) => {
+            let audience = login.audience.clone();
+            let jwt = oidc::request_token(request, audience.as_deref())
+                .await
+                .map_err(|e| failure(&e))?;
+            runner.mask(&jwt);
+            let shown_audience = audience.clone().unwrap_or_else(|| default_audience(env));
+            let ns = settings.jwt_namespace.as_deref();
+            let call = vault_api::jwt_login(login.mount.as_str(), &login.role, &shown_audience, ns);
+            let body = serde_json::json!({"role": login.role, "jwt": jwt.expose_secret()});
+            let answer = client
+                .send(&call, None, Some(&body))
+                .await
+                .map_err(|e| failure(&e))?;
+            let token = answer
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/auth/client_token"))
+                .and_then(Value::as_str)
+                .map(|t| Secret::new(t.to_string()))
+                .ok_or_else(|| FailureRecord {
+                    class: ErrorClass::Remote,
+                    message: "the login answer has no `auth.client_token`".into(),
+                    hint: Some("check that `vault-addr` is Vault's API".into()),
+                })?;
+            runner.mask(&token);
+            let policies = answer
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/auth/policies"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            runner.info(&format!(
+                "logged in with GitHub OIDC at auth/{} as role {} (policies: {policies})",
+                login.mount, login.role
+            ));
+            Ok(Session {
+                client,
+                token,
+                revoke: true,
+                namespace: settings.jwt_namespace.clone(),
+                how: "GitHub OIDC → JWT auth (token minted, revoked at the end)",
+            })
+        }
+        (_, _, Some(token)) => {
+            if settings.auth.oidc.is_some() {
+                runner.notice("the runner offers no OIDC token: using `vault-token`");
+            }
+            client
+                .send(
+                    &vault_api::lookup_self(settings.vault_namespace.as_deref()),
+                    Some(token),
+                    None,
+                )
+                .await
+                .map_err(|e| failure(&e))?;
+            Ok(Session {
+                client,
+                token: token.clone(),
+                revoke: settings.revoke_vault_token,
+                namespace: settings.vault_namespace.clone(),
+                how: if settings.revoke_vault_token {
+                    "`vault-token` (revoked at the end, as asked)"
+                } else {
+                    "`vault-token` (supplied, not revoked)"
+                },
+            })
+        }
+        (Some(_), None, None) => Err(failure(&OidcError::NotOffered)),
+        (None, _, None) => Err(FailureRecord {
+            class: ErrorClass::Bug,
+            message: "no login method after input parsing".into(),
+            hint: None,
+        }),
+    }
+}
+
+fn default_audience(env: &RunEnv) -> String {
+    let owner = env
+        .context
+        .repository
+        .as_deref()
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("<owner>");
+    format!("https://github.com/{owner} (GitHub's default)")
+}
+
+async fn resolve_host(
+    settings: &Settings,
+    client: &VaultClient,
+    token: &Secret,
+) -> Result<KubernetesHost, FailureRecord> {
+    match &settings.host {
+        HostSource::Input(h) => Ok(h.clone()),
+        HostSource::Vip {
+            mount,
+            secret,
+            key,
+            port,
+        } => {
+            let ns = settings.vip_namespace.as_deref();
+            let call = vault_api::read_vip(mount.as_str(), secret, key, ns);
+            let answer = client
+                .send(&call, Some(token), None)
+                .await
+                .map_err(|e| failure(&e))?;
+            let location = HostSource::vip_location(mount, secret, key);
+            let value = answer
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/data/data"))
+                .and_then(|d| d.get(key.as_str()))
+                .and_then(Value::as_str)
+                .ok_or_else(|| FailureRecord {
+                    class: ErrorClass::User,
+                    message: format!("{location} has no string value"),
+                    hint: Some(format!(
+                        "store it: `vault kv put -mount={mount} {secret} {key}=<vip>`, or pass `kubernetes-host`"
+                    )),
+                })?;
+            host::host_from_vip(&location, value, *port, settings.allow_loopback_host)
+                .map_err(|e| failure(&e))
+        }
+    }
+}
+
+async fn read_config(
+    client: &VaultClient,
+    token: &Secret,
+    mount: &str,
+    ns: Option<&str>,
+) -> Result<Option<CurrentConfig>, CallError> {
+    let call = vault_api::read_config(mount, ns);
+    match client.send(&call, Some(token), None).await {
+        Ok(answer) => {
+            let text = answer
+                .body
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "null".into());
+            plan::parse_current_config(&text).map_err(|e| {
+                CallError::Vault(vault_api::VaultFailure {
+                    method: call.method,
+                    path: call.path.clone(),
+                    namespace: call.namespace.clone(),
+                    status: 200,
+                    errors: vec![e.to_string()],
+                    purpose: call.purpose.clone(),
+                })
+            })
+        }
+        // A config never written reads as 404 with an empty `errors` list (§3.1).
+        Err(CallError::Vault(f)) if f.status == 404 && f.errors.is_empty() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn revoke(runner: &Runner, report: &Shared<RunReport>, session: &Shared<Option<Session>>) {
+    let taken = lock(session).take();
+    let Some(session) = taken else { return };
+    if !session.revoke {
+        return;
+    }
+    let call = vault_api::revoke_self(session.namespace.as_deref());
+    let result = session.client.send(&call, Some(&session.token), None).await;
+    let mut r = lock(report);
+    match result {
+        Ok(_) => r.step(
+            "revoke",
+            StepStatus::Done,
+            "the action's Vault token is revoked",
+        ),
+        // A second revoke answers 403: the token is already gone.
+        Err(CallError::Vault(f)) if f.status == 403 => {
+            r.step("revoke", StepStatus::Done, "the token was already revoked")
+        }
+        Err(e) => {
+            let text =
+                format!("could not revoke the action's Vault token: {e}; it expires with its TTL");
+            runner.warning(&text);
+            r.warnings.push(text.clone());
+            r.step("revoke", StepStatus::Warned, text);
+        }
+    }
+}
+
+/// Writes the report, outputs and summary, emits the failure annotation, returns the exit code.
+fn finish(runner: &Runner, report: &Shared<RunReport>) -> u8 {
+    let mut r = lock(report);
+    let json_name = crate::env::report_file_name(&r.environment);
+    r.report_path = None;
+    match runner.write_report(&json_name, &summary::render_report_json(&r)) {
+        Ok(path) => r.report_path = Some(path.display().to_string()),
+        Err(e) => runner.warning(&format!("could not write the JSON report: {e}")),
+    }
+    // Written again with its own path inside.
+    if let Some(path) = &r.report_path {
+        let _ = std::fs::write(path, summary::render_report_json(&r));
+    }
+    if let Some(f) = &r.failure {
+        runner.error(f.class, &f.message, f.hint.as_deref());
+    }
+    if let Err(e) = runner.write_outputs(&summary::render_outputs(&r)) {
+        runner.warning(&format!("could not write the outputs: {e}"));
+    }
+    if let Err(e) = runner.write_summary(&summary::render_summary(&r)) {
+        runner.warning(&format!("could not write the step summary: {e}"));
+    }
+    match &r.failure {
+        Some(f) => f.class.exit_code(),
+        None => 0,
+    }
+}

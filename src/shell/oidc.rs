@@ -1,0 +1,171 @@
+//! Requesting the workflow's GitHub OIDC token, exactly as the runner offers it.
+//!
+//! `ACTIONS_ID_TOKEN_REQUEST_URL` already carries a query string (`?api-version=2.0`), so the
+//! audience is appended with `&`; the request token goes in `Authorization: Bearer`; the JWT comes
+//! back in the JSON field `value` (reference/actions-facts.md §4). The token is requested right
+//! before the Vault login (it lives five minutes) and never logged: the caller masks it first.
+
+use std::time::Duration;
+
+use crate::pure::secret::Secret;
+use crate::pure::{Diagnostic, ErrorClass};
+
+/// The two variables the runner sets only for jobs with `permissions: id-token: write`.
+pub struct OidcRequest {
+    pub url: String,
+    pub token: Secret,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("the runner offers no GitHub OIDC token (`ACTIONS_ID_TOKEN_REQUEST_URL` is not set)")]
+    NotOffered,
+    #[error(
+        "`ACTIONS_ID_TOKEN_REQUEST_URL` is not an https URL (http is accepted on loopback only)"
+    )]
+    BadUrl,
+    #[error("the GitHub OIDC token request failed: {0}")]
+    Request(String),
+    #[error("the GitHub OIDC token request answered HTTP {0}")]
+    Status(u16),
+    #[error("the GitHub OIDC token response has no `value` field")]
+    NoValue,
+}
+
+impl Diagnostic for OidcError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            OidcError::NotOffered => ErrorClass::User,
+            _ => ErrorClass::Remote,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            OidcError::NotOffered => Some(
+                "give the job `permissions: id-token: write` (and `contents: read`); pull requests \
+                 from forks and Dependabot runs never get an OIDC token, so run those as a dry run \
+                 or pass `vault-token` from a protected environment"
+                    .into(),
+            ),
+            OidcError::BadUrl => Some("this variable is set by the runner; do not override it".into()),
+            OidcError::Request(_) | OidcError::Status(_) | OidcError::NoValue => {
+                Some("GitHub's token service failed; re-run the job".into())
+            }
+        }
+    }
+}
+
+/// The request URL with the audience appended (`&audience=` when a query exists).
+pub fn token_url(base: &str, audience: Option<&str>) -> String {
+    match audience {
+        None => base.to_string(),
+        Some(aud) => {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}audience={}", percent_encode(aud))
+        }
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn allowed_url(url: &str) -> bool {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "https" => true,
+        Ok(u) if u.scheme() == "http" => {
+            let host = u.host_str().unwrap_or_default().trim_matches(['[', ']']);
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        _ => false,
+    }
+}
+
+/// Requests one OIDC token. Retried on connection errors and 5xx, as the Actions toolkit does
+/// (a GET that mints nothing in Vault).
+pub async fn request_token(
+    request: &OidcRequest,
+    audience: Option<&str>,
+) -> Result<Secret, OidcError> {
+    if !allowed_url(&request.url) {
+        return Err(OidcError::BadUrl);
+    }
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(super::tls_public_roots())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| OidcError::Request(e.to_string()))?;
+    let url = token_url(&request.url, audience);
+    let mut last = OidcError::Status(0);
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 * (1 << attempt))).await;
+        }
+        let sent = http
+            .get(&url)
+            .bearer_auth(request.token.expose_secret())
+            .header("Accept", "application/json")
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                // Never print the URL: its path identifies the job.
+                last = OidcError::Request(if e.is_timeout() {
+                    "timed out".into()
+                } else {
+                    "no answer".into()
+                });
+                continue;
+            }
+        };
+        let status = response.status().as_u16();
+        if status >= 500 {
+            last = OidcError::Status(status);
+            continue;
+        }
+        if status != 200 {
+            return Err(OidcError::Status(status));
+        }
+        let body: serde_json::Value = response.json().await.map_err(|_| OidcError::NoValue)?;
+        return match body.get("value").and_then(|v| v.as_str()) {
+            Some(v) if !v.is_empty() => Ok(Secret::new(v.to_string())),
+            _ => Err(OidcError::NoValue),
+        };
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_is_appended_to_the_existing_query() {
+        assert_eq!(
+            token_url("https://x.actions.githubusercontent.com/abc/idtoken/1/2?api-version=2.0", Some("https://github.com/acme")),
+            "https://x.actions.githubusercontent.com/abc/idtoken/1/2?api-version=2.0&audience=https%3A%2F%2Fgithub.com%2Facme"
+        );
+        assert_eq!(
+            token_url("http://127.0.0.1:1/t", Some("vault")),
+            "http://127.0.0.1:1/t?audience=vault"
+        );
+        assert_eq!(token_url("https://h/t?a=1", None), "https://h/t?a=1");
+        assert!(allowed_url(
+            "https://pipelines.actions.githubusercontent.com/x"
+        ));
+        assert!(allowed_url("http://127.0.0.1:8080/x"));
+        assert!(!allowed_url("http://10.0.0.1/x"));
+    }
+}
