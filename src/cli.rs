@@ -132,7 +132,108 @@ fn native_commands(root: Command) -> Command {
         "Run the handshake: what the action's container does. Inputs come from `INPUT_*` \
          variables as the runner sets them; flags override them for local use",
     );
-    root.subcommand(with_input_flags(run))
+    dev_commands(root.subcommand(with_input_flags(run)))
+}
+
+#[cfg(all(feature = "native", not(feature = "dev-server")))]
+fn dev_commands(root: Command) -> Command {
+    root
+}
+
+#[cfg(feature = "dev-server")]
+fn dev_commands(root: Command) -> Command {
+    let demo = Command::new("demo").about(
+        "Run the whole handshake against an in-process dev server: seed, write, run again, nothing to change",
+    );
+    let server = Command::new("dev-server")
+        .about(
+            "Start the Vault-compatible dev server on 127.0.0.1 (in memory; for trials and tests)",
+        )
+        .arg(
+            Arg::new("port")
+                .long("port")
+                .value_name("PORT")
+                .default_value("8200")
+                .value_parser(clap::value_parser!(u16)),
+        )
+        .arg(
+            Arg::new("vault-version")
+                .long("vault-version")
+                .value_name("VERSION")
+                .default_value("1.17")
+                .value_parser(["1.15", "1.16", "1.17"])
+                .help("Follow this Vault release where behaviour differs"),
+        )
+        .arg(
+            Arg::new("seed")
+                .long("seed")
+                .value_name("ENVIRONMENT")
+                .action(ArgAction::Append)
+                .help("Seed an environment as the pipeline's Terraform does (repeatable)"),
+        )
+        .arg(
+            Arg::new("vip")
+                .long("vip")
+                .value_name("VIP")
+                .default_value("127.0.0.10")
+                .help("The VIP stored in KV for seeded environments"),
+        );
+    root.subcommand(demo).subcommand(server)
+}
+
+#[cfg(feature = "dev-server")]
+fn dev_server(matches: &ArgMatches) -> ExitCode {
+    use crate::devserver::{seed, DevServer, Profile, ServerOptions};
+    let profile = matches
+        .get_one::<String>("vault-version")
+        .and_then(|v| Profile::parse(v))
+        .unwrap_or(Profile::V1_17);
+    let port = matches.get_one::<u16>("port").copied().unwrap_or(8200);
+    let server = match DevServer::start(ServerOptions {
+        profile,
+        port,
+        enforce_contract: true,
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the dev server on 127.0.0.1:{port}: {e}");
+            eprintln!("hint: pick another port with `--port`");
+            return ExitCode::from(ErrorClass::Remote.exit_code());
+        }
+    };
+    let vip = matches
+        .get_one::<String>("vip")
+        .cloned()
+        .unwrap_or_default();
+    for environment in matches.get_many::<String>("seed").into_iter().flatten() {
+        if let Err(e) = seed::seed(&server, &seed::Seed::new(environment, &vip)) {
+            eprintln!("error: {e}");
+            return ExitCode::from(ErrorClass::Bug.exit_code());
+        }
+    }
+    let grant = server.grant_oidc(crate::devserver::job_claims(
+        "acme/gitops",
+        "dev",
+        "refs/heads/main",
+        "push",
+    ));
+    println!(
+        "dev server (Vault {} API) listening on {}",
+        profile.version(),
+        server.url()
+    );
+    println!("VAULT_ADDR={}", server.url());
+    println!(
+        "root token: {}  (dev only: everything is in memory)",
+        server.root_token()
+    );
+    println!("OIDC for repository acme/gitops, environment dev:");
+    println!("ACTIONS_ID_TOKEN_REQUEST_URL={}", grant.request_url);
+    println!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={}", grant.request_token);
+    println!("stop it with Ctrl-C");
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Input flags given on the command line, over the `INPUT_*` values.
@@ -157,6 +258,17 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    #[cfg(feature = "dev-server")]
+    match matches.subcommand() {
+        Some(("demo", _)) => {
+            return match read_now(&matches) {
+                Ok(now) => ExitCode::from(crate::devserver::demo::demo(now)),
+                Err(failure) => report_failure(failure.as_ref()),
+            }
+        }
+        Some(("dev-server", sub)) => return dev_server(sub),
+        _ => {}
+    }
     #[cfg(feature = "native")]
     if let Some(("run", sub)) = matches.subcommand() {
         return match read_now(&matches) {

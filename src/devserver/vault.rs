@@ -1,0 +1,1297 @@
+//! The in-memory Vault: namespaces, mounts, tokens, ACL, and the backends the handshake and its
+//! operators use (sys, token, KV v2, JWT auth, kubernetes auth).
+//!
+//! Synchronous and deterministic: one `Vault` value behind the HTTP glue, `handle` takes a
+//! request and returns status and body. Behaviour, status codes and error strings follow
+//! reference/vault-facts.md (section numbers in comments); where a version changed them, the
+//! `Profile` chosen at start decides. Never reachable from outside loopback: the HTTP glue binds
+//! 127.0.0.1 only.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand::Rng;
+use serde_json::{json, Map, Value};
+
+use super::acl::{self, Acl, Operation, Policy};
+use super::jwt::{self, JwtAuthConfig, JwtRole};
+use super::openapi::{self, MountKind, MountRef};
+
+/// The Vault release whose behaviour the server follows where versions differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Profile {
+    /// 1.15: no `token_reviewer_jwt_set` or `use_annotations_as_alias_metadata`; client JWT mode
+    /// without a CA refused.
+    V1_15,
+    /// 1.16: `token_reviewer_jwt_set` on read; client JWT mode without a CA still refused.
+    V1_16,
+    /// 1.17+: CA optional in client JWT mode, PEM checked on write, `invalid token` on bad tokens.
+    V1_17,
+}
+
+impl Profile {
+    pub fn parse(text: &str) -> Option<Profile> {
+        match text {
+            "1.15" => Some(Profile::V1_15),
+            "1.16" => Some(Profile::V1_16),
+            "1.17" | "1.18" | "1.19" | "1.20" | "1.21" => Some(Profile::V1_17),
+            _ => None,
+        }
+    }
+
+    pub fn version(self) -> &'static str {
+        match self {
+            Profile::V1_15 => "1.15.6",
+            Profile::V1_16 => "1.16.3",
+            Profile::V1_17 => "1.17.6",
+        }
+    }
+
+    fn k8s_plugin(self) -> &'static str {
+        match self {
+            Profile::V1_15 => "v0.17.1+builtin",
+            Profile::V1_16 => "v0.18.0+builtin",
+            Profile::V1_17 => "v0.19.0+builtin",
+        }
+    }
+}
+
+/// One request, as the HTTP glue parsed it.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// GET, POST, PUT, DELETE or LIST (a GET with `list=true` is turned into LIST).
+    pub method: String,
+    /// After `/v1/`, without a trailing `?query`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub namespace: String,
+    pub token: Option<String>,
+    pub body: Option<Value>,
+}
+
+/// The answer: status and JSON body (None for 204).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
+fn errors(status: u16, messages: &[&str]) -> Outgoing {
+    Outgoing {
+        status,
+        body: Some(json!({ "errors": messages })),
+    }
+}
+
+/// Vault wraps errors on the normal request path with go-multierror (§1.4).
+fn multierror(status: u16, messages: &[&str]) -> Outgoing {
+    let mut text = format!(
+        "{} error{} occurred:\n",
+        messages.len(),
+        if messages.len() == 1 { "" } else { "s" }
+    );
+    for m in messages {
+        text.push_str(&format!("\t* {m}\n"));
+    }
+    text.push('\n');
+    errors(status, &[&text])
+}
+
+fn no_content() -> Outgoing {
+    Outgoing {
+        status: 204,
+        body: None,
+    }
+}
+
+/// A mount: secrets engine or auth method.
+#[derive(Clone, Debug)]
+struct Mount {
+    kind: MountKind,
+    type_name: String,
+    accessor: String,
+    kv_version: Option<u8>,
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Kv(BTreeMap<String, Vec<KvVersion>>),
+    Jwt {
+        config: Option<JwtAuthConfig>,
+        roles: BTreeMap<String, JwtRole>,
+    },
+    Kubernetes {
+        config: Option<K8sConfig>,
+        roles: BTreeMap<String, Map<String, Value>>,
+    },
+    Token,
+}
+
+#[derive(Clone, Debug)]
+struct KvVersion {
+    data: Option<Value>,
+    created: String,
+    deleted: String,
+    destroyed: bool,
+}
+
+/// The kubernetes auth config as stored (§3.1). The reviewer JWT is kept but never returned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct K8sConfig {
+    pub kubernetes_host: String,
+    pub kubernetes_ca_cert: String,
+    pub token_reviewer_jwt: String,
+    pub pem_keys: Vec<String>,
+    pub issuer: String,
+    pub disable_iss_validation: bool,
+    pub disable_local_ca_jwt: bool,
+    pub use_annotations_as_alias_metadata: bool,
+}
+
+#[derive(Clone, Debug)]
+struct TokenEntry {
+    namespace: String,
+    policies: Vec<String>,
+    accessor: String,
+    display_name: String,
+    path: String,
+    meta: Map<String, Value>,
+    created: i64,
+    expires: Option<i64>,
+    ttl: i64,
+}
+
+/// The whole server state.
+pub struct Vault {
+    profile: Profile,
+    pub(super) now: fn() -> i64,
+    namespaces: Vec<String>,
+    /// (namespace, path without trailing slash; auth mounts prefixed `auth/`) → mount.
+    mounts: BTreeMap<(String, String), Mount>,
+    policies: BTreeMap<(String, String), Policy>,
+    tokens: HashMap<String, TokenEntry>,
+    revoked: Vec<String>,
+    root_token: String,
+    counter: u64,
+}
+
+fn system_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn rfc3339(secs: i64) -> String {
+    crate::pure::ca::Timestamp(secs).to_string()
+}
+
+impl Vault {
+    pub fn new(profile: Profile, root_token: String) -> Vault {
+        let mut vault = Vault {
+            profile,
+            now: system_now,
+            namespaces: vec![String::new()],
+            mounts: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            tokens: HashMap::new(),
+            revoked: Vec::new(),
+            root_token: root_token.clone(),
+            counter: 0,
+        };
+        vault.add_namespace_defaults("");
+        vault.tokens.insert(
+            root_token,
+            TokenEntry {
+                namespace: String::new(),
+                policies: vec!["root".into()],
+                accessor: "root-accessor".into(),
+                display_name: "root".into(),
+                path: "auth/token/root".into(),
+                meta: Map::new(),
+                created: system_now(),
+                expires: None,
+                ttl: 0,
+            },
+        );
+        vault
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn root_token(&self) -> &str {
+        &self.root_token
+    }
+
+    fn add_namespace_defaults(&mut self, ns: &str) {
+        let accessor = self.accessor("auth_token");
+        self.mounts.insert(
+            (ns.to_string(), "auth/token".into()),
+            Mount {
+                kind: MountKind::Token,
+                type_name: "token".into(),
+                accessor,
+                kv_version: None,
+                backend: Backend::Token,
+            },
+        );
+        self.policies
+            .insert((ns.to_string(), "default".into()), acl::default_policy());
+    }
+
+    fn accessor(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        let random: u32 = rand::thread_rng().gen();
+        format!("{prefix}_{:08x}", random ^ self.counter as u32)
+    }
+
+    fn new_token(&mut self) -> String {
+        let random: u128 = rand::thread_rng().gen();
+        format!("hvs.dev{random:032x}")
+    }
+
+    /// Whether a token is still valid (revoked and expired tokens are not).
+    pub fn token_is_live(&self, token: &str) -> bool {
+        self.tokens
+            .get(token)
+            .is_some_and(|t| t.expires.is_none_or(|e| e > (self.now)()))
+    }
+
+    /// Tokens revoked so far, for tests to assert on.
+    pub fn revoked_tokens(&self) -> &[String] {
+        &self.revoked
+    }
+
+    /// Live tokens minted by logins (not the root token).
+    pub fn live_login_tokens(&self) -> Vec<String> {
+        let now = (self.now)();
+        self.tokens
+            .iter()
+            .filter(|(_, t)| t.path.ends_with("/login") && t.expires.is_none_or(|e| e > now))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// The stored kubernetes config of a mount, reviewer JWT included (for tests).
+    pub fn k8s_config(&self, namespace: &str, mount: &str) -> Option<K8sConfig> {
+        match &self
+            .mounts
+            .get(&(namespace.to_string(), format!("auth/{mount}")))?
+            .backend
+        {
+            Backend::Kubernetes { config, .. } => config.clone(),
+            _ => None,
+        }
+    }
+
+    /// Removes a mount (tests stage a missing mount; `path` with `auth/` for auth methods).
+    pub fn disable_mount(&mut self, namespace: &str, path: &str) -> bool {
+        self.mounts
+            .remove(&(namespace.to_string(), path.trim_matches('/').to_string()))
+            .is_some()
+    }
+
+    /// Creates a token directly, as `vault token create -policy=…` would (for `vault-token` runs).
+    pub fn create_token(&mut self, namespace: &str, policies: &[&str], ttl: i64) -> String {
+        let token = self.new_token();
+        let accessor = self.accessor("token");
+        let now = (self.now)();
+        let mut all: Vec<String> = policies.iter().map(|p| p.to_string()).collect();
+        all.push("default".into());
+        self.tokens.insert(
+            token.clone(),
+            TokenEntry {
+                namespace: namespace.to_string(),
+                policies: all,
+                accessor,
+                display_name: "token".into(),
+                path: "auth/token/create".into(),
+                meta: Map::new(),
+                created: now,
+                expires: Some(now + ttl),
+                ttl,
+            },
+        );
+        token
+    }
+
+    /// Sets the stored kubernetes config directly (tests stage broken or foreign states).
+    pub fn set_k8s_config(&mut self, namespace: &str, mount: &str, new: K8sConfig) -> bool {
+        match self
+            .mounts
+            .get_mut(&(namespace.to_string(), format!("auth/{mount}")))
+        {
+            Some(Mount {
+                backend: Backend::Kubernetes { config, .. },
+                ..
+            }) => {
+                *config = Some(new);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn mount_refs(&self, ns: &str) -> Vec<(String, MountKind, bool)> {
+        self.mounts
+            .iter()
+            .filter(|((n, _), _)| n == ns)
+            .map(|((_, path), m)| match path.strip_prefix("auth/") {
+                Some(p) => (p.to_string(), m.kind, true),
+                None => (path.clone(), m.kind, false),
+            })
+            .collect()
+    }
+
+    /// The OpenAPI contract check for a request (tests fail on any violation).
+    pub fn check_contract(&self, req: &Incoming) -> Result<String, String> {
+        let refs = self.mount_refs(&req.namespace);
+        let mounts: Vec<MountRef<'_>> = refs
+            .iter()
+            .map(|(p, k, a)| MountRef {
+                path: p,
+                kind: *k,
+                auth: *a,
+            })
+            .collect();
+        match openapi::check_request(
+            &req.method,
+            &req.path,
+            &req.query,
+            req.body.as_ref(),
+            &mounts,
+        ) {
+            Ok(m) => Ok(m.template.to_string()),
+            // A path under no mount at all is not a malformed request: the caller named a mount
+            // that does not exist, and Vault answers it (403 or `no handler for route`, §1.8).
+            // A path under a mount of another kind is still a violation.
+            Err(openapi::Violation::UnknownPath { .. })
+                if !req.path.starts_with("sys/")
+                    && self.route(&req.namespace, &req.path).is_none() =>
+            {
+                Ok("(under no mount: answered as Vault does)".to_string())
+            }
+            Err(v) => Err(v.to_string()),
+        }
+    }
+
+    /// Handles one request.
+    pub fn handle(&mut self, req: &Incoming) -> Outgoing {
+        if req.path.ends_with('/') && matches!(req.method.as_str(), "POST" | "PUT") {
+            return errors(400, &["cannot write to a path ending in '/'"]);
+        }
+        if !self.namespaces.contains(&req.namespace) {
+            return errors(
+                404,
+                &[&format!(
+                    "no handler for route \"{}\". route entry not found.",
+                    req.path
+                )],
+            );
+        }
+        if req.path == "sys/health" {
+            return self.health(req);
+        }
+        if let Some(out) = self.try_login(req) {
+            return out;
+        }
+        // Every other path needs a token, and the ACL runs before routing (§1.8).
+        let token = match req.token.as_deref().filter(|t| !t.is_empty()) {
+            Some(t) => t.to_string(),
+            None => return multierror(403, &["permission denied"]),
+        };
+        if !self.token_is_live(&token) {
+            // 1.17+ adds `invalid token` for unknown, revoked or expired tokens (GH-25953).
+            return if self.profile >= Profile::V1_17 {
+                multierror(403, &["permission denied", "invalid token"])
+            } else {
+                multierror(403, &["permission denied"])
+            };
+        }
+        let entry = self.tokens[&token].clone();
+        let Some(acl_path) = relative_to(&entry.namespace, &req.namespace, &req.path) else {
+            return multierror(403, &["permission denied"]);
+        };
+        let op = self.operation(req);
+        if !self.allowed(&entry, &acl_path, op, &req.path) {
+            return multierror(403, &["permission denied"]);
+        }
+        match req.path.as_str() {
+            "auth/token/lookup-self" => return self.lookup_self(&token),
+            "auth/token/revoke-self" => return self.revoke_self(&token),
+            _ => {}
+        }
+        if let Some(rest) = req.path.strip_prefix("sys/") {
+            return self.sys(req, rest);
+        }
+        let Some((mount_path, rest)) = self.route(&req.namespace, &req.path) else {
+            return errors(
+                404,
+                &[&format!(
+                    "no handler for route \"{}\". route entry not found.",
+                    req.path
+                )],
+            );
+        };
+        self.backend(req, &mount_path, &rest)
+    }
+
+    fn operation(&self, req: &Incoming) -> Operation {
+        match req.method.as_str() {
+            "GET" => Operation::Read,
+            "LIST" => Operation::List,
+            "DELETE" => Operation::Delete,
+            _ => {
+                // Only KV data paths have an existence check: a new secret is a `create`.
+                // Everything else here (auth config, roles, policies) is an `update` (§3.2).
+                if let Some((mount, rest)) = self.route(&req.namespace, &req.path) {
+                    if let Some(Mount {
+                        backend: Backend::Kv(secrets),
+                        kv_version: Some(2),
+                        ..
+                    }) = self.mounts.get(&(req.namespace.clone(), mount))
+                    {
+                        if let Some(key) = rest.strip_prefix("data/") {
+                            if !secrets.contains_key(key) {
+                                return Operation::Create;
+                            }
+                        }
+                    }
+                }
+                Operation::Update
+            }
+        }
+    }
+
+    fn allowed(&self, entry: &TokenEntry, acl_path: &str, op: Operation, path: &str) -> bool {
+        if entry.policies.iter().any(|p| p == "root") {
+            return true;
+        }
+        let policies: Vec<&Policy> = entry
+            .policies
+            .iter()
+            .filter_map(|name| self.policies.get(&(entry.namespace.clone(), name.clone())))
+            .collect();
+        let acl = Acl::new(&policies, false);
+        if !acl.allows(acl_path, op) {
+            return false;
+        }
+        // `sys/auth/<path>` and `sys/mounts/<path>` writes are root-protected: they need sudo.
+        let sudo_path = path.starts_with("sys/auth/") || path.starts_with("sys/mounts/");
+        !sudo_path
+            || op == Operation::Read
+            || acl.capabilities(acl_path).contains(&acl::Capability::Sudo)
+    }
+
+    /// Longest-prefix mount match: (mount path, rest of the path).
+    fn route(&self, ns: &str, path: &str) -> Option<(String, String)> {
+        self.mounts
+            .keys()
+            .filter(|(n, m)| n == ns && (path == m || path.starts_with(&format!("{m}/"))))
+            .max_by_key(|(_, m)| m.len())
+            .map(|(_, m)| {
+                (
+                    m.clone(),
+                    path[m.len()..].trim_start_matches('/').to_string(),
+                )
+            })
+    }
+
+    fn health(&self, req: &Incoming) -> Outgoing {
+        for (k, v) in &req.query {
+            if (k == "standbyok" || k == "perfstandbyok") && v != "true" && v != "false" {
+                return errors(400, &[]);
+            }
+        }
+        Outgoing {
+            status: 200,
+            body: Some(json!({
+                "initialized": true,
+                "sealed": false,
+                "standby": false,
+                "performance_standby": false,
+                "replication_performance_mode": "disabled",
+                "replication_dr_mode": "disabled",
+                "server_time_utc": (self.now)(),
+                "version": self.profile.version(),
+                "cluster_name": "vault-k8s-handshake-dev",
+                "cluster_id": "00000000-0000-4000-8000-000000000000",
+            })),
+        }
+    }
+
+    /// Logins are unauthenticated, but only on a mount that exists: otherwise Vault cannot know
+    /// the path is a login and answers 403 (§1.8, Vault ≥1.10).
+    fn try_login(&mut self, req: &Incoming) -> Option<Outgoing> {
+        let rest = req.path.strip_prefix("auth/")?;
+        let mount = rest.strip_suffix("/login")?;
+        let key = (req.namespace.clone(), format!("auth/{mount}"));
+        let kind = self.mounts.get(&key)?.kind;
+        if !matches!(req.method.as_str(), "POST" | "PUT") {
+            return Some(multierror(405, &["unsupported operation"]));
+        }
+        let body = req.body.clone().unwrap_or(Value::Null);
+        Some(match kind {
+            MountKind::Jwt => self.jwt_login(&req.namespace, mount, &body),
+            _ => errors(404, &["unsupported path"]),
+        })
+    }
+
+    fn jwt_login(&mut self, ns: &str, mount: &str, body: &Value) -> Outgoing {
+        let key = (ns.to_string(), format!("auth/{mount}"));
+        let (config, roles) = match &self.mounts[&key].backend {
+            Backend::Jwt { config, roles } => (config.clone(), roles.clone()),
+            _ => return errors(500, &["internal error"]),
+        };
+        // The dev server listens on loopback only: every client is 127.0.0.1.
+        let client = Some(std::net::IpAddr::from([127, 0, 0, 1]));
+        match jwt::validate_login(config.as_ref(), &roles, mount, body, (self.now)(), client) {
+            Err(e) => errors(e.status, &[&e.message]),
+            Ok(outcome) => {
+                let token = self.new_token();
+                let accessor = self.accessor("jwt");
+                let now = (self.now)();
+                let ttl = if outcome.ttl > 0 {
+                    outcome.ttl as i64
+                } else {
+                    768 * 3600
+                };
+                let mut meta = Map::new();
+                for (k, v) in &outcome.metadata {
+                    meta.insert(k.clone(), Value::String(v.clone()));
+                }
+                self.tokens.insert(
+                    token.clone(),
+                    TokenEntry {
+                        namespace: ns.to_string(),
+                        policies: outcome.policies.clone(),
+                        accessor: accessor.clone(),
+                        display_name: outcome.display_name.clone(),
+                        path: format!("auth/{mount}/login"),
+                        meta: meta.clone(),
+                        created: now,
+                        expires: Some(now + ttl),
+                        ttl,
+                    },
+                );
+                Outgoing {
+                    status: 200,
+                    body: Some(envelope(
+                        Value::Null,
+                        Some(json!({
+                            "client_token": token,
+                            "accessor": accessor,
+                            "policies": outcome.policies,
+                            "token_policies": outcome.policies,
+                            "identity_policies": [],
+                            "metadata": meta,
+                            "lease_duration": ttl,
+                            "renewable": true,
+                            "entity_id": "",
+                            "token_type": "service",
+                            "orphan": true,
+                            "mfa_requirement": null,
+                            "num_uses": 0,
+                        })),
+                        None,
+                    )),
+                }
+            }
+        }
+    }
+
+    fn lookup_self(&self, token: &str) -> Outgoing {
+        let t = &self.tokens[token];
+        let now = (self.now)();
+        Outgoing {
+            status: 200,
+            body: Some(envelope(
+                json!({
+                    "accessor": t.accessor,
+                    "creation_time": t.created,
+                    "creation_ttl": t.ttl,
+                    "display_name": t.display_name,
+                    "entity_id": "",
+                    "expire_time": t.expires.map(rfc3339),
+                    "explicit_max_ttl": 0,
+                    "id": token,
+                    "identity_policies": [],
+                    "issue_time": rfc3339(t.created),
+                    "meta": t.meta,
+                    "num_uses": 0,
+                    "orphan": true,
+                    "path": t.path,
+                    "policies": t.policies,
+                    "renewable": t.expires.is_some(),
+                    "ttl": t.expires.map(|e| e - now).unwrap_or(0),
+                    "type": "service",
+                }),
+                None,
+                None,
+            )),
+        }
+    }
+
+    fn revoke_self(&mut self, token: &str) -> Outgoing {
+        self.tokens.remove(token);
+        self.revoked.push(token.to_string());
+        no_content()
+    }
+
+    fn sys(&mut self, req: &Incoming, rest: &str) -> Outgoing {
+        let ns = req.namespace.clone();
+        let body = req.body.clone().unwrap_or(Value::Null);
+        match (req.method.as_str(), rest) {
+            ("GET", "auth") => {
+                let mut data = Map::new();
+                for ((n, path), m) in &self.mounts {
+                    if n != &ns {
+                        continue;
+                    }
+                    if let Some(p) = path.strip_prefix("auth/") {
+                        data.insert(format!("{p}/"), mount_info(m, self.profile));
+                    }
+                }
+                // Legacy routes copy `data` to the top level too (§1.3).
+                let mut env = envelope(Value::Object(data.clone()), None, None);
+                if let Value::Object(top) = &mut env {
+                    for (k, v) in data {
+                        top.insert(k, v);
+                    }
+                }
+                Outgoing {
+                    status: 200,
+                    body: Some(env),
+                }
+            }
+            ("POST" | "PUT", p) if p.starts_with("auth/") => {
+                let path = p["auth/".len()..].trim_matches('/').to_string();
+                let type_name = body
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let (kind, backend) = match type_name.as_str() {
+                    "jwt" | "oidc" => (
+                        MountKind::Jwt,
+                        Backend::Jwt {
+                            config: None,
+                            roles: BTreeMap::new(),
+                        },
+                    ),
+                    "kubernetes" => (
+                        MountKind::Kubernetes,
+                        Backend::Kubernetes {
+                            config: None,
+                            roles: BTreeMap::new(),
+                        },
+                    ),
+                    "" => return errors(400, &["plugin type must be specified"]),
+                    other => {
+                        return errors(400, &[&format!("plugin not found in the catalog: {other}")])
+                    }
+                };
+                self.enable(&ns, format!("auth/{path}"), kind, &type_name, None, backend)
+            }
+            ("POST" | "PUT", p) if p.starts_with("mounts/") => {
+                let path = p["mounts/".len()..].trim_matches('/').to_string();
+                let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
+                let version = body
+                    .pointer("/options/version")
+                    .and_then(Value::as_str)
+                    .unwrap_or("1");
+                let (kind, v) = match (type_name, version) {
+                    ("kv-v2", _) | ("kv", "2") => (MountKind::KvV2, 2),
+                    ("kv", _) => (MountKind::KvV1, 1),
+                    ("", _) => return errors(400, &["plugin type must be specified"]),
+                    (other, _) => {
+                        return errors(400, &[&format!("plugin not found in the catalog: {other}")])
+                    }
+                };
+                self.enable(&ns, path, kind, "kv", Some(v), Backend::Kv(BTreeMap::new()))
+            }
+            ("POST" | "PUT", p) if p.starts_with("policies/acl/") => {
+                let name = p["policies/acl/".len()..].to_lowercase();
+                let text = body
+                    .get("policy")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match acl::parse_policy(&name, text) {
+                    Ok(policy) => {
+                        self.policies.insert((ns, name), policy);
+                        no_content()
+                    }
+                    Err(e) => errors(400, &[&e.to_string()]),
+                }
+            }
+            ("GET", p) if p.starts_with("policies/acl/") => {
+                let name = p["policies/acl/".len()..].to_lowercase();
+                match self.policies.get(&(ns, name.clone())) {
+                    Some(policy) => Outgoing {
+                        status: 200,
+                        body: Some(envelope(
+                            json!({"name": name, "policy": policy.text()}),
+                            None,
+                            None,
+                        )),
+                    },
+                    None => errors(404, &[]),
+                }
+            }
+            ("POST" | "PUT", p) if p.starts_with("namespaces/") => {
+                let child = p["namespaces/".len()..].trim_matches('/');
+                let full = if ns.is_empty() {
+                    child.to_string()
+                } else {
+                    format!("{ns}/{child}")
+                };
+                if !self.namespaces.contains(&full) {
+                    self.namespaces.push(full.clone());
+                    self.add_namespace_defaults(&full);
+                }
+                Outgoing {
+                    status: 200,
+                    body: Some(envelope(json!({"path": format!("{full}/")}), None, None)),
+                }
+            }
+            _ => errors(
+                404,
+                &[&format!(
+                    "no handler for route \"{}\". route entry not found.",
+                    req.path
+                )],
+            ),
+        }
+    }
+
+    fn enable(
+        &mut self,
+        ns: &str,
+        path: String,
+        kind: MountKind,
+        type_name: &str,
+        kv_version: Option<u8>,
+        backend: Backend,
+    ) -> Outgoing {
+        // Overlapping mounts are refused, whichever is the prefix of the other (§4.2).
+        if let Some((_, existing)) = self.mounts.keys().find(|(n, m)| {
+            n == ns
+                && (m == &path
+                    || path.starts_with(&format!("{m}/"))
+                    || m.starts_with(&format!("{path}/")))
+        }) {
+            let shown = existing.strip_prefix("auth/").unwrap_or(existing);
+            return errors(400, &[&format!("path is already in use at {shown}/")]);
+        }
+        let prefix = if path.starts_with("auth/") {
+            format!("auth_{type_name}")
+        } else {
+            type_name.to_string()
+        };
+        let accessor = self.accessor(&prefix);
+        self.mounts.insert(
+            (ns.to_string(), path),
+            Mount {
+                kind,
+                type_name: type_name.to_string(),
+                accessor,
+                kv_version,
+                backend,
+            },
+        );
+        no_content()
+    }
+
+    fn backend(&mut self, req: &Incoming, mount_path: &str, rest: &str) -> Outgoing {
+        let now = (self.now)();
+        let profile = self.profile;
+        let key = (req.namespace.clone(), mount_path.to_string());
+        let method = req.method.clone();
+        let body = req.body.clone().unwrap_or(Value::Null);
+        let Some(mount) = self.mounts.get_mut(&key) else {
+            return errors(
+                404,
+                &[&format!(
+                    "no handler for route \"{}\". route entry not found.",
+                    req.path
+                )],
+            );
+        };
+        let kv_version = mount.kv_version;
+        match &mut mount.backend {
+            Backend::Kv(secrets) if kv_version == Some(2) => {
+                kv2(secrets, &method, rest, &body, now)
+            }
+            Backend::Kv(secrets) => kv1(secrets, &method, rest, &body),
+            Backend::Jwt { config, roles } => match (method.as_str(), rest) {
+                ("POST" | "PUT", "config") => match jwt::parse_config_write(&body) {
+                    Ok(c) => {
+                        *config = Some(c);
+                        no_content()
+                    }
+                    Err(e) => errors(e.status, &[&e.message]),
+                },
+                ("GET", "config") => match config {
+                    Some(c) => Outgoing {
+                        status: 200,
+                        body: Some(envelope(c.to_read_data(), None, None)),
+                    },
+                    None => errors(404, &[]),
+                },
+                ("POST" | "PUT", r) if r.starts_with("role/") => {
+                    let name = r["role/".len()..].to_lowercase();
+                    match jwt::parse_role_write(&name, &body, roles.get(&name)) {
+                        Ok((role, warnings)) => {
+                            roles.insert(name, role);
+                            if warnings.is_empty() {
+                                no_content()
+                            } else {
+                                Outgoing {
+                                    status: 200,
+                                    body: Some(envelope(Value::Null, None, Some(warnings))),
+                                }
+                            }
+                        }
+                        Err(e) => errors(e.status, &[&e.message]),
+                    }
+                }
+                ("GET", r) if r.starts_with("role/") => {
+                    match roles.get(&r["role/".len()..].to_lowercase()) {
+                        Some(role) => Outgoing {
+                            status: 200,
+                            body: Some(envelope(role.to_read_data(), None, None)),
+                        },
+                        None => errors(404, &[]),
+                    }
+                }
+                _ => multierror(405, &["unsupported operation"]),
+            },
+            Backend::Kubernetes { config, roles } => match (method.as_str(), rest) {
+                ("POST" | "PUT", "config") => match k8s_config_write(&body, profile) {
+                    Ok(c) => {
+                        *config = Some(c);
+                        no_content()
+                    }
+                    Err(message) => errors(400, &[&message]),
+                },
+                ("GET", "config") => match config {
+                    Some(c) => Outgoing {
+                        status: 200,
+                        body: Some(envelope(k8s_config_read(c, profile), None, None)),
+                    },
+                    None => errors(404, &[]),
+                },
+                ("POST" | "PUT", r) if r.starts_with("role/") => {
+                    let name = r["role/".len()..].to_lowercase();
+                    k8s_role_write(roles, &name, &body)
+                }
+                ("GET", r) if r.starts_with("role/") => {
+                    match roles.get(&r["role/".len()..].to_lowercase()) {
+                        Some(role) => Outgoing {
+                            status: 200,
+                            body: Some(envelope(Value::Object(role.clone()), None, None)),
+                        },
+                        None => errors(404, &[]),
+                    }
+                }
+                (_, "config") => multierror(405, &["unsupported operation"]),
+                _ => errors(404, &["unsupported path"]),
+            },
+            Backend::Token => errors(404, &["unsupported path"]),
+        }
+    }
+}
+
+/// The request path as seen from the token's namespace: `team/auth/x/config` for a token of
+/// `admin` calling `auth/x/config` in `admin/team`. `None` when the request's namespace is not
+/// the token's or below it.
+fn relative_to(token_ns: &str, request_ns: &str, path: &str) -> Option<String> {
+    if token_ns == request_ns {
+        return Some(path.to_string());
+    }
+    let below = if token_ns.is_empty() {
+        Some(request_ns)
+    } else {
+        request_ns
+            .strip_prefix(token_ns)
+            .and_then(|r| r.strip_prefix('/'))
+    }?;
+    Some(format!("{below}/{path}"))
+}
+
+/// The success envelope (§1.3).
+fn envelope(data: Value, auth: Option<Value>, warnings: Option<Vec<String>>) -> Value {
+    let random: u128 = rand::thread_rng().gen();
+    let id = format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (random >> 96) as u32,
+        (random >> 80) as u16,
+        (random >> 68) as u16 & 0xfff,
+        (random >> 56) as u16 & 0xfff,
+        random as u64 & 0xffff_ffff_ffff
+    );
+    json!({
+        "request_id": id,
+        "lease_id": "",
+        "renewable": false,
+        "lease_duration": 0,
+        "data": if data.is_null() { Value::Null } else { data },
+        "wrap_info": null,
+        "warnings": warnings,
+        "auth": auth,
+    })
+}
+
+fn mount_info(m: &Mount, profile: Profile) -> Value {
+    let running = match m.kind {
+        MountKind::Kubernetes => profile.k8s_plugin().to_string(),
+        _ => format!("v{}+builtin.vault", profile.version()),
+    };
+    json!({
+        "accessor": m.accessor,
+        "type": m.type_name,
+        "description": "",
+        "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false, "token_type": "default-service"},
+        "local": false,
+        "seal_wrap": false,
+        "external_entropy_access": false,
+        "options": m.kv_version.map(|v| json!({"version": v.to_string()})),
+        "uuid": "",
+        "plugin_version": "",
+        "running_plugin_version": running,
+        "running_sha256": "",
+    })
+}
+
+fn kv2(
+    secrets: &mut BTreeMap<String, Vec<KvVersion>>,
+    method: &str,
+    rest: &str,
+    body: &Value,
+    now: i64,
+) -> Outgoing {
+    let Some(key) = rest.strip_prefix("data/").filter(|k| !k.is_empty()) else {
+        let word = match method {
+            "GET" => "read",
+            "LIST" => "list",
+            "DELETE" => "delete",
+            _ => "write",
+        };
+        let warning = if rest == "data" || rest == "data/" {
+            "Non-listing operations on the root of a K/V v2 mount are not supported.".to_string()
+        } else {
+            format!("Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv {}' for this operation.", if word == "read" { "get" } else { word })
+        };
+        return Outgoing {
+            status: 404,
+            body: Some(envelope(Value::Null, None, Some(vec![warning]))),
+        };
+    };
+    match method {
+        "GET" => {
+            let Some(versions) = secrets.get(key) else {
+                return errors(404, &[]);
+            };
+            let Some(latest) = versions.last() else {
+                return errors(404, &[]);
+            };
+            let metadata = json!({
+                "created_time": latest.created,
+                "custom_metadata": null,
+                "deletion_time": latest.deleted,
+                "destroyed": latest.destroyed,
+                "version": versions.len(),
+            });
+            if latest.data.is_none() {
+                // Deleted or destroyed: 404 with a normal envelope and no `errors` (§6).
+                let mut env = envelope(json!({"data": null, "metadata": metadata}), None, None);
+                env["mount_type"] = json!("kv");
+                return Outgoing {
+                    status: 404,
+                    body: Some(env),
+                };
+            }
+            let mut env = envelope(
+                json!({"data": latest.data, "metadata": metadata}),
+                None,
+                None,
+            );
+            env["mount_type"] = json!("kv");
+            Outgoing {
+                status: 200,
+                body: Some(env),
+            }
+        }
+        "POST" | "PUT" => {
+            let Some(data) = body.get("data").filter(|d| d.is_object()) else {
+                return errors(400, &["no data provided"]);
+            };
+            let versions = secrets.entry(key.to_string()).or_default();
+            versions.push(KvVersion {
+                data: Some(data.clone()),
+                created: rfc3339(now),
+                deleted: String::new(),
+                destroyed: false,
+            });
+            let metadata = json!({"created_time": rfc3339(now), "custom_metadata": null, "deletion_time": "", "destroyed": false, "version": versions.len()});
+            Outgoing {
+                status: 200,
+                body: Some(envelope(metadata, None, None)),
+            }
+        }
+        "DELETE" => {
+            if let Some(latest) = secrets.get_mut(key).and_then(|v| v.last_mut()) {
+                latest.data = None;
+                latest.deleted = rfc3339(now);
+            }
+            no_content()
+        }
+        _ => multierror(405, &["unsupported operation"]),
+    }
+}
+
+fn kv1(
+    secrets: &mut BTreeMap<String, Vec<KvVersion>>,
+    method: &str,
+    rest: &str,
+    body: &Value,
+) -> Outgoing {
+    match method {
+        "GET" => match secrets
+            .get(rest)
+            .and_then(|v| v.last())
+            .and_then(|v| v.data.clone())
+        {
+            Some(data) => Outgoing {
+                status: 200,
+                body: Some(envelope(data, None, None)),
+            },
+            None => errors(404, &[]),
+        },
+        "POST" | "PUT" => {
+            secrets.insert(
+                rest.to_string(),
+                vec![KvVersion {
+                    data: Some(body.clone()),
+                    created: String::new(),
+                    deleted: String::new(),
+                    destroyed: false,
+                }],
+            );
+            no_content()
+        }
+        _ => multierror(405, &["unsupported operation"]),
+    }
+}
+
+fn bool_field(body: &Value, name: &str, default: bool) -> Result<bool, String> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) => match s.as_str() {
+            "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+            "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+            _ => Err(format!("Field validation failed: error converting input {s} for field \"{name}\": strconv.ParseBool: parsing \"{s}\": invalid syntax")),
+        },
+        Some(_) => Err(format!("Field validation failed: error converting input for field \"{name}\"")),
+    }
+}
+
+fn string_field(body: &Value, name: &str) -> String {
+    body.get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A config write replaces every field (§3.2) and validates as the profile's plugin does (§3.3).
+fn k8s_config_write(body: &Value, profile: Profile) -> Result<K8sConfig, String> {
+    let host = string_field(body, "kubernetes_host");
+    if host.is_empty() {
+        return Err("no host provided".into());
+    }
+    let ca = string_field(body, "kubernetes_ca_cert");
+    let disable_local_ca_jwt = bool_field(body, "disable_local_ca_jwt", false)?;
+    let pem_keys: Vec<String> = match body.get("pem_keys") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => s.split(',').map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    if profile >= Profile::V1_17 {
+        // v0.19+: a CA must hold at least one decodable PEM block (armour only, not X.509).
+        if !ca.is_empty() && !ca.contains("-----BEGIN") {
+            return Err("The provided CA PEM data contains no valid certificates".into());
+        }
+    } else if ca.is_empty() && disable_local_ca_jwt {
+        // v0.11.4 – v0.18 (Vault 1.9.3 – 1.16).
+        return Err("kubernetes_ca_cert must be given when disable_local_ca_jwt is true".into());
+    }
+    if ca.is_empty() && !disable_local_ca_jwt {
+        // Not running in a pod: the local CA file does not exist (§3.3 rule 4).
+        return Err(
+            "open /var/run/secrets/kubernetes.io/serviceaccount/ca.crt: no such file or directory"
+                .into(),
+        );
+    }
+    Ok(K8sConfig {
+        kubernetes_host: host,
+        kubernetes_ca_cert: ca,
+        token_reviewer_jwt: string_field(body, "token_reviewer_jwt"),
+        pem_keys,
+        issuer: string_field(body, "issuer"),
+        disable_iss_validation: bool_field(body, "disable_iss_validation", true)?,
+        disable_local_ca_jwt,
+        use_annotations_as_alias_metadata: profile >= Profile::V1_16
+            && bool_field(body, "use_annotations_as_alias_metadata", false)?,
+    })
+}
+
+fn k8s_config_read(c: &K8sConfig, profile: Profile) -> Value {
+    let mut data = json!({
+        "kubernetes_host": c.kubernetes_host,
+        "kubernetes_ca_cert": c.kubernetes_ca_cert,
+        "pem_keys": c.pem_keys,
+        "issuer": c.issuer,
+        "disable_iss_validation": c.disable_iss_validation,
+        "disable_local_ca_jwt": c.disable_local_ca_jwt,
+    });
+    if profile >= Profile::V1_16 {
+        data["token_reviewer_jwt_set"] = json!(!c.token_reviewer_jwt.is_empty());
+        data["use_annotations_as_alias_metadata"] = json!(c.use_annotations_as_alias_metadata);
+    }
+    data
+}
+
+/// Role writes merge: only provided fields change (§3.6), except the namespace selector.
+fn k8s_role_write(
+    roles: &mut BTreeMap<String, Map<String, Value>>,
+    name: &str,
+    body: &Value,
+) -> Outgoing {
+    let mut role = roles.get(name).cloned().unwrap_or_default();
+    let Some(fields) = body.as_object() else {
+        return errors(400, &["invalid request"]);
+    };
+    for (k, v) in fields {
+        let value = match v {
+            Value::String(s)
+                if k.starts_with("bound_") || k == "token_policies" || k == "policies" =>
+            {
+                json!(s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>())
+            }
+            other => other.clone(),
+        };
+        role.insert(k.clone(), value);
+    }
+    role.insert(
+        "bound_service_account_namespace_selector".into(),
+        body.get("bound_service_account_namespace_selector")
+            .cloned()
+            .unwrap_or(json!("")),
+    );
+    let names = role
+        .get("bound_service_account_names")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if names.is_empty() {
+        return errors(400, &["\"bound_service_account_names\" can not be empty"]);
+    }
+    if names.len() > 1 && names.iter().any(|n| n == "*") {
+        return errors(400, &["can not mix \"*\" with values"]);
+    }
+    let namespaces = role
+        .get("bound_service_account_namespaces")
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .unwrap_or(0);
+    let selector = role
+        .get("bound_service_account_namespace_selector")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if namespaces == 0 && selector.is_empty() {
+        return errors(400, &["\"bound_service_account_namespaces\" can not be empty if \"bound_service_account_namespace_selector\" is not set"]);
+    }
+    let has_audience = role
+        .get("audience")
+        .and_then(Value::as_str)
+        .is_some_and(|a| !a.is_empty());
+    roles.insert(name.to_string(), role);
+    if has_audience {
+        no_content()
+    } else {
+        Outgoing {
+            status: 200,
+            body: Some(envelope(Value::Null, None, Some(vec![format!(
+                "Role {name} does not have an audience configured. While audiences are not required, consider specifying one if your use case would benefit from additional JWT claim verification."
+            )]))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_relative_acl_paths() {
+        assert_eq!(
+            relative_to("", "", "auth/x/config").as_deref(),
+            Some("auth/x/config")
+        );
+        assert_eq!(
+            relative_to("admin", "admin/team", "auth/x/config").as_deref(),
+            Some("team/auth/x/config")
+        );
+        assert_eq!(
+            relative_to("", "admin", "kv/data/ip").as_deref(),
+            Some("admin/kv/data/ip")
+        );
+        assert_eq!(relative_to("admin/team", "admin", "x"), None);
+        assert_eq!(relative_to("admin", "administration", "x"), None);
+    }
+
+    #[test]
+    fn config_write_validation_follows_the_profile() {
+        let no_ca =
+            json!({"kubernetes_host": "https://10.0.0.1:6443", "disable_local_ca_jwt": true});
+        assert_eq!(
+            k8s_config_write(&no_ca, Profile::V1_16).unwrap_err(),
+            "kubernetes_ca_cert must be given when disable_local_ca_jwt is true"
+        );
+        assert!(k8s_config_write(&no_ca, Profile::V1_17).is_ok());
+        let b64 = json!({"kubernetes_host": "h", "kubernetes_ca_cert": "LS0tLS1CRUdJTg==", "disable_local_ca_jwt": true});
+        assert_eq!(
+            k8s_config_write(&b64, Profile::V1_17).unwrap_err(),
+            "The provided CA PEM data contains no valid certificates"
+        );
+        assert!(
+            k8s_config_write(&b64, Profile::V1_16).is_ok(),
+            "older plugins store base64 as given"
+        );
+        assert_eq!(
+            k8s_config_write(&json!({}), Profile::V1_17).unwrap_err(),
+            "no host provided"
+        );
+        let c = k8s_config_write(&json!({"kubernetes_host": "h", "kubernetes_ca_cert": "-----BEGIN CERTIFICATE-----", "token_reviewer_jwt": "x"}), Profile::V1_17).unwrap();
+        assert!(
+            c.disable_iss_validation && !c.disable_local_ca_jwt,
+            "omitted fields reset to defaults"
+        );
+        let read = k8s_config_read(&c, Profile::V1_17);
+        assert_eq!(read["token_reviewer_jwt_set"], true);
+        assert!(read.get("token_reviewer_jwt").is_none());
+        assert!(k8s_config_read(&c, Profile::V1_15)
+            .get("token_reviewer_jwt_set")
+            .is_none());
+    }
+}

@@ -1,0 +1,685 @@
+//! The action's `run` as the runner runs its container: the built binary, a cleared environment,
+//! `INPUT_*` and `GITHUB_*` variables, OIDC request variables, file commands in a temp folder,
+//! and the dev server on an ephemeral loopback port, asserted on from both sides.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use vault_k8s_handshake::devserver::cluster;
+use vault_k8s_handshake::devserver::seed::{self, Seed};
+use vault_k8s_handshake::devserver::vault::K8sConfig;
+use vault_k8s_handshake::devserver::{DevServer, ServerOptions};
+use vault_k8s_handshake::pure::contract::{InputDefault, INPUTS};
+
+const VIP: &str = "127.0.0.10";
+
+struct Harness {
+    server: DevServer,
+    seed: Seed,
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    workspace: PathBuf,
+    runner_temp: PathBuf,
+    ca_pem: String,
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    outputs: BTreeMap<String, String>,
+    summary: String,
+    /// Requests the server received during this run.
+    requests: Vec<vault_k8s_handshake::devserver::RecordedRequest>,
+}
+
+impl Outcome {
+    fn output(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    fn wrote_config(&self, mount: &str) -> bool {
+        self.requests
+            .iter()
+            .any(|r| r.method == "POST" && r.path == format!("auth/{mount}/config"))
+    }
+}
+
+fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
+    let server = DevServer::start(options).unwrap();
+    seed::seed(&server, &seed).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let workspace = root.join("workspace");
+    let runner_temp = root.join("runner_temp");
+    std::fs::create_dir_all(&workspace).unwrap();
+    std::fs::create_dir_all(runner_temp.join("_runner_file_commands")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let out = cluster::write_bootstrap_output(&workspace, now).unwrap();
+    Harness {
+        server,
+        seed,
+        _tmp: tmp,
+        root,
+        workspace,
+        runner_temp,
+        ca_pem: out.ca.pem,
+    }
+}
+
+fn harness() -> Harness {
+    harness_with(Seed::new("dev", VIP), ServerOptions::default())
+}
+
+impl Harness {
+    /// Runs the binary like the runner runs a container action. `inputs` override the defaults
+    /// (every declared input arrives, unset ones empty); `env` adds or, with an empty value,
+    /// removes variables.
+    fn run(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Outcome {
+        let before = self.server.requests().len();
+        let files = self.runner_temp.join("_runner_file_commands");
+        let output = files.join("set_output_1");
+        let summary = files.join("step_summary_1");
+        let github_env = files.join("set_env_1");
+        for f in [&output, &summary, &github_env] {
+            std::fs::write(f, "").unwrap();
+        }
+        let grant = self
+            .server
+            .grant_oidc(vault_k8s_handshake::devserver::job_claims(
+                &self.seed.repository,
+                &self.seed.environment,
+                "refs/heads/main",
+                "push",
+            ));
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for spec in INPUTS {
+            let default = match spec.default {
+                InputDefault::Literal(d) => d,
+                _ => "",
+            };
+            vars.insert(
+                format!("INPUT_{}", spec.name.to_uppercase()),
+                default.to_string(),
+            );
+        }
+        let base_inputs = [
+            ("vault-addr", self.server.url()),
+            ("environment", self.seed.environment.clone()),
+            ("jwt-role", self.seed.jwt_role()),
+            ("ca-file", "k8s-ca.crt".to_string()),
+            ("allow-loopback-host", "true".to_string()),
+        ];
+        for (k, v) in base_inputs {
+            vars.insert(format!("INPUT_{}", k.to_uppercase()), v);
+        }
+        for (k, v) in inputs {
+            vars.insert(format!("INPUT_{}", k.to_uppercase()), v.to_string());
+        }
+        for (k, v) in [
+            ("GITHUB_ACTIONS", "true".to_string()),
+            ("CI", "true".to_string()),
+            ("GITHUB_WORKSPACE", self.workspace.display().to_string()),
+            ("RUNNER_TEMP", self.runner_temp.display().to_string()),
+            ("GITHUB_OUTPUT", output.display().to_string()),
+            ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+            ("GITHUB_ENV", github_env.display().to_string()),
+            ("GITHUB_EVENT_NAME", "push".to_string()),
+            ("GITHUB_REPOSITORY", self.seed.repository.clone()),
+            ("GITHUB_RUN_ID", "4242".to_string()),
+            ("GITHUB_RUN_ATTEMPT", "1".to_string()),
+            (
+                "GITHUB_SHA",
+                "0123456789abcdef0123456789abcdef01234567".to_string(),
+            ),
+            ("GITHUB_REF", "refs/heads/main".to_string()),
+            ("GITHUB_ACTOR", "octocat".to_string()),
+            ("GITHUB_SERVER_URL", "https://github.com".to_string()),
+            ("HOME", self.root.join("home").display().to_string()),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", grant.request_url.clone()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                grant.request_token.clone(),
+            ),
+        ] {
+            vars.insert(k.to_string(), v);
+        }
+        for (k, v) in env {
+            if v.is_empty() {
+                vars.remove(*k);
+            } else {
+                vars.insert(k.to_string(), v.to_string());
+            }
+        }
+        let result = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
+            .arg("run")
+            .env_clear()
+            .envs(&vars)
+            .current_dir(&self.workspace)
+            .output()
+            .unwrap();
+        let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
+        Outcome {
+            code: result.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&result.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&result.stderr).into_owned(),
+            outputs,
+            summary: std::fs::read_to_string(&summary).unwrap(),
+            requests: self.server.requests()[before..].to_vec(),
+        }
+    }
+
+    fn stored(&self, namespace: &str, mount: &str) -> Option<K8sConfig> {
+        self.server.with_vault(|v| v.k8s_config(namespace, mount))
+    }
+
+    fn live_tokens(&self) -> usize {
+        self.server.with_vault(|v| v.live_login_tokens().len())
+    }
+}
+
+/// Parses `GITHUB_OUTPUT` heredoc records as the runner does.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.split('\n');
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let (name, delimiter) = line.split_once("<<").expect("heredoc form");
+        let mut value = Vec::new();
+        for body in lines.by_ref() {
+            if body == delimiter {
+                break;
+            }
+            value.push(body);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
+}
+
+fn assert_ok(o: &Outcome, result: &str) {
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert_eq!(o.output("result"), result, "{}", o.stdout);
+    for r in &o.requests {
+        assert!(
+            r.contract.is_ok(),
+            "contract violation: {} {}: {:?}",
+            r.method,
+            r.path,
+            r.contract
+        );
+    }
+}
+
+#[test]
+fn first_write_then_nothing_to_change() {
+    let h = harness();
+    let first = h.run(&[], &[]);
+    assert_ok(&first, "changed");
+    assert_eq!(first.output("changed"), "true");
+    assert_eq!(first.output("kubernetes-host"), "https://127.0.0.10:6443");
+    assert_eq!(first.output("mount"), "dev-kubernetes");
+    let stored = h.stored("", "dev-kubernetes").expect("config written");
+    assert_eq!(stored.kubernetes_host, "https://127.0.0.10:6443");
+    assert_eq!(stored.kubernetes_ca_cert, h.ca_pem.replace("\r\n", "\n"));
+    assert!(stored.disable_local_ca_jwt);
+    let fingerprint = vault_k8s_handshake::pure::ca::fingerprints_of_pem(&h.ca_pem)[0].clone();
+    assert_eq!(first.output("ca-fingerprint"), fingerprint);
+    assert!(
+        first.summary.contains("written and read back"),
+        "{}",
+        first.summary
+    );
+    assert!(first.summary.contains(&fingerprint));
+    assert!(first.stdout.contains("::group::"), "a group per phase");
+    // The minted token is revoked on success.
+    assert_eq!(h.live_tokens(), 0);
+    assert!(first
+        .requests
+        .iter()
+        .any(|r| r.path == "auth/token/revoke-self" && r.status == 204));
+    // The JSON audit report lies under the runner's temp folder.
+    let report_path = PathBuf::from(first.output("report-path"));
+    assert!(report_path.starts_with(&h.runner_temp), "{report_path:?}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["previous"], Value::Null);
+    assert_eq!(
+        report["written"]["kubernetes_host"],
+        "https://127.0.0.10:6443"
+    );
+    assert_eq!(report["context"]["actor"], "octocat");
+    assert_eq!(
+        report["context"]["run_url"],
+        "https://github.com/acme/gitops/actions/runs/4242/attempts/1"
+    );
+
+    let second = h.run(&[], &[]);
+    assert_ok(&second, "unchanged");
+    assert_eq!(second.output("changed"), "false");
+    assert!(
+        !second.wrote_config("dev-kubernetes"),
+        "no write reached the server"
+    );
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
+fn a_stored_ca_with_a_bom_is_repaired_although_fingerprints_match() {
+    let h = harness();
+    let broken = K8sConfig {
+        kubernetes_host: "https://127.0.0.10:6443".into(),
+        kubernetes_ca_cert: format!("\u{feff}{}", h.ca_pem),
+        token_reviewer_jwt: String::new(),
+        pem_keys: Vec::new(),
+        issuer: String::new(),
+        disable_iss_validation: true,
+        disable_local_ca_jwt: true,
+        use_annotations_as_alias_metadata: false,
+    };
+    assert!(h
+        .server
+        .with_vault(|v| v.set_k8s_config("", "dev-kubernetes", broken)));
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    assert!(o.summary.contains("canonical"), "{}", o.summary);
+    let stored = h.stored("", "dev-kubernetes").unwrap();
+    assert!(!stored.kubernetes_ca_cert.starts_with('\u{feff}'));
+    assert!(vault_k8s_handshake::pure::ca::is_canonical_pem(
+        &stored.kubernetes_ca_cert
+    ));
+}
+
+#[test]
+fn dry_run_plans_and_writes_nothing() {
+    let h = harness();
+    let o = h.run(&[("dry-run", "true")], &[]);
+    assert_ok(&o, "planned");
+    assert_eq!(o.output("changed"), "true", "a real run would write");
+    assert!(!o.wrote_config("dev-kubernetes"));
+    assert!(h.stored("", "dev-kubernetes").is_none());
+    assert!(o.summary.contains("dry run"), "{}", o.summary);
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
+fn a_rotation_bundle_replaces_the_single_ca() {
+    let h = harness();
+    assert_ok(&h.run(&[], &[]), "changed");
+    let now = time::OffsetDateTime::now_utc();
+    let new_ca = cluster::rke2_ca("rke2-server", now + time::Duration::seconds(5)).unwrap();
+    let bundle = format!("{}{}", new_ca.pem, h.ca_pem);
+    std::fs::write(h.workspace.join("bundle.crt"), &bundle).unwrap();
+    let o = h.run(&[("ca-file", "bundle.crt")], &[]);
+    assert_ok(&o, "changed");
+    let stored = h.stored("", "dev-kubernetes").unwrap();
+    let mut want = vault_k8s_handshake::pure::ca::fingerprints_of_pem(&bundle);
+    want.sort();
+    assert_eq!(
+        vault_k8s_handshake::pure::ca::fingerprints_of_pem(&stored.kubernetes_ca_cert),
+        want
+    );
+    assert_eq!(o.output("ca-fingerprint").split(',').count(), 2);
+}
+
+#[test]
+fn the_host_input_overrides_the_vip_in_kv() {
+    let h = harness();
+    let o = h.run(&[("kubernetes-host", "https://127.0.0.11:6443")], &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(
+        h.stored("", "dev-kubernetes").unwrap().kubernetes_host,
+        "https://127.0.0.11:6443"
+    );
+    assert!(
+        !o.requests.iter().any(|r| r.path == "kv/dev/data/ip"),
+        "the VIP is not read"
+    );
+}
+
+#[test]
+fn without_oidc_variables_the_hint_names_the_permission() {
+    let h = harness();
+    let o = h.run(
+        &[],
+        &[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", ""),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""),
+        ],
+    );
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert_eq!(o.output("result"), "failed");
+    assert!(
+        o.stdout
+            .contains("::error title=vault-k8s-handshake%3A input error::"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.output("error-message")
+            .contains("permissions: id-token: write"),
+        "{:?}",
+        o.outputs
+    );
+    assert!(o.output("error-message").contains("forks and Dependabot"));
+    assert!(o.summary.contains("id-token: write"));
+    assert!(h.stored("", "dev-kubernetes").is_none());
+}
+
+#[test]
+fn a_wrong_audience_shows_vaults_text_and_names_bound_audiences() {
+    let h = harness();
+    let o = h.run(&[("jwt-audience", "https://vault.example.com")], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let message = o.output("error-message");
+    assert!(
+        message.contains(
+            "invalid audience (aud) claim: audience claim does not match any expected audience"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("bound_audiences"), "{message}");
+    let login = o
+        .requests
+        .iter()
+        .find(|r| r.path == "auth/jwt/login")
+        .unwrap();
+    assert_eq!(login.status, 400);
+}
+
+#[test]
+fn a_policy_without_update_fails_with_the_path_and_the_token_is_revoked() {
+    let mut seed = Seed::new("dev", VIP);
+    seed.config_capabilities = vec!["read".into(), "create".into()];
+    let h = harness_with(seed, ServerOptions::default());
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let message = o.output("error-message");
+    assert!(message.contains("403"), "{message}");
+    assert!(message.contains("auth/dev-kubernetes/config"), "{message}");
+    assert!(message.contains("capability or mount"), "{message}");
+    assert_eq!(h.live_tokens(), 0, "revoked after a failure too");
+    assert!(o
+        .requests
+        .iter()
+        .any(|r| r.path == "auth/token/revoke-self" && r.status == 204));
+}
+
+#[test]
+fn a_missing_mount_says_how_to_enable_it() {
+    let h = harness();
+    h.server
+        .with_vault(|v| v.disable_mount("", "auth/dev-kubernetes"));
+    // With the mount gone, the policy still covers the path, so Vault answers 404 (§1.8).
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let message = o.output("error-message");
+    assert!(message.contains("no handler for route"), "{message}");
+    assert!(
+        message.contains("vault auth enable -path=dev-kubernetes kubernetes"),
+        "{message}"
+    );
+}
+
+#[test]
+fn loopback_is_refused_unless_allowed_and_then_loud() {
+    let h = harness();
+    let o = h.run(&[("allow-loopback-host", "false")], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(
+        o.output("error-message").contains("loopback"),
+        "{:?}",
+        o.outputs
+    );
+    assert!(o.output("error-message").contains("rke2.yaml"));
+    assert!(h.stored("", "dev-kubernetes").is_none());
+    assert_eq!(h.live_tokens(), 0);
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    assert!(
+        o.stdout.contains("::warning::") && o.stdout.contains("allow-loopback-host: true"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.summary.contains("allow-loopback-host: true"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn a_pull_request_event_forces_a_dry_run_unless_opted_in() {
+    let h = harness();
+    let o = h.run(&[], &[("GITHUB_EVENT_NAME", "pull_request")]);
+    assert_ok(&o, "planned");
+    assert!(!o.wrote_config("dev-kubernetes"));
+    assert!(
+        o.stdout.contains("::notice::")
+            && o.stdout.contains("`pull_request` events run as a dry run"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.summary.contains("pull\\_request"), "{}", o.summary);
+    let o = h.run(
+        &[("allow-pull-request-writes", "true")],
+        &[("GITHUB_EVENT_NAME", "pull_request")],
+    );
+    assert_ok(&o, "changed");
+}
+
+#[test]
+fn ambient_vault_variables_change_nothing() {
+    let h = harness();
+    let o = h.run(
+        &[],
+        &[
+            ("VAULT_SKIP_VERIFY", "true"),
+            ("VAULT_ADDR", "http://127.0.0.1:1"),
+            ("VAULT_TOKEN", "hvs.AMBIENTTOKEN"),
+            ("VAULT_NAMESPACE", "elsewhere"),
+            ("VAULT_CACERT", "/nonexistent"),
+        ],
+    );
+    assert_ok(&o, "changed");
+    for r in &o.requests {
+        assert!(r.namespace.is_empty(), "VAULT_NAMESPACE leaked into {r:?}");
+        assert!(
+            !r.headers.iter().any(|(_, v)| v.contains("AMBIENTTOKEN")),
+            "VAULT_TOKEN leaked"
+        );
+    }
+}
+
+#[test]
+fn namespaces_split_across_mounts() {
+    let mut seed = Seed::new("dev", VIP);
+    seed.jwt_namespace = "admin".into();
+    seed.kubernetes_namespace = "admin/team".into();
+    seed.kv_namespace = "admin/team".into();
+    let h = harness_with(seed, ServerOptions::default());
+    let o = h.run(
+        &[
+            ("jwt-namespace", "admin"),
+            ("vault-namespace", "admin/team"),
+        ],
+        &[],
+    );
+    assert_ok(&o, "changed");
+    assert!(h.stored("admin/team", "dev-kubernetes").is_some());
+    let login = o
+        .requests
+        .iter()
+        .find(|r| r.path == "auth/jwt/login")
+        .unwrap();
+    assert_eq!(login.namespace, "admin");
+    let write = o
+        .requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "auth/dev-kubernetes/config")
+        .unwrap();
+    assert_eq!(write.namespace, "admin/team");
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
+fn a_supplied_vault_token_is_used_and_not_revoked() {
+    let h = harness();
+    let token = h
+        .server
+        .with_vault(|v| v.create_token("", &["dev-handshake"], 600));
+    let o = h.run(&[("jwt-role", ""), ("vault-token", &token)], &[]);
+    assert_ok(&o, "changed");
+    assert!(
+        h.server.with_vault(|v| v.token_is_live(&token)),
+        "a supplied token stays alive"
+    );
+    let o = h.run(
+        &[
+            ("jwt-role", ""),
+            ("vault-token", &token),
+            ("revoke-vault-token", "true"),
+        ],
+        &[],
+    );
+    assert_ok(&o, "unchanged");
+    assert!(!h.server.with_vault(|v| v.token_is_live(&token)));
+}
+
+/// Every byte the action writes, except `::add-mask::` lines.
+fn written_bytes(h: &Harness, o: &Outcome) -> Vec<(String, String)> {
+    let mut all = vec![
+        ("stdout".to_string(), o.stdout.clone()),
+        ("stderr".to_string(), o.stderr.clone()),
+    ];
+    fn walk(dir: &Path, all: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, all);
+            } else {
+                all.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned(),
+                ));
+            }
+        }
+    }
+    walk(&h.root, &mut all);
+    all.into_iter()
+        .map(|(name, text)| {
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("::add-mask::"))
+                .collect();
+            (name, kept.join("\n"))
+        })
+        .collect()
+}
+
+#[test]
+fn secrets_reach_vault_and_nothing_else() {
+    let h = harness();
+    let supplied = h
+        .server
+        .with_vault(|v| v.create_token("", &["dev-handshake"], 600));
+    for (inputs, label) in [
+        (vec![], "oidc"),
+        (
+            vec![
+                ("jwt-role", ""),
+                ("vault-token", supplied.as_str()),
+                ("revoke-vault-token", "true"),
+            ],
+            "supplied token",
+        ),
+        (
+            vec![("jwt-audience", "https://wrong.example")],
+            "failed login",
+        ),
+    ] {
+        let o = h.run(&inputs, &[]);
+        let mut planted: Vec<(String, String)> = Vec::new();
+        for r in &o.requests {
+            for (k, v) in &r.headers {
+                if k == "x-vault-token" || k == "authorization" {
+                    planted.push((
+                        format!("{k} of {}", r.path),
+                        v.trim_start_matches("Bearer ").to_string(),
+                    ));
+                }
+            }
+            if r.path.ends_with("/login") {
+                let body: Value = serde_json::from_str(&r.body).unwrap();
+                planted.push((
+                    "login JWT".into(),
+                    body["jwt"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        // Positive control: each kind of secret really reached the server.
+        let kinds: Vec<&str> = planted.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(
+            kinds
+                .iter()
+                .any(|k| k.starts_with("authorization of /_github/idtoken/"))
+                || label == "supplied token",
+            "{label}: OIDC request token not seen: {kinds:?}"
+        );
+        if label != "supplied token" {
+            assert!(kinds.contains(&"login JWT"), "{label}: {kinds:?}");
+        }
+        if label != "failed login" {
+            assert!(
+                kinds.iter().any(|k| k.starts_with("x-vault-token")),
+                "{label}: {kinds:?}"
+            );
+        }
+        for (name, text) in written_bytes(&h, &o) {
+            for (kind, secret) in &planted {
+                assert!(secret.len() > 16, "{kind} is too short to scan for");
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{label}: {kind} leaked into {name}"
+                );
+            }
+        }
+        assert!(
+            o.stdout.contains("::add-mask::"),
+            "{label}: secrets are masked first"
+        );
+    }
+}
+
+#[test]
+fn masks_come_before_anything_else() {
+    let h = harness();
+    let o = h.run(&[], &[]);
+    let first_other = o
+        .stdout
+        .lines()
+        .position(|l| !l.starts_with("::add-mask::"))
+        .unwrap();
+    let masks_after = o
+        .stdout
+        .lines()
+        .skip(first_other)
+        .filter(|l| l.starts_with("::add-mask::"))
+        .count();
+    // The request token is masked before anything; the JWT and the Vault token the moment
+    // they exist, which is after the first groups opened.
+    assert!(first_other >= 1, "{}", o.stdout);
+    assert_eq!(masks_after, 2, "{}", o.stdout);
+    let values: Vec<&str> = o.outputs.values().map(String::as_str).collect();
+    assert!(
+        values.iter().all(|v| !v.contains("hvs.")),
+        "no output carries a token"
+    );
+}
