@@ -52,20 +52,6 @@ pub fn read_file_rules() -> FileRules {
     FileRules::confined_to(&folders)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn input_names_keep_hyphens() {
-        assert_eq!(input_variable("vault-addr"), "INPUT_VAULT-ADDR");
-        assert_eq!(
-            input_variable("allow-loopback-host"),
-            "INPUT_ALLOW-LOOPBACK-HOST"
-        );
-    }
-}
-
 /// The event that triggered the workflow (`push`, `pull_request`, …).
 pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
 /// The step's output file.
@@ -141,4 +127,18 @@ pub fn report_file_name(environment: &str) -> String {
     let id = non_empty(GITHUB_RUN_ID).unwrap_or_else(|| "local".into());
     let attempt = non_empty(GITHUB_RUN_ATTEMPT).unwrap_or_else(|| "1".into());
     format!("vault-k8s-handshake-{environment}-{id}-{attempt}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_names_keep_hyphens() {
+        assert_eq!(input_variable("vault-addr"), "INPUT_VAULT-ADDR");
+        assert_eq!(
+            input_variable("allow-loopback-host"),
+            "INPUT_ALLOW-LOOPBACK-HOST"
+        );
+    }
 }

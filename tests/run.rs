@@ -683,3 +683,95 @@ fn masks_come_before_anything_else() {
         "no output carries a token"
     );
 }
+
+#[test]
+fn vault_1_15_lacks_newer_fields_and_the_plan_says_so() {
+    let h = harness_with(
+        Seed::new("dev", VIP),
+        ServerOptions {
+            profile: vault_k8s_handshake::devserver::Profile::V1_15,
+            ..ServerOptions::default()
+        },
+    );
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    let o = h.run(&[("kubernetes-host", "https://127.0.0.12:6443")], &[]);
+    assert_ok(&o, "changed");
+    let write = o
+        .requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "auth/dev-kubernetes/config")
+        .unwrap();
+    assert!(
+        !write.body.contains("use_annotations_as_alias_metadata"),
+        "not a 1.15 field: {}",
+        write.body
+    );
+    assert!(
+        o.summary
+            .contains("this Vault \\(before 1.16\\) does not say whether"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn a_stored_reviewer_jwt_is_not_wiped_without_the_opt_in() {
+    let h = harness();
+    assert_ok(&h.run(&[], &[]), "changed");
+    let mut stored = h.stored("", "dev-kubernetes").unwrap();
+    stored.token_reviewer_jwt = "eyJhbGciOiJSUzI1NiJ9.reviewer.signature".into();
+    h.server
+        .with_vault(|v| v.set_k8s_config("", "dev-kubernetes", stored));
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(
+        o.output("error-message")
+            .contains("allow-reviewer-jwt-removal"),
+        "{:?}",
+        o.outputs
+    );
+    assert!(!o.wrote_config("dev-kubernetes"));
+    assert_eq!(h.live_tokens(), 0);
+    let o = h.run(&[("allow-reviewer-jwt-removal", "true")], &[]);
+    assert_ok(&o, "changed");
+    assert!(h
+        .stored("", "dev-kubernetes")
+        .unwrap()
+        .token_reviewer_jwt
+        .is_empty());
+}
+
+#[test]
+fn a_revoked_supplied_token_reads_invalid_token_on_1_17_only() {
+    for (profile, says) in [
+        (vault_k8s_handshake::devserver::Profile::V1_17, true),
+        (vault_k8s_handshake::devserver::Profile::V1_16, false),
+    ] {
+        let h = harness_with(
+            Seed::new("dev", VIP),
+            ServerOptions {
+                profile,
+                ..ServerOptions::default()
+            },
+        );
+        let token = h
+            .server
+            .with_vault(|v| v.create_token("", &["dev-handshake"], 600));
+        h.server
+            .call("POST", "auth/token/revoke-self", "", Some(&token), None);
+        let o = h.run(&[("jwt-role", ""), ("vault-token", &token)], &[]);
+        assert_eq!(o.code, 2, "{}", o.stdout);
+        let message = o.output("error-message");
+        assert!(message.contains("permission denied"), "{message}");
+        assert_eq!(
+            message.contains("invalid token"),
+            says,
+            "{profile:?}: {message}"
+        );
+        assert!(
+            message.contains("`vault-token` is expired, revoked"),
+            "{message}"
+        );
+    }
+}

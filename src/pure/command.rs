@@ -108,6 +108,29 @@ pub fn escape_markdown(text: &str) -> String {
     out
 }
 
+/// Escapes a message that marks values with backticks (as every message here does): the
+/// backticked spans become `<code>` elements, everything is escaped as `escape_markdown` does.
+/// An unbalanced last backtick is shown as text.
+pub fn escape_markdown_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let balanced = parts.len() % 2 == 1;
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        let inside = i % 2 == 1 && (balanced || i + 1 < parts.len());
+        if inside {
+            out.push_str("<code>");
+            out.push_str(&escape_markdown(part));
+            out.push_str("</code>");
+        } else {
+            if i % 2 == 1 {
+                out.push_str("\\`");
+            }
+            out.push_str(&escape_markdown(part));
+        }
+    }
+    out
+}
+
 /// Escapes untrusted text for HTML element content and quoted attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -181,6 +204,23 @@ mod tests {
         assert_eq!(
             render_output("a<<b", "v", d),
             Err(OutputRecordError::BadName("a<<b".into()))
+        );
+    }
+
+    #[test]
+    fn backticked_values_become_code_elements() {
+        assert_eq!(
+            escape_markdown_code("input `dry-run` is `yes`"),
+            "input <code>dry-run</code> is <code>yes</code>"
+        );
+        assert_eq!(
+            escape_markdown_code("`<b>*x*</b>`"),
+            "<code>&lt;b&gt;\\*x\\*&lt;/b&gt;</code>"
+        );
+        assert_eq!(escape_markdown_code("odd ` tick"), "odd \\` tick");
+        assert_eq!(
+            escape_markdown_code("a `b` c `d"),
+            "a <code>b</code> c \\`d"
         );
     }
 

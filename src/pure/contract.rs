@@ -415,9 +415,9 @@ pub enum HostSource {
 }
 
 impl HostSource {
-    /// `kv/dev/data/ip` (key `vip`): where the VIP is read, for messages.
+    /// `kv/dev/data/ip#vip`: where the VIP is read, for messages (which quote it).
     pub fn vip_location(mount: &MountPath, secret: &str, key: &str) -> String {
-        format!("`{mount}/data/{secret}` (key `{key}`)")
+        format!("{mount}/data/{secret}#{key}")
     }
 }
 

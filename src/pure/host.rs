@@ -104,7 +104,7 @@ pub enum HostError {
     NumericShorthand { origin: String, host: String },
     #[error("`{origin}` uses `http://` to a host other than loopback: the Vault token would cross the network in clear text")]
     PlainHttpVault { origin: String },
-    #[error("the VIP at {origin} is not an IP address or DNS name")]
+    #[error("the VIP at `{origin}` is not an IP address or DNS name")]
     BadVip { origin: String },
 }
 
@@ -699,7 +699,7 @@ mod tests {
 
     #[test]
     fn vip_path_adds_the_port_and_brackets_ipv6() {
-        let at = "kv/dev/data/ip (key `vip`)";
+        let at = "kv/dev/data/ip#vip";
         let rows: &[(&str, &str)] = &[
             ("10.69.1.110", "https://10.69.1.110:6443"),
             ("10.69.1.110\n", "https://10.69.1.110:6443"),

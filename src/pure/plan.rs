@@ -426,6 +426,21 @@ impl Fields<'_> {
     }
 }
 
+/// The three fields the action manages, as a write body starts.
+fn managed_fields(host: &str, ca_pem: &str, disable_local_ca_jwt: bool) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert(KUBERNETES_HOST.to_string(), Value::String(host.to_string()));
+    body.insert(
+        KUBERNETES_CA_CERT.to_string(),
+        Value::String(ca_pem.to_string()),
+    );
+    body.insert(
+        DISABLE_LOCAL_CA_JWT.to_string(),
+        Value::Bool(disable_local_ca_jwt),
+    );
+    body
+}
+
 /// Plans the write of `auth/<mount>/config`.
 ///
 /// `current` is `None` when the config was never written. The body always holds the desired
@@ -445,21 +460,6 @@ impl Fields<'_> {
 /// - `token_reviewer_jwt`: when Vault reports one stored. Removing it cannot be undone, so it is
 ///   refused with [`PlanError::ReviewerJwtWouldBeRemoved`] unless
 ///   [`PlanOptions::allow_reviewer_jwt_removal`]. This holds even when nothing else changes:
-/// The three fields the action manages, as a write body starts.
-fn managed_fields(host: &str, ca_pem: &str, disable_local_ca_jwt: bool) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert(KUBERNETES_HOST.to_string(), Value::String(host.to_string()));
-    body.insert(
-        KUBERNETES_CA_CERT.to_string(),
-        Value::String(ca_pem.to_string()),
-    );
-    body.insert(
-        DISABLE_LOCAL_CA_JWT.to_string(),
-        Value::Bool(disable_local_ca_jwt),
-    );
-    body
-}
-
 ///   client JWT mode means no reviewer JWT, and only a write removes it.
 pub fn plan_config(
     current: Option<&CurrentConfig>,
@@ -506,7 +506,7 @@ pub fn plan_config(
         ];
         let notes = vec![
             "this is the first write of the config: no rollback is possible, because Vault has \
-             no DELETE for `auth/<mount>/config` (to undo it, disable the mount)"
+             no DELETE for the config (to undo it, disable the mount)"
                 .to_string(),
         ];
         tracing::debug!(

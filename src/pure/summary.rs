@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::command::escape_markdown;
+use super::command::{escape_markdown, escape_markdown_code};
 use super::contract::Outcome;
 use super::plan::{CurrentConfig, FieldChange};
 use super::ErrorClass;
@@ -189,23 +189,28 @@ pub fn render_outputs(report: &RunReport) -> Vec<(&'static str, String)> {
 
 fn verdict(report: &RunReport) -> String {
     let env = escape_markdown(&report.environment);
-    let mount = escape_markdown(&report.mount);
+    let config = code(&format!("auth/{}/config", report.mount));
     match report.outcome {
         Outcome::Unchanged => {
-            format!("✅ **{env}**: `auth/{mount}/config` already as desired, nothing written")
+            format!("✅ **{env}**: {config} already as desired, nothing written")
         }
-        Outcome::Changed => format!("✅ **{env}**: `auth/{mount}/config` written and read back"),
+        Outcome::Changed => format!("✅ **{env}**: {config} written and read back"),
         Outcome::Planned if report.changed => {
-            format!("📝 **{env}**: dry run, `auth/{mount}/config` would change")
+            format!("📝 **{env}**: dry run, {config} would change")
         }
         Outcome::Planned => {
-            format!("📝 **{env}**: dry run, `auth/{mount}/config` already as desired")
+            format!("📝 **{env}**: dry run, {config} already as desired")
         }
         Outcome::RolledBack => {
-            format!("↩️ **{env}**: `auth/{mount}/config` written, then restored; the run failed")
+            format!("↩️ **{env}**: {config} written, then restored; the run failed")
         }
         Outcome::Failed => format!("❌ **{env}**: the handshake failed"),
     }
+}
+
+/// Untrusted text as an inline code element (HTML, so Markdown escapes still apply inside).
+fn code(text: &str) -> String {
+    format!("<code>{}</code>", escape_markdown(text))
 }
 
 /// The Markdown step summary.
@@ -216,31 +221,31 @@ pub fn render_summary(report: &RunReport) -> String {
         verdict(report)
     );
     if let Some(reason) = &report.dry_run_reason {
-        out.push_str(&format!("> [!NOTE]\n> {}\n\n", escape_markdown(reason)));
+        out.push_str(&format!(
+            "> [!NOTE]\n> {}\n\n",
+            escape_markdown_code(reason)
+        ));
     }
     if let Some(f) = &report.failure {
         out.push_str(&format!(
             "> [!CAUTION]\n> **{}**\n",
-            escape_markdown(&f.message)
+            escape_markdown_code(&f.message)
         ));
         if let Some(h) = &f.hint {
-            out.push_str(&format!(">\n> **Fix:** {}\n", escape_markdown(h)));
+            out.push_str(&format!(">\n> **Fix:** {}\n", escape_markdown_code(h)));
         }
         out.push('\n');
     }
     let mut facts = Vec::new();
     if let Some(addr) = &report.vault_addr {
-        facts.push(("Vault", format!("`{}`", escape_markdown(addr))));
+        facts.push(("Vault", code(addr)));
     }
     if let Some(ns) = &report.namespace {
-        facts.push(("Namespace", format!("`{}`", escape_markdown(ns))));
+        facts.push(("Namespace", code(ns)));
     }
-    facts.push((
-        "Mount",
-        format!("`auth/{}`", escape_markdown(&report.mount)),
-    ));
+    facts.push(("Mount", code(&format!("auth/{}", report.mount))));
     if let Some(host) = &report.host {
-        facts.push(("kubernetes_host", format!("`{}`", escape_markdown(host))));
+        facts.push(("kubernetes_host", code(host)));
     }
     if let Some(ca) = &report.ca {
         let fps: Vec<String> = ca.fingerprints.iter().map(|f| format!("`{f}`")).collect();
@@ -269,7 +274,7 @@ pub fn render_summary(report: &RunReport) -> String {
                 c.field,
                 escape_markdown(c.before.as_deref().unwrap_or("(unset)")),
                 escape_markdown(&c.after),
-                escape_markdown(&c.reason)
+                escape_markdown_code(&c.reason)
             ));
         }
         out.push('\n');
@@ -280,21 +285,21 @@ pub fn render_summary(report: &RunReport) -> String {
             "| {} | {} | {} |\n",
             s.name,
             s.status.icon(),
-            escape_markdown(&s.detail)
+            escape_markdown_code(&s.detail)
         ));
     }
     out.push_str("\n</details>\n\n");
     if !report.warnings.is_empty() {
         out.push_str("**Warnings**\n\n");
         for w in &report.warnings {
-            out.push_str(&format!("- {}\n", escape_markdown(w)));
+            out.push_str(&format!("- {}\n", escape_markdown_code(w)));
         }
         out.push('\n');
     }
     if !report.notes.is_empty() {
         out.push_str("**Notes**\n\n");
         for n in &report.notes {
-            out.push_str(&format!("- {}\n", escape_markdown(n)));
+            out.push_str(&format!("- {}\n", escape_markdown_code(n)));
         }
         out.push('\n');
     }
@@ -312,7 +317,7 @@ pub fn render_summary(report: &RunReport) -> String {
         ));
     }
     if let Some(path) = &report.report_path {
-        trail.push(format!("report `{}`", escape_markdown(path)));
+        trail.push(format!("report {}", code(path)));
     }
     if !trail.is_empty() {
         out.push_str(&format!("<sub>{}</sub>\n", trail.join(" · ")));
@@ -424,11 +429,16 @@ mod tests {
     #[test]
     fn summary_escapes_untrusted_text_and_shows_the_verdict() {
         let md = render_summary(&sample());
-        assert!(md.contains("✅ **dev**: `auth/dev-kubernetes/config` written and read back"));
+        assert!(
+            md.contains(
+                "✅ **dev**: <code>auth/dev-kubernetes/config</code> written and read back"
+            ),
+            "{md}"
+        );
         assert!(md.contains("CN=&lt;script&gt;&#64;evil \\| x"), "{md}");
         assert!(!md.contains("<script>"));
         assert!(md.contains("[run](https://github.com/acme/infra/actions/runs/42)"));
-        assert!(md.contains("commit `0123456789ab`"));
+        assert!(md.contains("commit `0123456789ab`"), "{md}");
     }
 
     #[test]

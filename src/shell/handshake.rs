@@ -270,7 +270,10 @@ async fn handshake(
             HostSource::Vip {
                 mount, secret, key, ..
             } => {
-                format!("VIP from {}", HostSource::vip_location(mount, secret, key))
+                format!(
+                    "VIP from `{}`",
+                    HostSource::vip_location(mount, secret, key)
+                )
             }
         };
         let status = if host.warnings().is_empty() {
@@ -603,7 +606,7 @@ async fn resolve_host(
                 .and_then(Value::as_str)
                 .ok_or_else(|| FailureRecord {
                     class: ErrorClass::User,
-                    message: format!("{location} has no string value"),
+                    message: format!("`{location}` has no string value"),
                     hint: Some(format!(
                         "store it: `vault kv put -mount={mount} {secret} {key}=<vip>`, or pass `kubernetes-host`"
                     )),
