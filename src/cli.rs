@@ -192,7 +192,7 @@ fn dev_server(matches: &ArgMatches) -> ExitCode {
     let server = match DevServer::start(ServerOptions {
         profile,
         port,
-        enforce_contract: true,
+        ..ServerOptions::default()
     }) {
         Ok(s) => s,
         Err(e) => {

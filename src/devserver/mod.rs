@@ -9,6 +9,7 @@ pub mod acl;
 pub mod cluster;
 pub mod demo;
 pub mod jwt;
+pub mod kube;
 pub mod openapi;
 pub mod seed;
 pub mod vault;
@@ -35,6 +36,8 @@ pub struct ServerOptions {
     pub port: u16,
     /// Refuse requests that break the OpenAPI contract (tests: always).
     pub enforce_contract: bool,
+    /// How long the server's TokenReview call may take (tests stage hung API servers).
+    pub token_review_timeout: std::time::Duration,
 }
 
 impl Default for ServerOptions {
@@ -43,6 +46,7 @@ impl Default for ServerOptions {
             profile: Profile::V1_17,
             port: 0,
             enforce_contract: true,
+            token_review_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -62,13 +66,107 @@ pub struct RecordedRequest {
     pub contract: Result<String, String>,
 }
 
+/// A fault the server injects instead of (or before) answering matching requests.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// `None` matches any method.
+    pub method: Option<String>,
+    /// The URL path (`/v1/auth/jwt/login`), or a prefix ending in `*`.
+    pub path: String,
+    pub kind: FaultKind,
+    /// Fire for the first `times` matching requests only (`None`: until cleared or expired).
+    pub times: Option<u32>,
+    /// Fire only within this many milliseconds after injection.
+    pub for_ms: Option<u64>,
+    /// Let this many matching requests through first (e.g. fault the read-back, not the plan's
+    /// read of the same path).
+    pub skip: u32,
+}
+
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Answer with this status and Vault's error body (`Retry-After` in seconds when given).
+    Status {
+        code: u16,
+        retry_after: Option<u64>,
+        errors: Vec<String>,
+    },
+    /// A 307 to `location` (another host, or the same one).
+    Redirect { location: String },
+    /// Drop the connection without an answer.
+    Reset,
+    /// Hold the request this long, then answer normally (clients time out first).
+    Hang { ms: u64 },
+}
+
+impl Fault {
+    /// A fault for every method on `path`, fired `times` times.
+    pub fn new(path: &str, kind: FaultKind, times: u32) -> Fault {
+        Fault {
+            method: None,
+            path: path.to_string(),
+            kind,
+            times: Some(times),
+            for_ms: None,
+            skip: 0,
+        }
+    }
+
+    /// Vault's sealed answer (§1.6).
+    pub fn sealed(path: &str, times: u32) -> Fault {
+        Fault::new(
+            path,
+            FaultKind::Status {
+                code: 503,
+                retry_after: None,
+                errors: vec!["Vault is sealed".into()],
+            },
+            times,
+        )
+    }
+
+    pub fn after(mut self, skip: u32) -> Fault {
+        self.skip = skip;
+        self
+    }
+
+    pub fn method(mut self, method: &str) -> Fault {
+        self.method = Some(method.to_string());
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.path,
+        };
+        path_ok
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+}
+
+struct ActiveFault {
+    fault: Fault,
+    injected: std::time::Instant,
+    seen: u32,
+    fired: u32,
+}
+
+/// The marker unwound through a handler to drop its connection (no panic hook runs for it).
+struct InjectedReset;
+
 struct Inner {
+    faults: Mutex<Vec<ActiveFault>>,
     vault: Mutex<Vault>,
     log: Mutex<Vec<RecordedRequest>>,
     issuer: jwt::IssuerKey,
     issuer_url: String,
     oidc_grants: Mutex<HashMap<String, jwt::GithubClaims>>,
     enforce_contract: bool,
+    token_review_timeout: std::time::Duration,
 }
 
 /// A running dev server. Stops when dropped.
@@ -115,12 +213,14 @@ impl DevServer {
             std::io::Error::other(format!("cannot generate the OIDC issuer key: {e}"))
         })?;
         let inner = Arc::new(Inner {
+            faults: Mutex::new(Vec::new()),
             vault: Mutex::new(Vault::new(options.profile, format!("hvs.root{root:032x}"))),
             log: Mutex::new(Vec::new()),
             issuer,
             issuer_url: ISSUER.to_string(),
             oidc_grants: Mutex::new(HashMap::new()),
             enforce_contract: options.enforce_contract,
+            token_review_timeout: options.token_review_timeout,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
@@ -175,6 +275,29 @@ impl DevServer {
     pub fn with_vault<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> R {
         let mut vault = self.inner.vault.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut vault)
+    }
+
+    /// Injects a fault for matching requests (checked before anything else, in order).
+    pub fn inject(&self, fault: Fault) {
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ActiveFault {
+                fault,
+                injected: std::time::Instant::now(),
+                seen: 0,
+                fired: 0,
+            });
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Every request received so far.
@@ -274,15 +397,31 @@ fn process(
     let mut vault = inner.vault.lock().unwrap_or_else(|p| p.into_inner());
     let contract = vault.check_contract(&incoming);
     let out = match (&contract, inner.enforce_contract) {
-        (Err(violation), true) => Outgoing {
-            status: 400,
-            body: Some(
-                serde_json::json!({"errors": [format!("dev-server: request breaks Vault's OpenAPI contract: {violation}")]}),
-            ),
-        },
+        (Err(violation), true) => contract_refusal(violation),
         _ => vault.handle(&incoming),
     };
     drop(vault);
+    record(inner, incoming, headers, body_text, out.status, contract);
+    out
+}
+
+fn contract_refusal(violation: &str) -> Outgoing {
+    Outgoing {
+        status: 400,
+        body: Some(
+            serde_json::json!({"errors": [format!("dev-server: request breaks Vault's OpenAPI contract: {violation}")]}),
+        ),
+    }
+}
+
+fn record(
+    inner: &Inner,
+    incoming: Incoming,
+    headers: Vec<(String, String)>,
+    body: String,
+    status: u16,
+    contract: Result<String, String>,
+) {
     inner
         .log
         .lock()
@@ -293,11 +432,167 @@ fn process(
             namespace: incoming.namespace,
             query: incoming.query,
             headers,
-            body: body_text,
-            status: out.status,
+            body,
+            status,
             contract,
         });
-    out
+}
+
+/// A kubernetes login: local checks under the lock, the TokenReview over the network without
+/// it, then the verdict under the lock again.
+async fn k8s_login(
+    inner: &Inner,
+    incoming: Incoming,
+    headers: Vec<(String, String)>,
+    body_text: String,
+) -> Outgoing {
+    let begun = {
+        let mut vault = inner.vault.lock().unwrap_or_else(|p| p.into_inner());
+        let contract = vault.check_contract(&incoming);
+        if let (Err(violation), true) = (&contract, inner.enforce_contract) {
+            let out = contract_refusal(violation);
+            drop(vault);
+            record(inner, incoming, headers, body_text, out.status, contract);
+            return out;
+        }
+        match vault.k8s_login_begin(&incoming) {
+            Ok(pending) => Ok((pending, contract)),
+            Err(out) => Err((out, contract)),
+        }
+    };
+    match begun {
+        Err((out, contract)) => {
+            record(inner, incoming, headers, body_text, out.status, contract);
+            out
+        }
+        Ok((pending, contract)) => {
+            let verdict = token_review(&pending, inner.token_review_timeout).await;
+            let out = inner
+                .vault
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .k8s_login_finish(pending, verdict);
+            record(inner, incoming, headers, body_text, out.status, contract);
+            out
+        }
+    }
+}
+
+/// The TokenReview Vault sends in client JWT mode (§3.7 steps 6–7), read as Vault reads it.
+/// `Err` carries the reason Vault would log at debug level.
+async fn token_review(
+    pending: &vault::PendingReview,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let ders = crate::pure::ca::certificate_ders(pending.ca_pem.as_bytes());
+    if ders.is_empty() {
+        // No CA stored (1.17+ client JWT mode): the system pool.
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for der in ders {
+        let _ = roots.add(rustls_pki_types::CertificateDer::from(der));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::json!({
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenReview",
+        "spec": {"token": pending.token, "audiences": pending.audiences},
+    });
+    let sent = client
+        .post(&pending.url)
+        .bearer_auth(&pending.bearer)
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            let mut chain = Vec::new();
+            let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push(s.to_string());
+                source = s.source();
+            }
+            return Err(format!("Post \"{}\": {}", pending.url, chain.join(": ")));
+        }
+    };
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    match status {
+        401 => {
+            return Err("lookup failed: service account unauthorized; this could mean it has been deleted or recreated with a new token".into())
+        }
+        // Kubernetes keeps the server's text for a 403: Vault logs the raw Status body.
+        403 => return Err(text),
+        404 => return Err("the server could not find the requested resource".into()),
+        s if !(200..300).contains(&s) => {
+            return Err(format!("an error on the server (\"{text}\") has prevented the request from succeeding"))
+        }
+        _ => {}
+    }
+    let review: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let st = &review["status"];
+    if let Some(error) = st
+        .get("error")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+    {
+        return Err(format!("lookup failed: {error}"));
+    }
+    if st.get("authenticated").and_then(Value::as_bool) != Some(true) {
+        return Err("lookup failed: service account jwt not valid".into());
+    }
+    let echoed: Vec<String> = st["audiences"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !pending.audiences.is_empty() && !pending.audiences.iter().any(|a| echoed.contains(a)) {
+        return Err(format!(
+            "lookup failed: service account jwt valid for audience(s) {echoed:?}, but wanted {:?}",
+            pending.audiences
+        ));
+    }
+    let username = st
+        .pointer("/user/username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let parts: Vec<&str> = username.split(':').collect();
+    if parts.len() != 4 || parts[0] != "system" || parts[1] != "serviceaccount" {
+        return Err("lookup failed: username returned is not a service account".into());
+    }
+    if parts[3] != pending.sa_name {
+        return Err("JWT names did not match".into());
+    }
+    if parts[2] != pending.sa_namespace {
+        // Vault's own spelling.
+        return Err("JWT namepaces did not match".into());
+    }
+    let uid = st
+        .pointer("/user/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if uid != pending.sa_uid {
+        return Err("JWT UIDs did not match".into());
+    }
+    Ok(())
 }
 
 fn json_response(status: u16, body: Option<Value>) -> Response {
@@ -344,7 +639,63 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The fault to apply to this request, if any (and counts it).
+fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<FaultKind> {
+    let mut faults = inner.faults.lock().unwrap_or_else(|p| p.into_inner());
+    let now = std::time::Instant::now();
+    faults.retain(|f| {
+        let expired_time = f
+            .fault
+            .for_ms
+            .is_some_and(|ms| now.duration_since(f.injected).as_millis() as u64 >= ms);
+        let used_up = f.fault.times.is_some_and(|t| f.fired >= t);
+        !expired_time && !used_up
+    });
+    for active in faults.iter_mut().filter(|f| f.fault.matches(method, path)) {
+        active.seen += 1;
+        if active.seen > active.fault.skip {
+            active.fired += 1;
+            return Some(active.fault.kind.clone());
+        }
+    }
+    None
+}
+
 async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    match take_fault(&inner, request.method().as_str(), &path) {
+        None => {}
+        Some(FaultKind::Status {
+            code,
+            retry_after,
+            errors,
+        }) => {
+            let mut response = json_response(code, Some(serde_json::json!({ "errors": errors })));
+            if let Some(secs) = retry_after {
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    response.headers_mut().insert("retry-after", v);
+                }
+            }
+            return response;
+        }
+        Some(FaultKind::Redirect { location }) => {
+            let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert("location", v);
+            }
+            return response;
+        }
+        // Unwinding out of the handler makes hyper drop the connection with no answer, and
+        // `resume_unwind` skips the panic hook, so nothing is printed.
+        Some(FaultKind::Reset) => std::panic::resume_unwind(Box::new(InjectedReset)),
+        Some(FaultKind::Hang { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+        }
+    }
+    serve_normally(inner, request).await
+}
+
+async fn serve_normally(inner: Arc<Inner>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body: Bytes = match axum::body::to_bytes(body, 32 * 1024 * 1024).await {
         Ok(b) => b,
@@ -441,7 +792,16 @@ async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         token,
         body: json,
     };
-    let out = process(&inner, incoming, headers, body_text);
+    let k8s = inner
+        .vault
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_k8s_login(&incoming);
+    let out = if k8s {
+        k8s_login(&inner, incoming, headers, body_text).await
+    } else {
+        process(&inner, incoming, headers, body_text)
+    };
     json_response(out.status, out.body)
 }
 

@@ -173,6 +173,124 @@ pub struct Vault {
     revoked: Vec<String>,
     root_token: String,
     counter: u64,
+    debug_log: Vec<String>,
+}
+
+/// A kubernetes login waiting for its TokenReview. Holds the login JWT: never printed.
+pub struct PendingReview {
+    namespace: String,
+    mount: String,
+    role: String,
+    /// `<kubernetes_host>/apis/authentication.k8s.io/v1/tokenreviews`.
+    pub url: String,
+    /// The stored `kubernetes_ca_cert` (empty: the system roots).
+    pub ca_pem: String,
+    /// The reviewer JWT if one is stored, else the login JWT itself (client JWT mode).
+    pub bearer: String,
+    /// The JWT under review.
+    pub token: String,
+    pub audiences: Vec<String>,
+    pub sa_namespace: String,
+    pub sa_name: String,
+    pub sa_uid: String,
+    policies: Vec<String>,
+    ttl: i64,
+}
+
+impl std::fmt::Debug for PendingReview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingReview")
+            .field("url", &self.url)
+            .field("sa", &self.sa_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The payload of a JWT, unverified (Vault checks signatures locally only with `pem_keys`).
+fn decode_jwt_claims(jwt: &str) -> Option<Map<String, Value>> {
+    use base64::Engine as _;
+    let mut parts = jwt.split('.');
+    let header = parts.next()?;
+    let payload = parts.next()?;
+    parts.next()?;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value =
+        serde_json::from_slice(&engine.decode(header.trim_end_matches('=')).ok()?).ok()?;
+    // HS* and `none` are never accepted (§3.7 step 5).
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if ![
+        "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512",
+    ]
+    .contains(&alg)
+    {
+        return None;
+    }
+    match serde_json::from_slice(&engine.decode(payload.trim_end_matches('=')).ok()?).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// (namespace, name, uid) from a projected token's `kubernetes.io` claim or a legacy secret token.
+fn service_account_of(claims: &Map<String, Value>) -> (String, String, String) {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(k) = claims.get("kubernetes.io") {
+        return (
+            s(k.get("namespace")),
+            s(k.pointer("/serviceaccount/name")),
+            s(k.pointer("/serviceaccount/uid")),
+        );
+    }
+    (
+        s(claims.get("kubernetes.io/serviceaccount/namespace")),
+        s(claims.get("kubernetes.io/serviceaccount/service-account.name")),
+        s(claims.get("kubernetes.io/serviceaccount/service-account.uid")),
+    )
+}
+
+fn string_list(role: &Map<String, Value>, key: &str) -> Vec<String> {
+    match role.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Vault's role globs: `*` alone matches anything; otherwise `*` wildcards within the value.
+fn glob_match(pattern: &str, value: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == value;
+    }
+    let mut rest = value;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(pos) = rest.find(part) {
+            rest = &rest[pos + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 fn system_now() -> i64 {
@@ -198,6 +316,7 @@ impl Vault {
             revoked: Vec::new(),
             root_token: root_token.clone(),
             counter: 0,
+            debug_log: Vec::new(),
         };
         vault.add_namespace_defaults("");
         vault.tokens.insert(
@@ -535,8 +654,231 @@ impl Vault {
         let body = req.body.clone().unwrap_or(Value::Null);
         Some(match kind {
             MountKind::Jwt => self.jwt_login(&req.namespace, mount, &body),
+            // Kubernetes logins need a TokenReview over the network: the HTTP glue runs them
+            // through `k8s_login_begin` / `k8s_login_finish` instead.
+            MountKind::Kubernetes => errors(
+                500,
+                &["dev-server: kubernetes login outside the async path"],
+            ),
             _ => errors(404, &["unsupported path"]),
         })
+    }
+
+    /// True when the request is a login on a kubernetes auth mount.
+    pub fn is_k8s_login(&self, req: &Incoming) -> bool {
+        let Some(mount) = req
+            .path
+            .strip_prefix("auth/")
+            .and_then(|r| r.strip_suffix("/login"))
+        else {
+            return false;
+        };
+        matches!(
+            self.mounts
+                .get(&(req.namespace.clone(), format!("auth/{mount}"))),
+            Some(Mount {
+                kind: MountKind::Kubernetes,
+                ..
+            })
+        ) && matches!(req.method.as_str(), "POST" | "PUT")
+    }
+
+    /// The local part of a kubernetes login (§3.7 steps 1–5): what Vault checks before it calls
+    /// the TokenReview API. `Err` is the answer to send now.
+    pub fn k8s_login_begin(&mut self, req: &Incoming) -> Result<PendingReview, Outgoing> {
+        let mount = req
+            .path
+            .trim_start_matches("auth/")
+            .trim_end_matches("/login")
+            .to_string();
+        let key = (req.namespace.clone(), format!("auth/{mount}"));
+        let body = req.body.clone().unwrap_or(Value::Null);
+        let role_name = body
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_lowercase();
+        let jwt = body
+            .get("jwt")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if role_name.is_empty() {
+            return Err(errors(400, &["missing role"]));
+        }
+        if jwt.is_empty() {
+            return Err(errors(400, &["missing jwt"]));
+        }
+        let Some(Mount {
+            backend: Backend::Kubernetes { config, roles },
+            ..
+        }) = self.mounts.get(&key)
+        else {
+            return Err(errors(500, &["internal error"]));
+        };
+        let Some(role) = roles.get(&role_name).cloned() else {
+            return Err(errors(
+                400,
+                &[&format!("invalid role name \"{role_name}\"")],
+            ));
+        };
+        let Some(config) = config.clone() else {
+            return Err(errors(500, &["could not load backend configuration"]));
+        };
+        let claims = match decode_jwt_claims(&jwt) {
+            Some(c) => c,
+            // Vault's go-jose parse failure on the login path surfaces as a 403.
+            None => return Err(errors(403, &["permission denied"])),
+        };
+        let now = (self.now)();
+        let auds: Vec<String> = match claims.get("aud") {
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let role_audience = role
+            .get("audience")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if !role_audience.is_empty() && !auds.contains(&role_audience) {
+            return Err(errors(403, &["invalid audience (aud) claim: audience claim does not match any expected audience"]));
+        }
+        // The plugin's default leeway for time claims is 60 s.
+        if claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_some_and(|exp| exp + 60 < now)
+        {
+            return Err(errors(
+                403,
+                &["invalid expiration time (exp) claim: token is expired"],
+            ));
+        }
+        let (sa_namespace, sa_name, sa_uid) = service_account_of(&claims);
+        let names = string_list(&role, "bound_service_account_names");
+        if !names.iter().any(|n| glob_match(n, &sa_name)) {
+            return Err(errors(403, &["service account name not authorized"]));
+        }
+        let namespaces = string_list(&role, "bound_service_account_namespaces");
+        if !namespaces.iter().any(|n| glob_match(n, &sa_namespace)) {
+            return Err(errors(403, &["namespace not authorized"]));
+        }
+        if sa_uid.is_empty() {
+            return Err(errors(500, &["could not parse UID from claims"]));
+        }
+        let bearer = if config.token_reviewer_jwt.is_empty() {
+            jwt.clone()
+        } else {
+            config.token_reviewer_jwt.clone()
+        };
+        Ok(PendingReview {
+            namespace: req.namespace.clone(),
+            mount,
+            role: role_name,
+            url: format!(
+                "{}/apis/authentication.k8s.io/v1/tokenreviews",
+                config.kubernetes_host.trim_end_matches('/')
+            ),
+            ca_pem: config.kubernetes_ca_cert.clone(),
+            bearer,
+            token: jwt,
+            audiences: if role_audience.is_empty() {
+                auds
+            } else {
+                vec![role_audience]
+            },
+            sa_namespace,
+            sa_name,
+            sa_uid,
+            policies: string_list(&role, "token_policies"),
+            ttl: role
+                .get("token_ttl")
+                .map(|v| jwt::parse_duration_seconds(v).unwrap_or(0))
+                .unwrap_or(0),
+        })
+    }
+
+    /// Completes a kubernetes login with the TokenReview's verdict. Every failure is a bare 403
+    /// to the client; the reason goes to the debug log only, as in Vault (§3.7 step 7).
+    pub fn k8s_login_finish(
+        &mut self,
+        pending: PendingReview,
+        review: Result<(), String>,
+    ) -> Outgoing {
+        if let Err(reason) = review {
+            self.debug_log
+                .push(format!("login unauthorized: err=\"{reason}\""));
+            return errors(403, &["permission denied"]);
+        }
+        let token = self.new_token();
+        let accessor = self.accessor("kubernetes");
+        let now = (self.now)();
+        let ttl = if pending.ttl > 0 {
+            pending.ttl
+        } else {
+            768 * 3600
+        };
+        let mut policies = pending.policies.clone();
+        policies.push("default".into());
+        let mut meta = Map::new();
+        meta.insert("role".into(), json!(pending.role));
+        meta.insert("service_account_name".into(), json!(pending.sa_name));
+        meta.insert(
+            "service_account_namespace".into(),
+            json!(pending.sa_namespace),
+        );
+        meta.insert("service_account_secret_name".into(), json!(""));
+        meta.insert("service_account_uid".into(), json!(pending.sa_uid));
+        self.tokens.insert(
+            token.clone(),
+            TokenEntry {
+                namespace: pending.namespace.clone(),
+                policies: policies.clone(),
+                accessor: accessor.clone(),
+                display_name: format!(
+                    "{}-{}-{}",
+                    pending.mount.replace('/', "-"),
+                    pending.sa_namespace,
+                    pending.sa_name
+                ),
+                path: format!("auth/{}/login", pending.mount),
+                meta: meta.clone(),
+                created: now,
+                expires: Some(now + ttl),
+                ttl,
+            },
+        );
+        Outgoing {
+            status: 200,
+            body: Some(envelope(
+                Value::Null,
+                Some(json!({
+                    "client_token": token,
+                    "accessor": accessor,
+                    "policies": policies,
+                    "token_policies": policies,
+                    "identity_policies": [],
+                    "metadata": meta,
+                    "lease_duration": ttl,
+                    "renewable": true,
+                    "entity_id": "",
+                    "token_type": "service",
+                    "orphan": true,
+                    "mfa_requirement": null,
+                    "num_uses": 0,
+                })),
+                None,
+            )),
+        }
+    }
+
+    /// What the server logged at debug level (TokenReview failures), for tests.
+    pub fn debug_log(&self) -> &[String] {
+        &self.debug_log
     }
 
     fn jwt_login(&mut self, ns: &str, mount: &str, body: &Value) -> Outgoing {

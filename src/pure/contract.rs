@@ -201,6 +201,49 @@ pub const INPUTS: &[InputSpec] = &[
     ),
     with_default(
         input(
+            "probe",
+            "Before writing, open TLS to the API server trusting only the uploaded CA. `auto`: a \
+             wrong CA, a missing SAN or an expired certificate fails the run, an unreachable host \
+             only warns (Vault may reach what the runner cannot). `require`: any failure fails. \
+             `off`: no probe.",
+        ),
+        InputDefault::Literal("auto"),
+    ),
+    with_default(
+        input(
+            "probe-timeout-seconds",
+            "Seconds the TLS probe may take (decimals allowed).",
+        ),
+        InputDefault::Literal("10"),
+    ),
+    secret(input(
+        "proof-jwt",
+        "A short-lived ServiceAccount JWT (e.g. `kubectl create token external-secrets -n \
+         external-secrets --duration 10m`). After the write the action logs in with it as ESO \
+         would, reports the policies Vault granted, and revokes that token; a failed proof rolls \
+         the write back. A token without `exp` is refused.",
+    )),
+    with_default(
+        input("proof-role", "Kubernetes auth role for the login proof."),
+        InputDefault::Literal("external-secrets"),
+    ),
+    with_default(
+        input(
+            "proof-window-seconds",
+            "How long a failing proof login is retried: a new CA can reach Vault Enterprise \
+             performance standbys up to ~30 s after the write.",
+        ),
+        InputDefault::Literal("30"),
+    ),
+    with_default(
+        input(
+            "request-timeout-seconds",
+            "Seconds each Vault call may take (decimals allowed).",
+        ),
+        InputDefault::Literal("30"),
+    ),
+    with_default(
+        input(
             "allow-pull-request-writes",
             "Write Vault on `pull_request`, `pull_request_target` and `workflow_run` events too. \
              By default those events run as a dry run, because their code may come from a fork.",
@@ -452,6 +495,21 @@ pub struct Settings {
     pub allow_pull_request_writes: bool,
     pub allow_reviewer_jwt_removal: bool,
     pub revoke_vault_token: bool,
+    pub probe: ProbeSetting,
+    pub probe_timeout: std::time::Duration,
+    /// The ServiceAccount JWT for the login proof (checked against the clock by `pure::proof`).
+    pub proof_jwt: Option<Secret>,
+    pub proof_role: String,
+    pub proof_window: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+}
+
+/// The `probe` input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeSetting {
+    Auto,
+    Require,
+    Off,
 }
 
 /// A bad input. Display names the input and what was wrong; `hint()` gives the fix.
@@ -628,6 +686,39 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         allow_pull_request_writes: parse_bool(raw, "allow-pull-request-writes")?,
         allow_reviewer_jwt_removal: parse_bool(raw, "allow-reviewer-jwt-removal")?,
         revoke_vault_token: parse_bool(raw, "revoke-vault-token")?,
+        probe: match raw.value_or_default("probe") {
+            Some("auto") | None => ProbeSetting::Auto,
+            Some("require") => ProbeSetting::Require,
+            Some("off") => ProbeSetting::Off,
+            Some(_) => {
+                return Err(invalid(
+                    raw,
+                    "probe",
+                    "`auto`, `require` or `off`",
+                    "use `probe: require` to fail on an unreachable API server too".into(),
+                ))
+            }
+        },
+        probe_timeout: parse_seconds(raw, "probe-timeout-seconds")?,
+        proof_jwt: raw
+            .value("proof-jwt")
+            .map(|j| Secret::new(j.trim().to_string())),
+        proof_role: {
+            let role = raw
+                .value_or_default("proof-role")
+                .unwrap_or("external-secrets");
+            if !is_role_name(role) {
+                return Err(invalid(
+                    raw,
+                    "proof-role",
+                    "a Vault role name (letters, digits, `_`, `-`, `.`, `@`)",
+                    "use the kubernetes auth role ESO logs in with, e.g. `external-secrets`".into(),
+                ));
+            }
+            role.to_string()
+        },
+        proof_window: parse_seconds(raw, "proof-window-seconds")?,
+        request_timeout: parse_seconds(raw, "request-timeout-seconds")?,
     })
 }
 
@@ -679,19 +770,7 @@ fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
     )?;
     let oidc = match raw.value("jwt-role") {
         Some(role) => {
-            // Vault's role names: `\w(([\w-.@]+)?\w)?` (framework.GenericNameWithAtRegex).
-            let ok = role
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
-                && role
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                && role
-                    .chars()
-                    .last()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !ok {
+            if !is_role_name(role) {
                 return Err(invalid(
                     raw,
                     "jwt-role",
@@ -742,6 +821,36 @@ fn is_vault_path(path: &str) -> bool {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
+}
+
+/// Vault's role names: `\w(([\w-.@]+)?\w)?` (framework.GenericNameWithAtRegex).
+fn is_role_name(role: &str) -> bool {
+    role.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
+        && role
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && role
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A positive number of seconds, decimals allowed (tests use milliseconds), at most ten minutes.
+fn parse_seconds(raw: &RawInputs, input: &'static str) -> Result<std::time::Duration, InputError> {
+    let value = raw.value_or_default(input).unwrap_or("0");
+    match value.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 600.0 => {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        }
+        _ => Err(invalid(
+            raw,
+            input,
+            "a number of seconds greater than 0 and at most 600",
+            format!("e.g. `{input}: {}`", raw_default(input)),
+        )),
+    }
 }
 
 fn parse_namespace(raw: &RawInputs, input: &'static str) -> Result<Option<String>, InputError> {

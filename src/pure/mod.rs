@@ -12,6 +12,8 @@ pub mod contract;
 pub mod host;
 pub mod kubeconfig;
 pub mod plan;
+pub mod probe;
+pub mod proof;
 pub mod report;
 pub mod secret;
 pub mod summary;

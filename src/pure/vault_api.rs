@@ -60,6 +60,11 @@ pub enum Purpose {
     WriteConfig {
         mount: String,
     },
+    /// The login ESO makes, with the proof JWT.
+    ProofLogin {
+        mount: String,
+        role: String,
+    },
     RevokeSelf,
 }
 
@@ -168,6 +173,23 @@ pub fn write_config(mount: &str, namespace: Option<&str>) -> Request {
     }
 }
 
+/// `POST auth/<mount>/login` with `{role, jwt}` on a kubernetes mount (the JWT is added by the
+/// shell). Never retried by the client: the proof loop decides.
+pub fn proof_login(mount: &str, role: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Post,
+        path: format!("auth/{mount}/login"),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Never,
+        authenticated: false,
+        purpose: Purpose::ProofLogin {
+            mount: mount.into(),
+            role: role.into(),
+        },
+    }
+}
+
 /// `POST auth/token/revoke-self`: 204; a second call answers 403 (already gone).
 pub fn revoke_self(namespace: Option<&str>) -> Request {
     Request {
@@ -254,6 +276,7 @@ impl fmt::Display for VaultFailure {
             Purpose::ReadVip { .. } => "reading the VIP from Vault KV failed",
             Purpose::ReadConfig { .. } => "reading the kubernetes auth config failed",
             Purpose::WriteConfig { .. } => "writing the kubernetes auth config failed",
+            Purpose::ProofLogin { .. } => "the proof login failed",
             Purpose::RevokeSelf => "revoking the action's token failed",
         };
         write!(f, "{what}: {} answered {}", self.location(), self.status)?;
@@ -376,6 +399,9 @@ impl Diagnostic for VaultFailure {
                     format!("check the kubernetes auth method at `auth/{mount}`")
                 }
             }
+            Purpose::ProofLogin { mount, role } => format!(
+                "check `auth/{mount}/role/{role}` and the ServiceAccount behind `proof-jwt`"
+            ),
             Purpose::RevokeSelf => {
                 "the token expires with its TTL; check that the role's policies \
                 keep the `default` policy (it grants `auth/token/revoke-self`)"

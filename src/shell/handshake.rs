@@ -12,11 +12,13 @@ use serde_json::Value;
 use crate::pure::contract::{self, HostSource, Outcome, Purpose, RawInputs, Settings};
 use crate::pure::host::{self, KubernetesHost};
 use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
+use crate::pure::proof::{ProofFailure, ProofJwtFacts};
 use crate::pure::secret::Secret;
 use crate::pure::summary::{self, CaRecord, FailureRecord, RunContext, RunReport, StepStatus};
 use crate::pure::vault_api;
 use crate::pure::{Diagnostic, ErrorClass};
 use crate::shell::oidc::{self, OidcError, OidcRequest};
+use crate::shell::proof;
 use crate::shell::runner::Runner;
 use crate::shell::vault::{CallError, VaultClient};
 use crate::source::{self, FileRules};
@@ -33,6 +35,14 @@ pub struct RunEnv {
     /// Unix seconds, for CA validity.
     pub now: i64,
     pub report_file_name: String,
+}
+
+/// What the TLS probe found, as the proof's diagnosis needs it.
+struct ProbeState {
+    /// The API server presented a certificate from the uploaded CA with a matching SAN.
+    verified: bool,
+    message: String,
+    hint: String,
 }
 
 /// The Vault token in use and whether the action must revoke it.
@@ -60,6 +70,9 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     // Secrets first: nothing may be logged before they are masked.
     if let Some(token) = env.raw_secret("vault-token") {
         runner.mask(&token);
+    }
+    if let Some(jwt) = env.raw_secret("proof-jwt") {
+        runner.mask(&jwt);
     }
     if let Some(request) = &env.oidc {
         runner.mask(&request.token);
@@ -179,6 +192,15 @@ async fn handshake(
     }
     runner.end_group();
 
+    let proof_facts = match &settings.proof_jwt {
+        Some(jwt) => Some(record!(
+            report,
+            "inputs",
+            crate::pure::proof::parse_proof_jwt(jwt.expose_secret(), env.now)
+        )),
+        None => None,
+    };
+
     // 2. CA.
     runner.group("Cluster CA");
     let loaded = record!(
@@ -228,7 +250,11 @@ async fn handshake(
     let client = Arc::new(record!(
         report,
         "login",
-        VaultClient::new(&addr, settings.vault_ca_cert.as_deref())
+        VaultClient::new(
+            &addr,
+            settings.vault_ca_cert.as_deref(),
+            settings.request_timeout
+        )
     ));
     record!(
         report,
@@ -286,6 +312,9 @@ async fn handshake(
     runner.info(&format!("kubernetes_host: {}", host.as_str()));
     runner.end_group();
 
+    // 5. Probe.
+    let probed: Option<ProbeState> = None;
+
     // 6. Plan.
     runner.group("Plan");
     let mount = settings.kubernetes_mount.as_str();
@@ -340,10 +369,14 @@ async fn handshake(
         r.outcome = Outcome::Planned;
         r.changed = planned.has_changes();
         r.step("apply", StepStatus::Skipped, "dry run: nothing written");
+        if settings.proof_jwt.is_some() {
+            r.step("proof", StepStatus::Skipped, "dry run: no proof login");
+        }
         runner.end_group();
         return Ok(());
     }
-    if !planned.has_changes() {
+    let wrote = planned.has_changes();
+    if !wrote {
         let mut r = lock(report);
         r.outcome = Outcome::Unchanged;
         r.changed = false;
@@ -353,53 +386,43 @@ async fn handshake(
             StepStatus::Skipped,
             "already as desired: nothing written",
         );
-        runner.end_group();
-        return Ok(());
-    }
-    let body = Value::Object(planned.body.clone());
-    let write = vault_api::write_config(mount, k8s_ns);
-    let answer = record!(
-        report,
-        "apply",
-        client.send(&write, Some(&token), Some(&body)).await
-    );
-    for w in &answer.warnings {
-        runner.warning(&format!("Vault: {w}"));
-        lock(report).warnings.push(format!("Vault: {w}"));
-    }
-    lock(report).changed = true;
-    let read_back = record!(
-        report,
-        "read-back",
-        read_config(&client, &token, mount, k8s_ns).await
-    );
-    let verified = match &read_back {
-        Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
-        None => Err(FailureRecord {
-            class: ErrorClass::Remote,
-            message: format!("`auth/{mount}/config` reads as never written right after the write"),
-            hint: Some("another writer or a replication lag; run again".into()),
-        }),
-    };
-    match verified {
-        Ok(()) => {
+    } else {
+        let body = Value::Object(planned.body.clone());
+        let write = vault_api::write_config(mount, k8s_ns);
+        let answer = record!(
+            report,
+            "apply",
+            client.send(&write, Some(&token), Some(&body)).await
+        );
+        for w in &answer.warnings {
+            runner.warning(&format!("Vault: {w}"));
+            lock(report).warnings.push(format!("Vault: {w}"));
+        }
+        {
             let mut r = lock(report);
-            r.outcome = Outcome::Changed;
-            r.written = read_back;
+            r.changed = true;
             r.step(
                 "apply",
                 StepStatus::Done,
                 format!("wrote `auth/{mount}/config`"),
             );
-            r.step(
-                "read-back",
-                StepStatus::Done,
-                "the stored config is what was written",
-            );
-            runner.end_group();
-            Ok(())
         }
-        Err(f) => {
+        let read_back = record!(
+            report,
+            "read-back",
+            read_config(&client, &token, mount, k8s_ns).await
+        );
+        let verified = match &read_back {
+            Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
+            None => Err(FailureRecord {
+                class: ErrorClass::Remote,
+                message: format!(
+                    "`auth/{mount}/config` reads as never written right after the write"
+                ),
+                hint: Some("another writer or a replication lag; run again".into()),
+            }),
+        };
+        if let Err(f) = verified {
             lock(report).step("read-back", StepStatus::Failed, f.message.clone());
             rollback(
                 &client,
@@ -408,12 +431,161 @@ async fn handshake(
                 k8s_ns,
                 &planned.body,
                 &planned.rollback,
-                read_back.as_ref(),
                 report,
             )
             .await;
             runner.end_group();
-            Err(f)
+            return Err(f);
+        }
+        let mut r = lock(report);
+        r.outcome = Outcome::Changed;
+        r.written = read_back;
+        r.step(
+            "read-back",
+            StepStatus::Done,
+            "the stored config is what was written",
+        );
+    }
+    runner.end_group();
+
+    // 8. Prove.
+    if let (Some(jwt), Some(facts)) = (&settings.proof_jwt, &proof_facts) {
+        runner.group("Login proof");
+        let proved = prove(
+            &settings,
+            &client,
+            jwt,
+            facts,
+            &host,
+            bundle,
+            probed.as_ref(),
+            runner,
+            report,
+        )
+        .await;
+        runner.end_group();
+        if let Err(f) = proved {
+            if wrote {
+                rollback(
+                    &client,
+                    &token,
+                    mount,
+                    k8s_ns,
+                    &planned.body,
+                    &planned.rollback,
+                    report,
+                )
+                .await;
+            }
+            return Err(f);
+        }
+    }
+    Ok(())
+}
+
+/// The login ESO will make, with its policies reported and its token revoked; on failure, the
+/// cause as precisely as the evidence allows.
+#[allow(clippy::too_many_arguments)]
+async fn prove(
+    settings: &Settings,
+    client: &VaultClient,
+    jwt: &Secret,
+    facts: &ProofJwtFacts,
+    host: &KubernetesHost,
+    bundle: &crate::pure::ca::CaBundle,
+    probed: Option<&ProbeState>,
+    runner: &Runner,
+    report: &Shared<RunReport>,
+) -> Result<(), FailureRecord> {
+    let mount = settings.kubernetes_mount.as_str();
+    let ns = settings.kubernetes_namespace.as_deref();
+    let role = settings.proof_role.as_str();
+    let sa = format!("{}/{}", facts.namespace, facts.service_account);
+    let attempt = proof::prove_login(client, mount, ns, role, jwt, settings.proof_window, |t| {
+        runner.mask(t)
+    })
+    .await;
+    match attempt {
+        Ok(login) => {
+            let revoked = client
+                .send(&vault_api::revoke_self(ns), Some(&login.token), None)
+                .await;
+            let mut r = lock(report);
+            let retried = if login.attempts > 1 {
+                format!(" after {} attempts", login.attempts)
+            } else {
+                String::new()
+            };
+            r.step(
+                "proof",
+                StepStatus::Done,
+                format!(
+                    "`{sa}` logged in at `auth/{mount}` as role `{role}`{retried}; policies: {}",
+                    login.policies.join(", ")
+                ),
+            );
+            if let Err(e) = revoked {
+                let text = format!(
+                    "could not revoke the proof login's token: {e}; it expires with the role's TTL"
+                );
+                runner.warning(&text);
+                r.warnings.push(text);
+            }
+            Ok(())
+        }
+        Err(CallError::Vault(f))
+            if !(f.status == 403 && f.errors.iter().all(|e| e == "permission denied")) =>
+        {
+            let cause = ProofFailure::VaultSaid {
+                status: f.status,
+                message: f.errors.join("; "),
+                mount: mount.to_string(),
+                role: role.to_string(),
+                facts: facts.clone(),
+            };
+            lock(report).step("proof", StepStatus::Failed, cause.to_string());
+            Err(failure(&cause))
+        }
+        Err(CallError::Vault(_)) => {
+            // A bare `permission denied`: Vault hides the reason. Ask the evidence in order.
+            let cause = match probed {
+                Some(p) if !p.verified => ProofFailure::TrustPath {
+                    finding: p.message.clone(),
+                    hint: p.hint.clone(),
+                },
+                Some(_) => {
+                    let review = proof::send_token_review(
+                        host,
+                        &bundle
+                            .certs
+                            .iter()
+                            .map(|c| c.der().to_vec())
+                            .collect::<Vec<_>>(),
+                        jwt,
+                        &facts.audiences,
+                        settings.probe_timeout,
+                    )
+                    .await;
+                    match review {
+                        Ok(verdict) => ProofFailure::Review {
+                            verdict,
+                            facts: facts.clone(),
+                        },
+                        Err(_) => ProofFailure::Hidden {
+                            host: host.as_str().to_string(),
+                        },
+                    }
+                }
+                None => ProofFailure::Hidden {
+                    host: host.as_str().to_string(),
+                },
+            };
+            lock(report).step("proof", StepStatus::Failed, cause.to_string());
+            Err(failure(&cause))
+        }
+        Err(e) => {
+            lock(report).step("proof", StepStatus::Failed, e.to_string());
+            Err(failure(&e))
         }
     }
 }
@@ -428,26 +600,37 @@ async fn rollback(
     namespace: Option<&str>,
     written: &serde_json::Map<String, Value>,
     rollback: &Rollback,
-    stored: Option<&CurrentConfig>,
     report: &Shared<RunReport>,
 ) {
-    let still_ours = stored.is_some_and(|s| plan::verify_read_back(written, s).is_ok());
+    // Read again right before restoring: no CAS exists, so this is the only guard against
+    // overwriting a writer that came in after this run.
+    let stored = read_config(client, token, mount, namespace).await;
+    let still_ours = matches!(&stored, Ok(Some(s)) if plan::verify_read_back(written, s).is_ok());
     let mut r = lock(report);
     match rollback {
         Rollback::FirstWrite => {
             r.step(
                 "rollback",
                 StepStatus::Skipped,
-                "first write: config has no DELETE, nothing to restore",
+                "not possible: this was the first write and the config has no DELETE",
             );
+            r.notes.push(format!(
+                "the config this run wrote stays in `auth/{mount}/config`: it was the first one \
+                 and cannot be removed (disable the mount to undo it)"
+            ));
             return;
         }
         Rollback::Restore(_) if !still_ours => {
             r.step(
                 "rollback",
                 StepStatus::Skipped,
-                "the stored config is not what this run wrote: another writer, not overwritten",
+                "the stored config is no longer what this run wrote: another writer got there, \
+                 and it is not overwritten",
             );
+            r.notes.push(format!(
+                "`auth/{mount}/config` changed after this run's write; this run wrote the fields \
+                 listed above and left the other writer's config in place"
+            ));
             return;
         }
         Rollback::Restore(_) => {}

@@ -3,6 +3,8 @@
 
 pub mod handshake;
 pub mod oidc;
+pub mod probe;
+pub mod proof;
 pub mod runner;
 pub mod vault;
 

@@ -17,8 +17,6 @@ use crate::pure::secret::Secret;
 use crate::pure::vault_api::{self, Request, VaultFailure};
 use crate::pure::{Diagnostic, ErrorClass};
 
-/// Time allowed for one HTTP exchange with Vault.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time allowed for all attempts of one retried call, backoff included.
 pub const RETRY_BUDGET: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: u32 = 5;
@@ -137,7 +135,11 @@ pub struct VaultClient {
 
 impl VaultClient {
     /// Builds the client: TLS verified against the compiled-in public roots plus `extra_ca_pem`.
-    pub fn new(addr: &VaultAddr, extra_ca_pem: Option<&str>) -> Result<Self, TransportError> {
+    pub fn new(
+        addr: &VaultAddr,
+        extra_ca_pem: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
         let tls = tls_config(extra_ca_pem)?;
         let origin = origin_of(addr.as_str());
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -154,7 +156,7 @@ impl VaultClient {
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .redirect(policy)
-            .timeout(CALL_TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
             // No ambient proxy variables either: only inputs configure where the token goes.
             .no_proxy()

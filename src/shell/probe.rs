@@ -1,0 +1,1 @@
+//! The TLS probe (in progress).

@@ -1,0 +1,218 @@
+//! The harness shared by the tests that run the action's binary against the dev server.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use vault_k8s_handshake::devserver::cluster;
+use vault_k8s_handshake::devserver::seed::{self, Seed};
+use vault_k8s_handshake::devserver::vault::K8sConfig;
+
+use vault_k8s_handshake::devserver::{DevServer, ServerOptions};
+use vault_k8s_handshake::pure::contract::{InputDefault, INPUTS};
+
+pub const VIP: &str = "127.0.0.10";
+
+pub struct Harness {
+    pub server: DevServer,
+    pub seed: Seed,
+    pub _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub workspace: PathBuf,
+    pub runner_temp: PathBuf,
+    pub ca_pem: String,
+}
+
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub outputs: BTreeMap<String, String>,
+    pub summary: String,
+    /// Requests the server received during this run.
+    pub requests: Vec<vault_k8s_handshake::devserver::RecordedRequest>,
+}
+
+impl Outcome {
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn wrote_config(&self, mount: &str) -> bool {
+        self.requests
+            .iter()
+            .any(|r| r.method == "POST" && r.path == format!("auth/{mount}/config"))
+    }
+}
+
+pub fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
+    let server = DevServer::start(options).unwrap();
+    seed::seed(&server, &seed).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let workspace = root.join("workspace");
+    let runner_temp = root.join("runner_temp");
+    std::fs::create_dir_all(&workspace).unwrap();
+    std::fs::create_dir_all(runner_temp.join("_runner_file_commands")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let out = cluster::write_bootstrap_output(&workspace, now).unwrap();
+    Harness {
+        server,
+        seed,
+        _tmp: tmp,
+        root,
+        workspace,
+        runner_temp,
+        ca_pem: out.ca.pem,
+    }
+}
+
+pub fn harness() -> Harness {
+    harness_with(Seed::new("dev", VIP), ServerOptions::default())
+}
+
+impl Harness {
+    /// Runs the binary like the runner runs a container action. `inputs` override the defaults
+    /// (every declared input arrives, unset ones empty); `env` adds or, with an empty value,
+    /// removes variables.
+    pub fn run(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Outcome {
+        let before = self.server.requests().len();
+        let files = self.runner_temp.join("_runner_file_commands");
+        let output = files.join("set_output_1");
+        let summary = files.join("step_summary_1");
+        let github_env = files.join("set_env_1");
+        for f in [&output, &summary, &github_env] {
+            std::fs::write(f, "").unwrap();
+        }
+        let grant = self
+            .server
+            .grant_oidc(vault_k8s_handshake::devserver::job_claims(
+                &self.seed.repository,
+                &self.seed.environment,
+                "refs/heads/main",
+                "push",
+            ));
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for spec in INPUTS {
+            let default = match spec.default {
+                InputDefault::Literal(d) => d,
+                _ => "",
+            };
+            vars.insert(
+                format!("INPUT_{}", spec.name.to_uppercase()),
+                default.to_string(),
+            );
+        }
+        let base_inputs = [
+            ("vault-addr", self.server.url()),
+            ("environment", self.seed.environment.clone()),
+            ("jwt-role", self.seed.jwt_role()),
+            ("ca-file", "k8s-ca.crt".to_string()),
+            ("allow-loopback-host", "true".to_string()),
+        ];
+        for (k, v) in base_inputs {
+            vars.insert(format!("INPUT_{}", k.to_uppercase()), v);
+        }
+        for (k, v) in inputs {
+            vars.insert(format!("INPUT_{}", k.to_uppercase()), v.to_string());
+        }
+        for (k, v) in [
+            ("GITHUB_ACTIONS", "true".to_string()),
+            ("CI", "true".to_string()),
+            ("GITHUB_WORKSPACE", self.workspace.display().to_string()),
+            ("RUNNER_TEMP", self.runner_temp.display().to_string()),
+            ("GITHUB_OUTPUT", output.display().to_string()),
+            ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+            ("GITHUB_ENV", github_env.display().to_string()),
+            ("GITHUB_EVENT_NAME", "push".to_string()),
+            ("GITHUB_REPOSITORY", self.seed.repository.clone()),
+            ("GITHUB_RUN_ID", "4242".to_string()),
+            ("GITHUB_RUN_ATTEMPT", "1".to_string()),
+            (
+                "GITHUB_SHA",
+                "0123456789abcdef0123456789abcdef01234567".to_string(),
+            ),
+            ("GITHUB_REF", "refs/heads/main".to_string()),
+            ("GITHUB_ACTOR", "octocat".to_string()),
+            ("GITHUB_SERVER_URL", "https://github.com".to_string()),
+            ("HOME", self.root.join("home").display().to_string()),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", grant.request_url.clone()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                grant.request_token.clone(),
+            ),
+        ] {
+            vars.insert(k.to_string(), v);
+        }
+        for (k, v) in env {
+            if v.is_empty() {
+                vars.remove(*k);
+            } else {
+                vars.insert(k.to_string(), v.to_string());
+            }
+        }
+        let result = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
+            .arg("run")
+            .env_clear()
+            .envs(&vars)
+            .current_dir(&self.workspace)
+            .output()
+            .unwrap();
+        let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
+        Outcome {
+            code: result.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&result.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&result.stderr).into_owned(),
+            outputs,
+            summary: std::fs::read_to_string(&summary).unwrap(),
+            requests: self.server.requests()[before..].to_vec(),
+        }
+    }
+
+    pub fn stored(&self, namespace: &str, mount: &str) -> Option<K8sConfig> {
+        self.server.with_vault(|v| v.k8s_config(namespace, mount))
+    }
+
+    pub fn live_tokens(&self) -> usize {
+        self.server.with_vault(|v| v.live_login_tokens().len())
+    }
+}
+
+/// Parses `GITHUB_OUTPUT` heredoc records as the runner does.
+pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.split('\n');
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let (name, delimiter) = line.split_once("<<").expect("heredoc form");
+        let mut value = Vec::new();
+        for body in lines.by_ref() {
+            if body == delimiter {
+                break;
+            }
+            value.push(body);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
+}
+
+pub fn assert_ok(o: &Outcome, result: &str) {
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert_eq!(o.output("result"), result, "{}", o.stdout);
+    for r in &o.requests {
+        assert!(
+            r.contract.is_ok(),
+            "contract violation: {} {}: {:?}",
+            r.method,
+            r.path,
+            r.contract
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Faults at every step of the handshake: retried where that is safe, then either success or a
+//! clear error; never a token left alive, never a half-written config left unreported.
+
+mod common;
+
+use common::*;
+use vault_k8s_handshake::devserver::{Fault, FaultKind};
+
+fn status(code: u16) -> FaultKind {
+    FaultKind::Status {
+        code,
+        retry_after: None,
+        errors: vec![],
+    }
+}
+
+const CONFIG: &str = "/v1/auth/dev-kubernetes/config";
+
+fn count(o: &Outcome, method: &str, path: &str) -> usize {
+    o.requests
+        .iter()
+        .filter(|r| r.method == method && r.path == path)
+        .count()
+}
+
+#[test]
+fn transient_faults_on_reads_are_retried_to_success() {
+    let rows: Vec<(&str, Fault)> = vec![
+        ("health sealed", Fault::sealed("/v1/sys/health", 2)),
+        ("vip 412", Fault::new("/v1/kv/dev/data/ip", status(412), 2)),
+        (
+            "vip reset",
+            Fault::new("/v1/kv/dev/data/ip", FaultKind::Reset, 1),
+        ),
+        (
+            "config read 500",
+            Fault::new(CONFIG, status(500), 1).method("GET"),
+        ),
+        (
+            "config read 429 Retry-After",
+            Fault::new(
+                CONFIG,
+                FaultKind::Status {
+                    code: 429,
+                    retry_after: Some(1),
+                    errors: vec![],
+                },
+                1,
+            )
+            .method("GET"),
+        ),
+        (
+            "config read hang",
+            Fault::new(CONFIG, FaultKind::Hang { ms: 3_000 }, 1).method("GET"),
+        ),
+        (
+            "read-back 502",
+            Fault::new(CONFIG, status(502), 2).method("GET").after(1),
+        ),
+        ("oidc 503", Fault::new("/_github/idtoken/*", status(503), 2)),
+        (
+            "revoke sealed",
+            Fault::sealed("/v1/auth/token/revoke-self", 1),
+        ),
+        (
+            "same-host 307",
+            Fault::new(
+                "/v1/kv/dev/data/ip",
+                FaultKind::Redirect {
+                    location: String::new(),
+                },
+                1,
+            ),
+        ),
+    ];
+    for (label, mut fault) in rows {
+        let h = harness();
+        if let FaultKind::Redirect { location } = &mut fault.kind {
+            *location = format!("{}/v1/kv/dev/data/ip", h.server.url());
+        }
+        h.server.inject(fault);
+        let o = h.run(&[("request-timeout-seconds", "1")], &[]);
+        assert_eq!(
+            o.code,
+            0,
+            "{label}: {}\n{}",
+            o.output("error-message"),
+            o.stdout
+        );
+        assert_eq!(o.output("result"), "changed", "{label}");
+        assert_eq!(h.live_tokens(), 0, "{label}: a token was left alive");
+        assert!(h.stored("", "dev-kubernetes").is_some(), "{label}");
+    }
+}
+
+#[test]
+fn a_write_is_retried_only_on_answers_that_say_it_was_not_processed() {
+    let h = harness();
+    h.server.inject(Fault::sealed(CONFIG, 1).method("POST"));
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(
+        count(&o, "POST", "auth/dev-kubernetes/config"),
+        1,
+        "the sealed answer never reached the handler"
+    );
+
+    let h = harness();
+    h.server
+        .inject(Fault::new(CONFIG, status(500), 1).method("POST"));
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    assert_eq!(o.output("result"), "failed");
+    assert!(
+        o.output("error-message")
+            .contains("writing the kubernetes auth config failed"),
+        "{:?}",
+        o.outputs
+    );
+    assert!(
+        h.stored("", "dev-kubernetes").is_none(),
+        "nothing half-written"
+    );
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
+fn a_login_is_never_retried() {
+    let h = harness();
+    h.server.inject(Fault::sealed("/v1/auth/jwt/login", 1));
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    assert!(
+        o.output("error-message")
+            .contains("Vault refused the GitHub OIDC login"),
+        "{:?}",
+        o.outputs
+    );
+    // The fault fires once and answers before Vault handles (and logs) the request: a retry
+    // would have passed and been logged. None was.
+    let logins = h
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "auth/jwt/login")
+        .count();
+    assert_eq!(logins, 0, "the login was retried");
+    assert_eq!(h.live_tokens(), 0);
+    assert!(h.stored("", "dev-kubernetes").is_none());
+}
+
+#[test]
+fn persistent_faults_end_in_a_clear_error() {
+    let rows: Vec<(&str, Fault, i32, &str)> = vec![
+        (
+            "oidc down",
+            Fault::new("/_github/idtoken/*", status(503), 100),
+            3,
+            "GitHub OIDC token request answered HTTP 503",
+        ),
+        (
+            "vault sealed",
+            Fault::sealed("/v1/sys/health", 100),
+            3,
+            "Vault is sealed",
+        ),
+        (
+            "vip unreachable",
+            Fault::new("/v1/kv/dev/data/ip", FaultKind::Reset, 100),
+            3,
+            "no answer from Vault",
+        ),
+        (
+            "foreign 307",
+            Fault::new(
+                CONFIG,
+                FaultKind::Redirect {
+                    location: "http://127.0.0.2:1/v1/auth/dev-kubernetes/config".into(),
+                },
+                100,
+            )
+            .method("GET"),
+            3,
+            "redirected to another host",
+        ),
+    ];
+    for (label, fault, code, message) in rows {
+        let h = harness();
+        h.server.inject(fault);
+        let o = h.run(&[("request-timeout-seconds", "1")], &[]);
+        assert_eq!(o.code, code, "{label}: {}", o.stdout);
+        assert_eq!(o.output("result"), "failed", "{label}");
+        assert!(
+            o.output("error-message").contains(message),
+            "{label}: {:?}",
+            o.output("error-message")
+        );
+        assert!(o.stdout.contains("::error title="), "{label}");
+        assert_eq!(h.live_tokens(), 0, "{label}: a token was left alive");
+        assert!(h.stored("", "dev-kubernetes").is_none(), "{label}");
+    }
+}
+
+#[test]
+fn a_read_back_that_fails_after_the_write_is_reported_as_written() {
+    let h = harness();
+    h.server.inject(
+        Fault::new(CONFIG, FaultKind::Reset, 100)
+            .method("GET")
+            .after(1),
+    );
+    let o = h.run(&[("request-timeout-seconds", "1")], &[]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    assert_eq!(o.output("result"), "failed");
+    assert_eq!(
+        o.output("changed"),
+        "true",
+        "the write happened and is reported"
+    );
+    assert!(o.summary.contains("wrote"), "{}", o.summary);
+    assert!(h.stored("", "dev-kubernetes").is_some());
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
+fn a_revoke_that_keeps_failing_is_a_loud_warning() {
+    let h = harness();
+    h.server
+        .inject(Fault::sealed("/v1/auth/token/revoke-self", 100));
+    let o = h.run(&[("request-timeout-seconds", "1")], &[]);
+    assert_ok(&o, "changed");
+    assert!(
+        o.stdout.contains("::warning::could not revoke the action"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.summary.contains("could not revoke"), "{}", o.summary);
+}
