@@ -97,6 +97,18 @@ pub enum FaultKind {
     Reset,
     /// Hold the request this long, then answer normally (clients time out first).
     Hang { ms: u64 },
+    /// Change the server's state, then answer normally: another writer acting at that moment.
+    Interleave(Interleave),
+}
+
+/// A state change run when a fault fires (e.g. a concurrent pipeline's config write).
+#[derive(Clone)]
+pub struct Interleave(pub Arc<dyn Fn(&mut Vault) + Send + Sync>);
+
+impl std::fmt::Debug for Interleave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interleave(..)")
+    }
 }
 
 impl Fault {
@@ -688,6 +700,9 @@ async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         // Unwinding out of the handler makes hyper drop the connection with no answer, and
         // `resume_unwind` skips the panic hook, so nothing is printed.
         Some(FaultKind::Reset) => std::panic::resume_unwind(Box::new(InjectedReset)),
+        Some(FaultKind::Interleave(Interleave(change))) => {
+            change(&mut inner.vault.lock().unwrap_or_else(|p| p.into_inner()));
+        }
         Some(FaultKind::Hang { ms }) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await
         }

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::host::{self, HostError, KubernetesHost, VaultAddr};
+use super::probe::ProbeMode;
 use super::secret::Secret;
 use super::{Diagnostic, ErrorClass};
 
@@ -495,21 +496,13 @@ pub struct Settings {
     pub allow_pull_request_writes: bool,
     pub allow_reviewer_jwt_removal: bool,
     pub revoke_vault_token: bool,
-    pub probe: ProbeSetting,
+    pub probe: ProbeMode,
     pub probe_timeout: std::time::Duration,
     /// The ServiceAccount JWT for the login proof (checked against the clock by `pure::proof`).
     pub proof_jwt: Option<Secret>,
     pub proof_role: String,
     pub proof_window: std::time::Duration,
     pub request_timeout: std::time::Duration,
-}
-
-/// The `probe` input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProbeSetting {
-    Auto,
-    Require,
-    Off,
 }
 
 /// A bad input. Display names the input and what was wrong; `hint()` gives the fix.
@@ -686,19 +679,14 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         allow_pull_request_writes: parse_bool(raw, "allow-pull-request-writes")?,
         allow_reviewer_jwt_removal: parse_bool(raw, "allow-reviewer-jwt-removal")?,
         revoke_vault_token: parse_bool(raw, "revoke-vault-token")?,
-        probe: match raw.value_or_default("probe") {
-            Some("auto") | None => ProbeSetting::Auto,
-            Some("require") => ProbeSetting::Require,
-            Some("off") => ProbeSetting::Off,
-            Some(_) => {
-                return Err(invalid(
-                    raw,
-                    "probe",
-                    "`auto`, `require` or `off`",
-                    "use `probe: require` to fail on an unreachable API server too".into(),
-                ))
-            }
-        },
+        probe: ProbeMode::parse(raw.value_or_default("probe").unwrap_or("auto")).map_err(|_| {
+            invalid(
+                raw,
+                "probe",
+                "`auto`, `require` or `off`",
+                "use `probe: require` to fail on an unreachable API server too".into(),
+            )
+        })?,
         probe_timeout: parse_seconds(raw, "probe-timeout-seconds")?,
         proof_jwt: raw
             .value("proof-jwt")

@@ -90,7 +90,7 @@ fn ip_of(bytes: &[u8]) -> Option<IpAddr> {
     <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from)
 }
 
-/// How the probe's result decides the run (the probe mode input).
+/// How the probe's result decides the run (the `probe` input).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ProbeMode {
     /// Fail on a certificate problem; only warn when the runner cannot reach the host, because
@@ -104,7 +104,7 @@ pub enum ProbeMode {
 }
 
 impl ProbeMode {
-    /// Parses the probe mode input: `auto` (the default, also for an empty value), `require` or
+    /// Parses the `probe` input: `auto` (the default, also for an empty value), `require` or
     /// `off`, ignoring case and surrounding blanks.
     pub fn parse(value: &str) -> Result<ProbeMode, ProbeModeError> {
         match value.trim().to_ascii_lowercase().as_str() {
@@ -134,7 +134,7 @@ impl fmt::Display for ProbeMode {
 
 /// A probe mode value that is none of the three.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the probe mode is {shown}, expected `auto`, `require` or `off`")]
+#[error("input `probe` is {shown}, expected `auto`, `require` or `off`")]
 pub struct ProbeModeError {
     /// The value in backticks, or a placeholder when it is too long or multi-line to echo.
     pub shown: String,
@@ -361,8 +361,8 @@ impl ProbeFinding {
                 "the API server port refused the connection from this runner".to_string()
             }
             ProbeFinding::TimedOut { after_ms } => format!(
-                "the API server did not complete a TLS handshake within `{after_ms} ms` of \
-                 this runner connecting"
+                "the API server did not complete a TLS handshake with this runner within \
+                 `{after_ms} ms`"
             ),
             ProbeFinding::Unreachable { detail } => format!(
                 "the API server cannot be reached from this runner: {}",
@@ -939,14 +939,14 @@ mod tests {
         let err = ProbeMode::parse("yes").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the probe mode is `yes`, expected `auto`, `require` or `off`"
+            "input `probe` is `yes`, expected `auto`, `require` or `off`"
         );
         assert!(err.hint().unwrap().starts_with("use `auto`"));
         assert_eq!(err.class(), ErrorClass::User);
         let err = ProbeMode::parse("a\nb").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the probe mode is not valid, expected `auto`, `require` or `off`"
+            "input `probe` is not valid, expected `auto`, `require` or `off`"
         );
     }
 
@@ -1013,7 +1013,7 @@ mod tests {
                 Some("check the port of `kubernetes-host` (RKE2 serves the API on 6443) and that `rke2-server` runs; Vault may still reach a host this runner cannot, and the login proof checks that"),
             ),
             (
-                "the API server did not complete a TLS handshake within `300 ms` of this runner connecting",
+                "the API server did not complete a TLS handshake with this runner within `300 ms`",
                 "the API server did not answer within `300 ms`",
                 Some("a firewall that drops packets looks like this: run the job on a runner inside the cluster's network, or rely on the login proof (Vault may still reach a host this runner cannot)"),
             ),

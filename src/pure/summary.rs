@@ -260,10 +260,12 @@ pub fn render_summary(report: &RunReport) -> String {
     }
     out.push('\n');
     if !report.changes.is_empty() {
-        let title = if report.outcome == Outcome::Changed {
-            "Changed"
-        } else {
-            "Changes"
+        let title = match report.outcome {
+            Outcome::Changed => "Changed",
+            Outcome::Planned => "Would change",
+            Outcome::RolledBack => "Written, then restored",
+            Outcome::Failed if report.changed => "Written (and left in place)",
+            _ => "Planned changes",
         };
         out.push_str(&format!(
             "**{title}**\n\n| field | before | after | why |\n| --- | --- | --- | --- |\n"

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::pure::contract::{self, HostSource, Outcome, Purpose, RawInputs, Settings};
 use crate::pure::host::{self, KubernetesHost};
 use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
+use crate::pure::probe::{ProbeMode, ProbeOutcome};
 use crate::pure::proof::{ProofFailure, ProofJwtFacts};
 use crate::pure::secret::Secret;
 use crate::pure::summary::{self, CaRecord, FailureRecord, RunContext, RunReport, StepStatus};
@@ -85,6 +86,7 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     )));
     let session: Shared<Option<Session>> = Arc::new(Mutex::new(None));
 
+    let report_file_name = env.report_file_name.clone();
     let task = tokio::spawn(steps(env, runner.clone(), report.clone(), session.clone()));
     if let Err(e) = task.await {
         let mut r = lock(&report);
@@ -101,7 +103,7 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     }
 
     revoke(&runner, &report, &session).await;
-    finish(&runner, &report)
+    finish(&runner, &report, &report_file_name)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -313,7 +315,55 @@ async fn handshake(
     runner.end_group();
 
     // 5. Probe.
-    let probed: Option<ProbeState> = None;
+    let probed = if settings.probe == ProbeMode::Off {
+        lock(report).step("probe", StepStatus::Skipped, "`probe: off`");
+        None
+    } else {
+        runner.group("Probe");
+        let ders: Vec<Vec<u8>> = bundle.certs.iter().map(|c| c.der().to_vec()).collect();
+        let finding =
+            crate::shell::probe::probe(&host, &ders, settings.probe_timeout, env.now).await;
+        // On events whose log and summary anyone may read (pull requests), internal names,
+        // addresses and SANs stay out.
+        let public = UNTRUSTED_EVENTS.contains(&event.as_str());
+        let (said, hint) = if public {
+            (finding.public_message(), finding.public_hint())
+        } else {
+            (finding.message(), finding.hint())
+        };
+        let message = format!("probe of `{}`: {said}", host.as_str());
+        let verified = finding.kind() == "verified";
+        runner.info(&message);
+        runner.end_group();
+        match finding.outcome(settings.probe) {
+            ProbeOutcome::Pass | ProbeOutcome::Skipped => {
+                lock(report).step("probe", StepStatus::Done, message.clone())
+            }
+            ProbeOutcome::Warn => {
+                let text = match &hint {
+                    Some(h) => format!("{message} ({h})"),
+                    None => message.clone(),
+                };
+                runner.warning(&text);
+                let mut r = lock(report);
+                r.warnings.push(text);
+                r.step("probe", StepStatus::Warned, message.clone());
+            }
+            ProbeOutcome::Fail => {
+                lock(report).step("probe", StepStatus::Failed, message.clone());
+                return Err(FailureRecord {
+                    class: finding.class().unwrap_or(ErrorClass::User),
+                    message,
+                    hint,
+                });
+            }
+        }
+        Some(ProbeState {
+            verified,
+            message,
+            hint: hint.unwrap_or_default(),
+        })
+    };
 
     // 6. Plan.
     runner.group("Plan");
@@ -860,11 +910,10 @@ async fn revoke(runner: &Runner, report: &Shared<RunReport>, session: &Shared<Op
 }
 
 /// Writes the report, outputs and summary, emits the failure annotation, returns the exit code.
-fn finish(runner: &Runner, report: &Shared<RunReport>) -> u8 {
+fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str) -> u8 {
     let mut r = lock(report);
-    let json_name = crate::env::report_file_name(&r.environment);
     r.report_path = None;
-    match runner.write_report(&json_name, &summary::render_report_json(&r)) {
+    match runner.write_report(json_name, &summary::render_report_json(&r)) {
         Ok(path) => r.report_path = Some(path.display().to_string()),
         Err(e) => runner.warning(&format!("could not write the JSON report: {e}")),
     }
