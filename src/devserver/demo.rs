@@ -1,14 +1,17 @@
 //! `demo`: the whole handshake in one command, with nothing to set up and no network beyond
 //! loopback.
 //!
-//! Starts the dev server in-process, seeds it as the pipeline's Terraform does, generates an
-//! RKE2-shaped CA and kubeconfig in a temp folder, and runs the real `run` path twice: the first
-//! writes the config, the second finds nothing to change. The VIP is a loopback address, admitted
-//! with `allow-loopback-host` (and the run says so), because no cluster exists here.
+//! Starts the dev server in-process, seeds it as the pipeline's Terraform does, starts a
+//! kube-apiserver stand-in on the VIP with an RKE2-shaped CA, and runs the real `run` path three
+//! times: the first writes the config and proves ESO's login, the second finds nothing to change
+//! and proves it again, the third points at an API server whose certificate lacks the VIP in its
+//! SANs and shows the diagnosis, with nothing written. The VIP is a loopback address, admitted
+//! with `allow-loopback-host` (and the run says so), because no real cluster exists here.
 
 use std::io::Write as _;
 use std::sync::Arc;
 
+use super::kube::{KubeApiServer, KubeOptions, San, API_AUDIENCES};
 use super::seed::{self, Seed};
 use super::{DevServer, ServerOptions};
 use crate::pure::contract::RawInputs;
@@ -61,20 +64,74 @@ fn run_demo(now: i64) -> Result<(), String> {
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let when = time::OffsetDateTime::from_unix_timestamp(now).map_err(|e| e.to_string())?;
+    let vip: std::net::IpAddr = DEMO_VIP.parse().map_err(|_| "bad demo VIP".to_string())?;
+    let cluster = KubeApiServer::start(KubeOptions::at(vip))
+        .map_err(|e| format!("cannot start the API server stand-in: {e}"))?;
+    cluster.bind_auth_delegator("external-secrets", "external-secrets");
     let bootstrap = super::cluster::write_bootstrap_output(&dir, when)?;
+    // The CA the bootstrap fetched is the one that signs the stand-in's serving certificate.
+    std::fs::write(&bootstrap.ca_file, cluster.ca_pem()).map_err(|e| e.to_string())?;
     say(&format!(
-        "▶ bootstrap output: {} (RKE2 server CA, EC P-256, serial 0) and {}",
-        bootstrap.ca_file.display(),
-        bootstrap.kubeconfig.display()
+        "▶ kube-apiserver stand-in on {} (RKE2 server CA, EC P-256, serial 0; ESO's ServiceAccount \
+         bound to system:auth-delegator); CA saved as {}",
+        cluster.url(),
+        bootstrap.ca_file.display()
     ));
     say(&format!(
         "▶ the VIP {DEMO_VIP} is loopback because no cluster runs here: the demo sets \
          `allow-loopback-host: true`, which a real pipeline must not"
     ));
+    // A second API server whose certificate lacks its own address: RKE2 without `tls-san`.
+    let staged_ip: std::net::IpAddr = "127.0.0.11"
+        .parse()
+        .map_err(|_| "bad staged IP".to_string())?;
+    let no_san = KubeApiServer::start(KubeOptions {
+        sans: vec![
+            San::Dns("kubernetes".into()),
+            San::Ip("127.0.0.1".parse().map_err(|_| String::new())?),
+            San::Ip("10.43.0.1".parse().map_err(|_| String::new())?),
+        ],
+        ca: None,
+        ..KubeOptions::at(staged_ip)
+    })
+    .map_err(|e| format!("cannot start the second stand-in: {e}"))?;
 
+    let port = cluster.addr().port().to_string();
+    // (title, inputs over the defaults, expected exit code, expected `result`)
+    type Run<'a> = (&'a str, Vec<(&'a str, String)>, u8, &'a str);
+    let runs: [Run; 3] = [
+        (
+            "first run: write, then prove ESO's login",
+            vec![],
+            0,
+            "changed",
+        ),
+        (
+            "second run: nothing to change, proof again",
+            vec![],
+            0,
+            "unchanged",
+        ),
+        (
+            "staged failure: an API server whose certificate lacks the VIP in its SANs",
+            vec![
+                (
+                    "kubernetes-host",
+                    format!("https://{staged_ip}:{}", no_san.addr().port()),
+                ),
+                ("ca-file", {
+                    let path = dir.join("staged-ca.crt");
+                    std::fs::write(&path, no_san.ca_pem()).map_err(|e| e.to_string())?;
+                    path.display().to_string()
+                }),
+            ],
+            2,
+            "failed",
+        ),
+    ];
     let mut results = Vec::new();
-    for attempt in 1..=2 {
-        say(&format!("\n━━━ run {attempt} ━━━"));
+    for (attempt, (title, extra, want_code, want_result)) in runs.into_iter().enumerate() {
+        say(&format!("\n━━━ {title} ━━━"));
         let grant = server.grant_oidc(super::job_claims(
             &seed.repository,
             "dev",
@@ -87,8 +144,16 @@ fn run_demo(now: i64) -> Result<(), String> {
             ("environment", "dev".to_string()),
             ("jwt-role", seed.jwt_role()),
             ("ca-file", bootstrap.ca_file.display().to_string()),
+            ("vip-port", port.clone()),
             ("allow-loopback-host", "true".to_string()),
+            (
+                "proof-jwt",
+                cluster.issue_token("external-secrets", "external-secrets", &API_AUDIENCES, 600),
+            ),
         ] {
+            raw.set(name, value);
+        }
+        for (name, value) in extra {
             raw.set(name, value);
         }
         let output = dir.join(format!("output-{attempt}"));
@@ -129,24 +194,28 @@ fn run_demo(now: i64) -> Result<(), String> {
             .nth(1)
             .unwrap_or_default()
             .to_string();
-        results.push((code, result));
+        results.push((code == want_code && result == want_result, code, result));
     }
     let live = server.with_vault(|v| v.live_login_tokens().len());
     say("\n━━━ verdict ━━━");
-    let expected = [(0, "changed"), (0, "unchanged")];
-    let ok = results
-        .iter()
-        .map(|(c, r)| (*c, r.as_str()))
-        .eq(expected.iter().copied());
+    let ok = results.iter().all(|(as_expected, _, _)| *as_expected);
+    let staged_written = server
+        .with_vault(|v| v.k8s_config("", "dev-kubernetes"))
+        .is_some_and(|c| c.kubernetes_host.contains("127.0.0.11"));
     say(&format!(
-        "run 1: {} · run 2: {} · tokens left alive: {live} · requests checked against Vault's OpenAPI spec: {}",
-        results[0].1,
-        results[1].1,
+        "run 1: {} · run 2: {} · staged failure: {} (exit {}), nothing written: {} · tokens left \
+         alive: {live} · requests checked against Vault's OpenAPI spec: {}",
+        results[0].2,
+        results[1].2,
+        results[2].2,
+        results[2].1,
+        !staged_written,
         server.requests().len()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    if ok && live == 0 {
-        say("the first run wrote the config, the second found nothing to change, every token was revoked");
+    if ok && live == 0 && !staged_written {
+        say("the first run wrote the config and ESO's login proved it, the second found nothing to \
+             change, the staged failure was named before any write, and every token was revoked");
         Ok(())
     } else {
         Err(format!(
