@@ -8,6 +8,7 @@
 pub mod acl;
 pub mod cluster;
 pub mod demo;
+pub mod github;
 pub mod jwt;
 pub mod kube;
 pub mod openapi;

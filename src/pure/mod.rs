@@ -6,6 +6,7 @@
 //! callers pass bytes, the current time and random values in, and take typed values out. That
 //! is what lets it build for `wasm32-wasip1` and be tested without a Vault.
 
+pub mod artifact;
 pub mod ca;
 pub mod command;
 pub mod contract;

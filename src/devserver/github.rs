@@ -1,0 +1,1 @@
+//! GitHub API stand-in (in progress).
