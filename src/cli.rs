@@ -389,6 +389,9 @@ pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
         context: env::read_run_context(started_at),
         now,
         report_file_name: env::report_file_name(&environment),
+        event: env::read_event(),
+        github_api_url: env::read_api_url(),
+        run_id: env::read_run_id(),
     };
     let runner = Arc::new(crate::shell::runner::Runner::new(env::read_runner_paths()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -70,6 +70,10 @@ pub const GITHUB_WORKFLOW: &str = "GITHUB_WORKFLOW";
 /// Set by the runner only for jobs with `permissions: id-token: write`.
 pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// The event payload (`/github/workflow/event.json` in a container action).
+pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
+/// The REST API base (`https://api.github.com`, or `https://<ghes>/api/v3`).
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// `1` when the run has debug logging on.
 pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
 
@@ -120,6 +124,29 @@ pub fn read_oidc_request() -> Option<crate::shell::oidc::OidcRequest> {
         url,
         token: crate::pure::secret::Secret::new(token),
     })
+}
+
+/// What the event payload says about the pull request and head commit (empty when unreadable).
+pub fn read_event() -> crate::pure::publish::EventFacts {
+    let name = non_empty(GITHUB_EVENT_NAME).unwrap_or_default();
+    let Some(path) = non_empty(GITHUB_EVENT_PATH) else {
+        return crate::pure::publish::EventFacts::default();
+    };
+    let rules = crate::source::FileRules::anywhere();
+    match crate::source::read_file("`GITHUB_EVENT_PATH`", std::path::Path::new(&path), &rules) {
+        Ok(bytes) => crate::pure::publish::parse_event(&name, &String::from_utf8_lossy(&bytes)),
+        Err(_) => crate::pure::publish::EventFacts::default(),
+    }
+}
+
+/// `GITHUB_API_URL`, or github.com's.
+pub fn read_api_url() -> String {
+    non_empty(GITHUB_API_URL).unwrap_or_else(|| "https://api.github.com".into())
+}
+
+/// `GITHUB_RUN_ID` as a number.
+pub fn read_run_id() -> Option<u64> {
+    non_empty(GITHUB_RUN_ID).and_then(|v| v.parse().ok())
 }
 
 /// A name for the run's JSON report: environment, run id and attempt keep reruns apart.

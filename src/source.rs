@@ -99,6 +99,8 @@ pub enum SourceError {
     },
     #[error("{origin}: {source}")]
     Ca { origin: String, source: CaError },
+    #[error("`ca-artifact` `{name}` is fetched from GitHub only by `run`")]
+    NeedsNetwork { name: String },
     #[error("{origin}: a kubeconfig given inline cannot reference the file `{reference}`")]
     InlineReference { origin: String, reference: String },
 }
@@ -129,6 +131,9 @@ impl Diagnostic for SourceError {
             SourceError::NotUtf8 { .. } => "save the kubeconfig as UTF-8".into(),
             SourceError::Kubeconfig { source, .. } => return source.hint(),
             SourceError::Ca { source, .. } => return source.hint(),
+            SourceError::NeedsNetwork { .. } => {
+                "download the artifact and pass the file as `--ca-file` to plan offline".into()
+            }
             SourceError::InlineReference { .. } => "use `kubectl config view --raw --minify \
                 --flatten` to inline the CA, or pass the kubeconfig as `ca-file`"
                 .into(),
@@ -146,7 +151,20 @@ pub fn load_ca(source: &CaSource, rules: &FileRules, now: i64) -> Result<LoadedC
             load_bytes(&origin, &bytes, path.parent(), rules, now)
         }
         CaSource::Data(text) => load_bytes("`ca-data`", text.as_bytes(), None, rules, now),
+        CaSource::Artifact { name, .. } => Err(SourceError::NeedsNetwork { name: name.clone() }),
     }
+}
+
+/// Validates CA bytes that came from elsewhere (an artifact): the same rules as a file, with no
+/// folder for kubeconfig references.
+pub fn load_ca_bytes(
+    origin: &str,
+    bytes: &[u8],
+    folder: Option<&Path>,
+    rules: &FileRules,
+    now: i64,
+) -> Result<LoadedCa, SourceError> {
+    load_bytes(origin, bytes, folder, rules, now)
 }
 
 fn load_bytes(

@@ -174,6 +174,9 @@ fn run_demo(now: i64) -> Result<(), String> {
             },
             now,
             report_file_name: format!("report-{attempt}.json"),
+            event: Default::default(),
+            github_api_url: "https://api.github.com".into(),
+            run_id: None,
         };
         let runner = Arc::new(Runner::new(RunnerPaths {
             in_runner: false,

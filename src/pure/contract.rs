@@ -171,10 +171,21 @@ pub const INPUTS: &[InputSpec] = &[
          current-context's cluster). In a runner it must lie under the workspace or the \
          runner's temp folder.",
     ),
+    input(
+        "ca-artifact",
+        "Name of a workflow artifact of this run holding the cluster CA (a zip of the uploaded \
+         files, or a raw upload). Needs `permissions: actions: read`. A kubeconfig with client \
+         credentials in an artifact is refused.",
+    ),
+    input(
+        "ca-artifact-path",
+        "File inside `ca-artifact` to read (relative, no `..`). Empty: the only file, or the only \
+         one named like a CA.",
+    ),
     quiet(input(
         "ca-data",
         "The cluster CA inline: PEM, or base64 of PEM or DER (e.g. a kubeconfig's \
-         `certificate-authority-data`). Exactly one of `ca-file` and `ca-data` is set.",
+         `certificate-authority-data`). Exactly one of `ca-file`, `ca-data` and `ca-artifact` is set.",
     )),
     with_default(
         input(
@@ -200,6 +211,23 @@ pub const INPUTS: &[InputSpec] = &[
         ),
         InputDefault::Literal("false"),
     ),
+    with_default(
+        input(
+            "post",
+            "Where the verification summary goes, a list of `step-summary`, `check-run` (needs \
+             `permissions: checks: write`), `pr-comment` (one sticky comment per environment; \
+             needs `pull-requests: write`). A refused post is a warning, never a failed handshake.",
+        ),
+        InputDefault::Literal("step-summary"),
+    ),
+    secret(with_default(
+        input(
+            "github-token",
+            "Token for `post` and `ca-artifact`. The runner does not pass `GITHUB_TOKEN` into a \
+             container, so the default hands over the job's token explicitly.",
+        ),
+        InputDefault::Literal("${{ github.token }}"),
+    )),
     with_default(
         input(
             "probe",
@@ -472,6 +500,8 @@ pub enum CaSource {
     File(String),
     /// `ca-data`: inline text.
     Data(String),
+    /// `ca-artifact`: an artifact of this run, and optionally the file inside it.
+    Artifact { name: String, path: Option<String> },
 }
 
 /// Every input, parsed and checked.
@@ -503,6 +533,9 @@ pub struct Settings {
     pub proof_role: String,
     pub proof_window: std::time::Duration,
     pub request_timeout: std::time::Duration,
+    pub post: Vec<super::publish::Target>,
+    /// For `post` and `ca-artifact`; `None` when empty (outside Actions).
+    pub github_token: Option<Secret>,
 }
 
 /// A bad input. Display names the input and what was wrong; `hint()` gives the fix.
@@ -642,25 +675,7 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
             port: parse_port(raw)?,
         },
     };
-    let ca = match (raw.value("ca-file"), raw.value("ca-data")) {
-        (Some(_), Some(_)) => {
-            return Err(InputError::Conflict {
-                inputs: vec!["ca-file", "ca-data"],
-                fix: "keep one: `ca-file` for a path, `ca-data` for inline PEM or base64".into(),
-            })
-        }
-        (Some(path), None) => CaSource::File(path.to_string()),
-        (None, Some(data)) => CaSource::Data(data.to_string()),
-        (None, None) => {
-            return Err(InputError::Missing {
-                input: "ca-file",
-                why: " (or `ca-data`): the cluster CA is what this action uploads",
-                fix: "set `ca-file: k8s-ca.crt` (the file Ansible fetched from \
-                      `/var/lib/rancher/rke2/server/tls/server-ca.crt`) or `ca-data`"
-                    .into(),
-            })
-        }
-    };
+    let ca = parse_ca_source(raw)?;
     Ok(Settings {
         vault_addr,
         vault_namespace,
@@ -707,6 +722,95 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         },
         proof_window: parse_seconds(raw, "proof-window-seconds")?,
         request_timeout: parse_seconds(raw, "request-timeout-seconds")?,
+        post: parse_post(raw)?,
+        github_token: parse_github_token(raw),
+    })
+}
+
+/// The `post` input.
+fn parse_post(raw: &RawInputs) -> Result<Vec<super::publish::Target>, InputError> {
+    super::publish::parse_targets(raw.value_or_default("post").unwrap_or_default()).map_err(|_| {
+        invalid(
+            raw,
+            "post",
+            "a list of `step-summary`, `check-run` and `pr-comment`",
+            "e.g. `post: step-summary,check-run`".into(),
+        )
+    })
+}
+
+/// The `github-token` input; an unevaluated `${{ … }}` means it did not come from a runner.
+fn parse_github_token(raw: &RawInputs) -> Option<Secret> {
+    raw.value("github-token")
+        .filter(|t| !t.contains("${{"))
+        .map(|t| Secret::new(t.trim().to_string()))
+}
+
+/// Where to post and with which token, read on its own so that a run whose other inputs are bad
+/// still reports its failure where people look. A bad `post` falls back to the step summary.
+pub fn parse_publishing(raw: &RawInputs) -> (Vec<super::publish::Target>, Option<Secret>) {
+    let targets = parse_post(raw).unwrap_or_else(|_| vec![super::publish::Target::StepSummary]);
+    (targets, parse_github_token(raw))
+}
+
+/// A path inside an archive: relative, `/`-separated, no `.`/`..`/empty segments, no NUL.
+fn is_archive_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains(['\\', '\0'])
+        && !(path.len() > 1 && path.as_bytes()[1] == b':')
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+fn parse_ca_source(raw: &RawInputs) -> Result<CaSource, InputError> {
+    let given: Vec<&'static str> = ["ca-file", "ca-data", "ca-artifact"]
+        .into_iter()
+        .filter(|name| raw.value(name).is_some())
+        .collect();
+    if given.len() > 1 {
+        return Err(InputError::Conflict {
+            inputs: given,
+            fix: "keep one: `ca-file` for a path, `ca-data` for inline PEM or base64, \
+                  `ca-artifact` for an artifact of this run"
+                .into(),
+        });
+    }
+    if raw.value("ca-artifact-path").is_some() && raw.value("ca-artifact").is_none() {
+        return Err(InputError::Missing {
+            input: "ca-artifact",
+            why: " when `ca-artifact-path` is set",
+            fix: "set `ca-artifact` to the artifact's name, or drop `ca-artifact-path`".into(),
+        });
+    }
+    Ok(match (raw.value("ca-file"), raw.value("ca-data"), raw.value("ca-artifact")) {
+        (Some(path), _, _) => CaSource::File(path.to_string()),
+        (_, Some(data), _) => CaSource::Data(data.to_string()),
+        (_, _, Some(name)) => {
+            let path = match raw.value("ca-artifact-path") {
+                Some(p) if is_archive_path(p) => Some(p.to_string()),
+                Some(_) => {
+                    return Err(invalid(
+                        raw,
+                        "ca-artifact-path",
+                        "a relative path inside the artifact, without `..`",
+                        "write the path as it appears in the artifact, e.g. `k8s-ca.crt`".into(),
+                    ))
+                }
+                None => None,
+            };
+            CaSource::Artifact { name: name.to_string(), path }
+        }
+        (None, None, None) => {
+            return Err(InputError::Missing {
+                input: "ca-file",
+                why: " (or `ca-data`, or `ca-artifact`): the cluster CA is what this action uploads",
+                fix: "set `ca-file: k8s-ca.crt` (the file Ansible fetched from \
+                      `/var/lib/rancher/rke2/server/tls/server-ca.crt`), `ca-data`, or `ca-artifact`"
+                    .into(),
+            })
+        }
     })
 }
 
@@ -1289,7 +1393,7 @@ mod tests {
             (
                 &[("ca-file", "")],
                 Purpose::Run,
-                "input `ca-file` is required (or `ca-data`)",
+                "input `ca-file` is required (or `ca-data`, or `ca-artifact`)",
                 "server-ca.crt",
             ),
             (

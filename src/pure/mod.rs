@@ -15,6 +15,7 @@ pub mod kubeconfig;
 pub mod plan;
 pub mod probe;
 pub mod proof;
+pub mod publish;
 pub mod report;
 pub mod secret;
 pub mod summary;

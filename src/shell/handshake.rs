@@ -9,15 +9,17 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::pure::contract::{self, HostSource, Outcome, Purpose, RawInputs, Settings};
+use crate::pure::contract::{self, CaSource, HostSource, Outcome, Purpose, RawInputs, Settings};
 use crate::pure::host::{self, KubernetesHost};
 use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
 use crate::pure::probe::{ProbeMode, ProbeOutcome};
 use crate::pure::proof::{ProofFailure, ProofJwtFacts};
+use crate::pure::publish::{self, EventFacts, Target};
 use crate::pure::secret::Secret;
 use crate::pure::summary::{self, CaRecord, FailureRecord, RunContext, RunReport, StepStatus};
 use crate::pure::vault_api;
 use crate::pure::{Diagnostic, ErrorClass};
+use crate::shell::github::GithubClient;
 use crate::shell::oidc::{self, OidcError, OidcRequest};
 use crate::shell::proof;
 use crate::shell::runner::Runner;
@@ -36,6 +38,11 @@ pub struct RunEnv {
     /// Unix seconds, for CA validity.
     pub now: i64,
     pub report_file_name: String,
+    /// What the event payload says (PR number, head commit).
+    pub event: EventFacts,
+    /// `GITHUB_API_URL` (`https://api.github.com` when unset).
+    pub github_api_url: String,
+    pub run_id: Option<u64>,
 }
 
 /// What the TLS probe found, as the proof's diagnosis needs it.
@@ -78,6 +85,16 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     if let Some(request) = &env.oidc {
         runner.mask(&request.token);
     }
+    let (targets, github_token) = contract::parse_publishing(&env.raw);
+    if let Some(token) = &github_token {
+        runner.mask(token);
+    }
+    let publishing = Publishing {
+        targets,
+        token: github_token,
+        api_url: env.github_api_url.clone(),
+        event: env.event.clone(),
+    };
     let environment = env.raw.raw_value("environment").unwrap_or_default();
     let report: Shared<RunReport> = Arc::new(Mutex::new(RunReport::new(
         &environment,
@@ -103,7 +120,128 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     }
 
     revoke(&runner, &report, &session).await;
-    finish(&runner, &report, &report_file_name)
+    publish(&runner, &report, &publishing).await;
+    finish(
+        &runner,
+        &report,
+        &report_file_name,
+        publishing.targets.contains(&Target::StepSummary),
+    )
+}
+
+/// Where the finished report is posted.
+struct Publishing {
+    targets: Vec<Target>,
+    token: Option<Secret>,
+    api_url: String,
+    event: EventFacts,
+}
+
+/// Posts the check run and the sticky comment. A refusal is a warning and a note in the step
+/// summary; it never changes the handshake's verdict or exit code.
+async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
+    let wants = |t: Target| p.targets.contains(&t);
+    if !wants(Target::CheckRun) && !wants(Target::PrComment) {
+        return;
+    }
+    let (summary, outcome, environment, changed, repository, sha, run_url) = {
+        let r = lock(report);
+        (
+            summary::render_summary(&r),
+            r.outcome,
+            r.environment.clone(),
+            r.changed,
+            r.context.repository.clone(),
+            r.context.sha.clone(),
+            r.context.run_url.clone(),
+        )
+    };
+    let note = |text: String, warn: bool| {
+        if warn {
+            runner.warning(&text);
+            lock(report).warnings.push(text);
+        } else {
+            lock(report).notes.push(text);
+        }
+    };
+    let (Some(token), Some(repository)) = (&p.token, &repository) else {
+        note(
+            "posting skipped: `github-token` or `GITHUB_REPOSITORY` is empty (outside Actions)"
+                .into(),
+            true,
+        );
+        return;
+    };
+    let client = match GithubClient::new(
+        &p.api_url,
+        repository,
+        token,
+        std::time::Duration::from_secs(30),
+    ) {
+        Ok(c) => c,
+        Err(e) => return note(format!("posting skipped: {e}"), true),
+    };
+    if wants(Target::CheckRun) {
+        match p.event.head_sha.clone().or(sha) {
+            None => note(
+                "check run skipped: no commit SHA (`GITHUB_SHA`)".into(),
+                true,
+            ),
+            Some(head) => {
+                let body =
+                    publish::truncate(&summary, publish::CHECK_OUTPUT_LIMIT, run_url.as_deref());
+                let posted = client
+                    .create_check_run(
+                        &publish::check_run_name(&environment),
+                        &head,
+                        publish::conclusion(outcome),
+                        &publish::title(outcome, &environment, changed),
+                        &body,
+                        run_url.as_deref(),
+                    )
+                    .await;
+                match posted {
+                    Ok(url) => note(format!("check run posted on `{head}`: {url}"), false),
+                    Err(e) => note(
+                        publish::refused_post(Target::CheckRun, e.status(), &e.message()),
+                        true,
+                    ),
+                }
+            }
+        }
+    }
+    if wants(Target::PrComment) {
+        match p.event.pull_request {
+            None => note(
+                "pr-comment skipped: this run is not for a pull request".into(),
+                false,
+            ),
+            Some(number) => {
+                let body = publish::comment_body(&environment, &summary, run_url.as_deref());
+                let result = async {
+                    let comments = client.list_comments(number).await?;
+                    match publish::find_sticky(&comments, &environment, publish::ACTIONS_BOT) {
+                        Some(id) => client
+                            .update_comment(id, &body)
+                            .await
+                            .map(|u| (u, "updated")),
+                        None => client
+                            .create_comment(number, &body)
+                            .await
+                            .map(|u| (u, "posted")),
+                    }
+                }
+                .await;
+                match result {
+                    Ok((url, how)) => note(format!("pull request comment {how}: {url}"), false),
+                    Err(e) => note(
+                        publish::refused_post(Target::PrComment, e.status(), &e.message()),
+                        true,
+                    ),
+                }
+            }
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -205,11 +343,25 @@ async fn handshake(
 
     // 2. CA.
     runner.group("Cluster CA");
-    let loaded = record!(
-        report,
-        "ca",
-        source::load_ca(&settings.ca, &env.rules, env.now)
-    );
+    let loaded = match &settings.ca {
+        CaSource::Artifact { name, path } => {
+            let from = crate::shell::artifact::ArtifactSource {
+                name,
+                path: path.as_deref(),
+                api_url: &env.github_api_url,
+                repository: env.context.repository.as_deref(),
+                run_id: env.run_id,
+                token: settings.github_token.as_ref(),
+                timeout: settings.request_timeout,
+            };
+            record!(
+                report,
+                "ca",
+                crate::shell::artifact::load_ca(&from, &env.rules, env.now).await
+            )
+        }
+        other => record!(report, "ca", source::load_ca(other, &env.rules, env.now)),
+    };
     for w in &loaded.warnings {
         runner.warning(w);
     }
@@ -910,7 +1062,7 @@ async fn revoke(runner: &Runner, report: &Shared<RunReport>, session: &Shared<Op
 }
 
 /// Writes the report, outputs and summary, emits the failure annotation, returns the exit code.
-fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str) -> u8 {
+fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str, step_summary: bool) -> u8 {
     let mut r = lock(report);
     r.report_path = None;
     match runner.write_report(json_name, &summary::render_report_json(&r)) {
@@ -927,8 +1079,10 @@ fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str) -> u8 {
     if let Err(e) = runner.write_outputs(&summary::render_outputs(&r)) {
         runner.warning(&format!("could not write the outputs: {e}"));
     }
-    if let Err(e) = runner.write_summary(&summary::render_summary(&r)) {
-        runner.warning(&format!("could not write the step summary: {e}"));
+    if step_summary {
+        if let Err(e) = runner.write_summary(&summary::render_summary(&r)) {
+            runner.warning(&format!("could not write the step summary: {e}"));
+        }
     }
     match &r.failure {
         Some(f) => f.class.exit_code(),

@@ -1,6 +1,8 @@
 //! The native shell: the network side of the handshake (Vault, GitHub OIDC) and the runner's
 //! files. Everything it decides about Vault comes from the core; it sends, reads and records.
 
+pub mod artifact;
+pub mod github;
 pub mod handshake;
 pub mod oidc;
 pub mod probe;

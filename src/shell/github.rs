@@ -1,0 +1,390 @@
+//! GitHub's REST API through octocrab: posting the check run and the sticky PR comment, listing
+//! the run's artifacts, and downloading one.
+//!
+//! octocrab is built with no retry layer (its default re-sends POSTs and duplicates comments) and
+//! without redirect following: the artifact download's 302 goes to blob storage, which is fetched
+//! here with a plain client that never carries the GitHub token, over https only (http on
+//! loopback for tests). Nothing here decides what a refusal means; `pure::publish` and
+//! `pure::artifact` do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use octocrab::Octocrab;
+use serde_json::{json, Value};
+
+use crate::pure::secret::Secret;
+
+/// What GitHub answered when it was not a success.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    #[error("GitHub answered {status} `{message}`")]
+    Status { status: u16, message: String },
+    #[error("GitHub could not be reached: {0}")]
+    Transport(String),
+}
+
+impl GithubError {
+    pub fn status(&self) -> u16 {
+        match self {
+            GithubError::Status { status, .. } => *status,
+            GithubError::Transport(_) => 0,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            GithubError::Status { message, .. } => message.clone(),
+            GithubError::Transport(detail) => detail.clone(),
+        }
+    }
+}
+
+fn from_octocrab(e: octocrab::Error) -> GithubError {
+    match e {
+        octocrab::Error::GitHub { source, .. } => GithubError::Status {
+            status: source.status_code.as_u16(),
+            message: source.message.clone(),
+        },
+        // octocrab's Display for its own errors can carry a backtrace: keep the first line.
+        other => GithubError::Transport(
+            other
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    }
+}
+
+/// A client for one repository.
+pub struct GithubClient {
+    octo: Octocrab,
+    owner: String,
+    repo: String,
+    blob: reqwest::Client,
+}
+
+impl GithubClient {
+    /// `api_url` is `GITHUB_API_URL` (`https://api.github.com`, or `https://<ghes>/api/v3`).
+    /// Must be called inside a tokio runtime (octocrab's builder needs one).
+    pub fn new(
+        api_url: &str,
+        repository: &str,
+        token: &Secret,
+        timeout: Duration,
+    ) -> Result<Self, GithubError> {
+        let (owner, repo) = repository.split_once('/').ok_or_else(|| {
+            GithubError::Transport(format!(
+                "`GITHUB_REPOSITORY` is not `owner/name`: `{repository}`"
+            ))
+        })?;
+        let header = |name: &'static str| http::HeaderName::from_static(name);
+        let octo = Octocrab::builder()
+            .base_uri(api_url)
+            .map_err(from_octocrab)?
+            .personal_token(token.expose_secret().to_string())
+            // Built without octocrab's `retry` feature: no layer re-sends a POST.
+            .set_connect_timeout(Some(timeout))
+            .set_read_timeout(Some(timeout))
+            .set_write_timeout(Some(timeout))
+            .add_header(header("x-github-api-version"), "2022-11-28".to_string())
+            .build()
+            .map_err(from_octocrab)?;
+        let blob = reqwest::Client::builder()
+            .use_preconfigured_tls(crate::shell::tls_public_roots())
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GithubError::Transport(e.to_string()))?;
+        Ok(GithubClient {
+            octo,
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            blob,
+        })
+    }
+
+    fn route(&self, rest: &str) -> String {
+        format!("/repos/{}/{}/{rest}", self.owner, self.repo)
+    }
+
+    /// `POST /repos/{o}/{r}/check-runs`, completed at once. Returns the check's `html_url`.
+    pub async fn create_check_run(
+        &self,
+        name: &str,
+        head_sha: &str,
+        conclusion: &str,
+        title: &str,
+        summary: &str,
+        details_url: Option<&str>,
+    ) -> Result<String, GithubError> {
+        let mut body = json!({
+            "name": name,
+            "head_sha": head_sha,
+            "status": "completed",
+            "conclusion": conclusion,
+            "output": {"title": title, "summary": summary},
+        });
+        if let Some(url) = details_url {
+            body["details_url"] = json!(url);
+        }
+        let created: Value = self
+            .octo
+            .post(self.route("check-runs"), Some(&body))
+            .await
+            .map_err(from_octocrab)?;
+        Ok(created
+            .get("html_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Every comment of a pull request, following pagination (100 per page, at most 30 pages).
+    pub async fn list_comments(&self, number: u64) -> Result<Vec<Value>, GithubError> {
+        let mut all = Vec::new();
+        for page in 1..=30u32 {
+            let route = self.route(&format!("issues/{number}/comments"));
+            let items: Vec<Value> = self
+                .octo
+                .get(
+                    route,
+                    Some(&[("per_page", "100".to_string()), ("page", page.to_string())]),
+                )
+                .await
+                .map_err(from_octocrab)?;
+            let full = items.len() == 100;
+            all.extend(items);
+            if !full {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `POST /repos/{o}/{r}/issues/{number}/comments`. Returns the comment's `html_url`.
+    pub async fn create_comment(&self, number: u64, body: &str) -> Result<String, GithubError> {
+        let created: Value = self
+            .octo
+            .post(
+                self.route(&format!("issues/{number}/comments")),
+                Some(&json!({"body": body})),
+            )
+            .await
+            .map_err(from_octocrab)?;
+        Ok(created
+            .get("html_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// `PATCH /repos/{o}/{r}/issues/comments/{id}` (octocrab's `update_comment` sends POST).
+    pub async fn update_comment(&self, id: u64, body: &str) -> Result<String, GithubError> {
+        let updated: Value = self
+            .octo
+            .patch(
+                self.route(&format!("issues/comments/{id}")),
+                Some(&json!({"body": body})),
+            )
+            .await
+            .map_err(from_octocrab)?;
+        Ok(updated
+            .get("html_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// The run's artifacts (all pages merged into one `artifacts` array), filtered by name.
+    pub async fn list_artifacts(&self, run_id: u64, name: &str) -> Result<Value, GithubError> {
+        let mut artifacts = Vec::new();
+        for page in 1..=10u32 {
+            let answer: Value = self
+                .octo
+                .get(
+                    self.route(&format!("actions/runs/{run_id}/artifacts")),
+                    Some(&[
+                        ("per_page", "100".to_string()),
+                        ("page", page.to_string()),
+                        ("name", name.to_string()),
+                    ]),
+                )
+                .await
+                .map_err(from_octocrab)?;
+            let items = answer
+                .get("artifacts")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let full = items.len() == 100;
+            artifacts.extend(items);
+            if !full {
+                break;
+            }
+        }
+        Ok(json!({"total_count": artifacts.len(), "artifacts": artifacts}))
+    }
+
+    /// Downloads an artifact: the API answers 302 to blob storage, fetched without the token,
+    /// streamed with a cap. Returns the bytes, the content type, and the blob URL's path (for
+    /// the `.zip` test) and file name from `Content-Disposition`.
+    pub async fn download_artifact(&self, id: u64, cap: u64) -> Result<Download, GithubError> {
+        let route = self.route(&format!("actions/artifacts/{id}/zip"));
+        let response = self
+            .octo
+            ._get(route.as_str())
+            .await
+            .map_err(from_octocrab)?;
+        let status = response.status().as_u16();
+        if status != 302 && status != 301 && status != 307 {
+            let body = self.octo.body_to_string(response).await.unwrap_or_default();
+            let message = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            return Err(GithubError::Status { status, message });
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                GithubError::Transport("the download redirect has no Location".into())
+            })?;
+        let url = reqwest::Url::parse(&location)
+            .map_err(|_| GithubError::Transport("the download redirect is not a URL".into()))?;
+        let loopback = url.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(GithubError::Transport(
+                "the download redirect is not https".into(),
+            ));
+        }
+        // No Authorization header: the blob URL is signed, and the token must not leave GitHub.
+        let mut blob = self
+            .blob
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| GithubError::Transport(short(&e)))?;
+        let status = blob.status().as_u16();
+        if status != 200 {
+            return Err(GithubError::Status {
+                status,
+                message: "the artifact blob could not be fetched".into(),
+            });
+        }
+        if blob.content_length().is_some_and(|n| n > cap) {
+            return Err(GithubError::Status {
+                status: 413,
+                message: format!("the artifact is larger than {cap} bytes"),
+            });
+        }
+        let content_type = header_text(blob.headers(), "content-type");
+        let file_name =
+            header_text(blob.headers(), "content-disposition").and_then(|d| disposition_name(&d));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = blob
+            .chunk()
+            .await
+            .map_err(|e| GithubError::Transport(short(&e)))?
+        {
+            if bytes.len() as u64 + chunk.len() as u64 > cap {
+                return Err(GithubError::Status {
+                    status: 413,
+                    message: format!("the artifact is larger than {cap} bytes"),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Download {
+            bytes,
+            content_type,
+            url_path: url.path().to_string(),
+            file_name,
+        })
+    }
+}
+
+/// A downloaded artifact blob.
+pub struct Download {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+    pub url_path: String,
+    pub file_name: Option<String>,
+}
+
+impl Download {
+    /// Zip by content type or a `.zip` URL path, as the toolkit decides (actions-facts §5.3).
+    pub fn is_zip(&self) -> bool {
+        let by_type = self.content_type.as_deref().is_some_and(|t| {
+            let t = t
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            matches!(
+                t.as_str(),
+                "application/zip" | "application/x-zip-compressed" | "application/zip-compressed"
+            )
+        });
+        by_type || self.url_path.ends_with(".zip")
+    }
+}
+
+fn header_text(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// `attachment; filename="k8s-ca.crt"` → `k8s-ca.crt` (base name only: no path traversal).
+fn disposition_name(value: &str) -> Option<String> {
+    let raw = value
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("filename="))?;
+    let name = raw.trim_matches('"');
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    (!base.is_empty() && base != "." && base != "..").then(|| base.to_string())
+}
+
+fn short(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else {
+        "no answer".into()
+    }
+}
+
+/// Shared so the handshake can post after its main task ends.
+pub type SharedGithub = Arc<GithubClient>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_keeps_the_base_name_only() {
+        assert_eq!(
+            disposition_name("attachment; filename=\"k8s-ca.crt\"").as_deref(),
+            Some("k8s-ca.crt")
+        );
+        assert_eq!(
+            disposition_name("attachment; filename=../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(disposition_name("attachment; filename=\"..\""), None);
+        assert_eq!(disposition_name("inline"), None);
+    }
+}
