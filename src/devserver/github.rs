@@ -1,1 +1,3075 @@
-//! GitHub API stand-in (in progress).
+//! A GitHub REST API stand-in for the tests: check runs, issue comments and the artifacts of the
+//! current workflow run, plus a second origin playing the blob storage artifact downloads are
+//! redirected to.
+//!
+//! Owns: the two loopback listeners (the API, what `GITHUB_API_URL` would be, and the blob
+//! origin on another port), the state tests stage and inspect (tokens with permissions, check
+//! runs, comments, artifacts, faults), the request log, and the REST contract check every API
+//! request passes first. The contract table (`github_table.json`) is derived by
+//! `tools/derive-github-table.py` from GitHub's own OpenAPI description (npm `@octokit/openapi`,
+//! version pinned there and recorded in the table); a test keeps the two in step.
+//!
+//! Answers follow GitHub's: error bodies are `{"message", "documentation_url", "status"}` (422s
+//! add `errors`), every API answer carries the `x-ratelimit-*` headers, JSON bodies parse as
+//! octocrab's strict models (`CheckRun`, `Comment`, `WorkflowListArtifact`; tests prove it), and
+//! the texts are the ones GitHub sends, each citing where it was seen.
+//!
+//! It must never: bind anything but 127.0.0.1, make an outbound call, outlive its `Drop`, answer
+//! a request the contract table does not describe with anything but the 400 refusal (so a
+//! request only the stand-in would accept cannot pass a test), or serve a blob to a request that
+//! carries an `Authorization` header (clients must not hand the GitHub token to storage).
+//!
+//! The modelled repository is private, and a token holds each scope it models either fully or
+//! not at all: `checks_write` (create and update check runs), `pull_requests_write` (list,
+//! create and edit PR comments; GitHub also takes `issues`, which no test needs), `actions_read`
+//! (list and download artifacts). Every token acts as the GitHub Actions app, so comments it
+//! writes are by `github-actions[bot]`. Ids exceed `i32` (comments) and `u32` (check runs,
+//! artifacts) on purpose, as GitHub's do.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use base64::Engine;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// The derived contract table; see `tools/derive-github-table.py` for its shape.
+const TABLE_JSON: &str = include_str!("github_table.json");
+
+/// `GithubRequest::origin` of a request to the REST API listener.
+pub const ORIGIN_API: &str = "api";
+/// `GithubRequest::origin` of a request to the blob storage listener.
+pub const ORIGIN_BLOB: &str = "blob";
+
+/// The GitHub Actions bot, as GitHub renders it in a comment's `user` (seen in release JSON,
+/// e.g. firezone/firezone's fixture of `releases/latest`).
+pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
+const ACTIONS_BOT_ID: u64 = 41_898_282;
+/// The GitHub Actions app behind `GITHUB_TOKEN` (its avatar path is `/in/15368`).
+const ACTIONS_APP_ID: u64 = 15_368;
+/// An installation id for rate-limit messages; GitHub names the token's installation.
+const INSTALLATION_ID: u64 = 42_000_001;
+
+/// `GITHUB_TOKEN`'s primary rate limit: 1,000 requests per hour per repository ("Rate limits
+/// for the REST API", docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+const TOKEN_RATE_LIMIT: u32 = 1_000;
+/// The unauthenticated limit, used for answers to requests without a valid token (same page).
+const ANONYMOUS_RATE_LIMIT: u32 = 60;
+/// GitHub's largest `per_page`, and its default (the spec's `per-page` parameter).
+const MAX_PER_PAGE: usize = 100;
+const DEFAULT_PER_PAGE: usize = 30;
+/// Issue comment bodies: GitHub refuses more than 65,536 characters (reference/actions-facts.md
+/// §6.3; the refusal text is quoted in `create_comment`).
+const COMMENT_MAX_CHARS: usize = 65_536;
+/// "This URL expires after 1 minute" (the spec's description of the artifact download).
+const BLOB_LINK_SECONDS: i64 = 60;
+/// How long artifacts are kept by default (upload-artifact's `retention-days` default, 90).
+const ARTIFACT_RETENTION_DAYS: i64 = 90;
+/// Azure Storage's service version in the signed URLs and answers (cosmetic, but realistic).
+const BLOB_SERVICE_VERSION: &str = "2025-11-05";
+/// The answer the fault `status: 0` gives: none, the connection is dropped.
+pub const FAULT_RESET: u16 = 0;
+/// GitHub's `documentation_url` for errors not tied to one operation.
+const REST_DOCS: &str = "https://docs.github.com/rest";
+const RATE_LIMIT_DOCS: &str =
+    "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api";
+
+/// What a token may do. A scope is either granted (`true`) or absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Permissions {
+    /// `permissions: checks: write`.
+    pub checks_write: bool,
+    /// `permissions: pull-requests: write` (read included).
+    pub pull_requests_write: bool,
+    /// `permissions: actions: read`.
+    pub actions_read: bool,
+}
+
+impl Permissions {
+    /// Everything the project needs: what its documented `permissions:` block grants.
+    pub const ALL: Permissions = Permissions {
+        checks_write: true,
+        pull_requests_write: true,
+        actions_read: true,
+    };
+    /// A token that authenticates but may do none of it.
+    pub const NONE: Permissions = Permissions {
+        checks_write: false,
+        pull_requests_write: false,
+        actions_read: false,
+    };
+}
+
+/// How to start the stand-in.
+#[derive(Clone)]
+pub struct GithubOptions {
+    /// The repository (`GITHUB_REPOSITORY` is `owner/repo`); other repositories answer 404.
+    pub owner: String,
+    pub repo: String,
+    /// The current run (`GITHUB_RUN_ID`); its artifacts are the ones `add_artifact` stages.
+    pub run_id: u64,
+    /// The tokens the API accepts, each with its permissions; any other token is refused 401.
+    pub tokens: Vec<(String, Permissions)>,
+}
+
+impl Default for GithubOptions {
+    fn default() -> Self {
+        GithubOptions {
+            owner: "octo-org".into(),
+            repo: "octo-repo".into(),
+            run_id: 12_345_678_901,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+/// Tokens are redacted: they stand for `GITHUB_TOKEN`, a secret.
+impl fmt::Debug for GithubOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tokens: Vec<String> = self
+            .tokens
+            .iter()
+            .map(|(_, p)| format!("<redacted> {p:?}"))
+            .collect();
+        f.debug_struct("GithubOptions")
+            .field("owner", &self.owner)
+            .field("repo", &self.repo)
+            .field("run_id", &self.run_id)
+            .field("tokens", &tokens)
+            .finish()
+    }
+}
+
+/// One request as received, for tests. Headers are kept verbatim, token included on purpose:
+/// the positive control of a secret scan needs to see it arrive.
+#[derive(Clone, Debug)]
+pub struct GithubRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    /// Whether an `Authorization` header came with it (the blob origin refuses those).
+    pub had_authorization: bool,
+    /// [`ORIGIN_API`] or [`ORIGIN_BLOB`].
+    pub origin: &'static str,
+    pub status: u16,
+    /// API: the matched `METHOD template`, or the contract violation. Blob: a fixed note.
+    pub contract: Result<String, String>,
+    pub body: String,
+}
+
+/// A running stand-in. Stops when dropped.
+pub struct GithubServer {
+    api_addr: SocketAddr,
+    blob_addr: SocketAddr,
+    inner: Arc<Inner>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl GithubServer {
+    /// Starts both listeners on 127.0.0.1 (free ports), on a thread and runtime of their own.
+    pub fn start(options: GithubOptions) -> std::io::Result<GithubServer> {
+        let api = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        let blob = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        api.set_nonblocking(true)?;
+        blob.set_nonblocking(true)?;
+        let api_addr = api.local_addr()?;
+        let blob_addr = blob.local_addr()?;
+        let mut rng = rand::thread_rng();
+        let now = now();
+        let inner = Arc::new(Inner {
+            owner: options.owner,
+            repo: options.repo,
+            run_id: options.run_id,
+            api_url: format!("http://{api_addr}"),
+            blob_url: format!("http://{blob_addr}"),
+            link_key: rng.gen(),
+            head_sha: hex(&Sha256::digest(options.run_id.to_be_bytes())[..20]),
+            rate_reset: now.unix_timestamp() + 3_600,
+            state: Mutex::new(Store {
+                tokens: options.tokens,
+                check_runs: Vec::new(),
+                comments: Vec::new(),
+                artifacts: Vec::new(),
+                links: HashMap::new(),
+                faults: Vec::new(),
+                log: Vec::new(),
+                next_check_run: 30_000_000_001,
+                next_comment: 3_000_000_001,
+                next_artifact: 4_300_000_001,
+                next_suite: 28_000_000_001,
+                next_request: u64::from(rng.gen::<u32>()),
+                used_by_token: 0,
+                used_anonymously: 0,
+            }),
+        });
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let state = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("github-stand-in".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        eprintln!("github stand-in: cannot start a runtime: {e}");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let (Ok(api), Ok(blob)) = (
+                        tokio::net::TcpListener::from_std(api),
+                        tokio::net::TcpListener::from_std(blob),
+                    ) else {
+                        eprintln!("github stand-in: cannot adopt the listeners");
+                        return;
+                    };
+                    let api_app = Router::new().fallback(serve_api).with_state(state.clone());
+                    let blob_app = Router::new().fallback(serve_blob).with_state(state);
+                    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                        // Either a `true` or the sender dropped: both mean stop.
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    };
+                    let api_server =
+                        axum::serve(api, api_app).with_graceful_shutdown(stop(rx.clone()));
+                    let blob_server = axum::serve(blob, blob_app).with_graceful_shutdown(stop(rx));
+                    let _ = tokio::join!(api_server, blob_server);
+                });
+            })?;
+        Ok(GithubServer {
+            api_addr,
+            blob_addr,
+            inner,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: what `GITHUB_API_URL` would be.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api_addr)
+    }
+
+    /// `http://127.0.0.1:<port>` of the blob origin the artifact downloads redirect to.
+    pub fn blob_url(&self) -> String {
+        format!("http://{}", self.blob_addr)
+    }
+
+    /// Stages an artifact of the current run and returns its id (increasing). `content_type`
+    /// `application/zip` is a normal upload (a zip, downloaded as `<name>.zip`); anything else
+    /// is a raw `archive: false` upload of the single file `name`, served with that type.
+    pub fn add_artifact(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        expired: bool,
+    ) -> u64 {
+        let mut state = self.inner.lock();
+        let id = state.next_artifact;
+        state.next_artifact += 1;
+        let now = now();
+        let (created, expires) = if expired {
+            (
+                now - Duration::days(ARTIFACT_RETENTION_DAYS + 1),
+                now - Duration::days(1),
+            )
+        } else {
+            (now, now + Duration::days(ARTIFACT_RETENTION_DAYS))
+        };
+        state.artifacts.push(StoredArtifact {
+            id,
+            name: name.to_string(),
+            digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+            bytes,
+            content_type: content_type.to_string(),
+            expired,
+            created_at: created,
+            expires_at: expires,
+        });
+        id
+    }
+
+    /// The check runs as stored, each exactly as the API renders it.
+    pub fn check_runs(&self) -> Vec<Value> {
+        self.inner.lock().check_runs.clone()
+    }
+
+    /// The comments on one issue or pull request, oldest first, as the API renders them.
+    pub fn comments(&self, issue_number: u64) -> Vec<Value> {
+        let state = self.inner.lock();
+        state
+            .comments
+            .iter()
+            .filter(|c| c.issue_number == issue_number)
+            .map(|c| self.inner.comment_json(c))
+            .collect()
+    }
+
+    /// Stages someone's comment and returns its id. `github-actions[bot]` stages one the
+    /// tokens may edit (an earlier run's sticky comment); any other login is a person (or, with
+    /// a `[bot]` suffix, another app) whose comments the tokens cannot edit.
+    pub fn add_comment(&self, issue_number: u64, author_login: &str, body: &str) -> u64 {
+        let mut state = self.inner.lock();
+        let id = state.next_comment;
+        state.next_comment += 1;
+        let at = now();
+        state.comments.push(StoredComment {
+            id,
+            issue_number,
+            author: author_login.to_string(),
+            body: body.to_string(),
+            created_at: at,
+            updated_at: at,
+        });
+        id
+    }
+
+    /// Every request both origins received, in order.
+    pub fn requests(&self) -> Vec<GithubRequest> {
+        self.inner.lock().log.clone()
+    }
+
+    /// Answers the next `times` requests whose method is `method` (`*`: any) and whose path
+    /// starts with `path_prefix` (either origin) with `status` instead of serving them: GitHub's
+    /// body for that status (403: primary rate limit exhausted; 429: secondary rate limit,
+    /// `retry-after: 1`; 5xx: GitHub's server error pages), Azure's XML on the blob origin.
+    /// [`FAULT_RESET`] (0) drops the connection without an answer.
+    pub fn inject(&self, method: &str, path_prefix: &str, status: u16, times: u32) {
+        self.inner.lock().faults.push(Fault {
+            method: method.to_ascii_uppercase(),
+            path_prefix: path_prefix.to_string(),
+            status,
+            left: times,
+        });
+    }
+
+    /// Makes every download link issued so far stale, as a minute passing would.
+    pub fn expire_download_links(&self) {
+        let past = now() - Duration::seconds(1);
+        for link in self.inner.lock().links.values_mut() {
+            link.expires_at = past;
+        }
+    }
+}
+
+impl Drop for GithubServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+struct Inner {
+    owner: String,
+    repo: String,
+    run_id: u64,
+    api_url: String,
+    blob_url: String,
+    /// Keys the signatures of download links.
+    link_key: u128,
+    /// The run's commit, for `workflow_run.head_sha` of its artifacts.
+    head_sha: String,
+    /// `x-ratelimit-reset`: one window, an hour after start (no test runs that long).
+    rate_reset: i64,
+    state: Mutex<Store>,
+}
+
+struct Store {
+    tokens: Vec<(String, Permissions)>,
+    check_runs: Vec<Value>,
+    comments: Vec<StoredComment>,
+    artifacts: Vec<StoredArtifact>,
+    /// Issued download links by signature.
+    links: HashMap<String, BlobLink>,
+    faults: Vec<Fault>,
+    log: Vec<GithubRequest>,
+    next_check_run: u64,
+    next_comment: u64,
+    next_artifact: u64,
+    next_suite: u64,
+    next_request: u64,
+    used_by_token: u32,
+    used_anonymously: u32,
+}
+
+struct StoredComment {
+    id: u64,
+    issue_number: u64,
+    author: String,
+    body: String,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+struct StoredArtifact {
+    id: u64,
+    name: String,
+    bytes: Vec<u8>,
+    content_type: String,
+    expired: bool,
+    digest: String,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+impl StoredArtifact {
+    fn is_zip(&self) -> bool {
+        self.content_type.starts_with("application/zip")
+            || self.content_type.starts_with("application/x-zip")
+    }
+
+    /// The download's file name: `<name>.zip` for zips, the uploaded file's name for raw ones.
+    fn file_name(&self) -> String {
+        if self.is_zip() {
+            format!("{}.zip", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+struct BlobLink {
+    artifact_id: u64,
+    path: String,
+    start: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+struct Fault {
+    method: String,
+    path_prefix: String,
+    status: u16,
+    left: u32,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn repo_api(&self) -> String {
+        format!("{}/repos/{}/{}", self.api_url, self.owner, self.repo)
+    }
+
+    fn repo_html(&self) -> String {
+        format!("https://github.com/{}/{}", self.owner, self.repo)
+    }
+
+    /// A user as GitHub renders it (`simple-user`: every field octocrab's `Author` requires).
+    fn user_json(&self, login: &str) -> Value {
+        let (id, kind, avatar, html) = if login == ACTIONS_BOT_LOGIN {
+            (
+                ACTIONS_BOT_ID,
+                "Bot",
+                format!("https://avatars.githubusercontent.com/in/{ACTIONS_APP_ID}?v=4"),
+                "https://github.com/apps/github-actions".to_string(),
+            )
+        } else {
+            let id = user_id(login);
+            let kind = if login.ends_with("[bot]") {
+                "Bot"
+            } else {
+                "User"
+            };
+            (
+                id,
+                kind,
+                format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
+                format!("https://github.com/{login}"),
+            )
+        };
+        // GitHub escapes the brackets of bot logins in its URLs (`github-actions%5Bbot%5D`).
+        let escaped = login.replace('[', "%5B").replace(']', "%5D");
+        let user = format!("{}/users/{escaped}", self.api_url);
+        let node = if kind == "Bot" {
+            node_id("03:Bot", id)
+        } else {
+            node_id("04:User", id)
+        };
+        json!({
+            "login": login,
+            "id": id,
+            "node_id": node,
+            "avatar_url": avatar,
+            "gravatar_id": "",
+            "url": user,
+            "html_url": html,
+            "followers_url": format!("{user}/followers"),
+            "following_url": format!("{user}/following{{/other_user}}"),
+            "gists_url": format!("{user}/gists{{/gist_id}}"),
+            "starred_url": format!("{user}/starred{{/owner}}{{/repo}}"),
+            "subscriptions_url": format!("{user}/subscriptions"),
+            "organizations_url": format!("{user}/orgs"),
+            "repos_url": format!("{user}/repos"),
+            "events_url": format!("{user}/events{{/privacy}}"),
+            "received_events_url": format!("{user}/received_events"),
+            "type": kind,
+            "user_view_type": "public",
+            "site_admin": false,
+        })
+    }
+
+    /// An issue comment as GitHub renders it (schema `issue-comment`).
+    fn comment_json(&self, c: &StoredComment) -> Value {
+        let repo = self.repo_api();
+        json!({
+            "id": c.id,
+            "node_id": node_id("012:IssueComment", c.id),
+            "url": format!("{repo}/issues/comments/{}", c.id),
+            "html_url": format!("{}/pull/{}#issuecomment-{}", self.repo_html(), c.issue_number, c.id),
+            "body": c.body,
+            "user": self.user_json(&c.author),
+            "created_at": rfc3339(c.created_at),
+            "updated_at": rfc3339(c.updated_at),
+            "issue_url": format!("{repo}/issues/{}", c.issue_number),
+            "author_association": if c.author == ACTIONS_BOT_LOGIN { "NONE" } else { "MEMBER" },
+            "performed_via_github_app": Value::Null,
+            "reactions": {
+                "url": format!("{repo}/issues/comments/{}/reactions", c.id),
+                "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0,
+                "confused": 0, "heart": 0, "rocket": 0, "eyes": 0,
+            },
+        })
+    }
+
+    /// An artifact as GitHub renders it (schema `artifact`).
+    fn artifact_json(&self, a: &StoredArtifact) -> Value {
+        let url = format!("{}/actions/artifacts/{}", self.repo_api(), a.id);
+        json!({
+            "id": a.id,
+            "node_id": node_id("08:Artifact", a.id),
+            "name": a.name,
+            "size_in_bytes": a.bytes.len(),
+            "url": url,
+            "archive_download_url": format!("{url}/zip"),
+            "expired": a.expired,
+            "created_at": rfc3339(a.created_at),
+            "updated_at": rfc3339(a.created_at),
+            "expires_at": rfc3339(a.expires_at),
+            "digest": a.digest,
+            "workflow_run": {
+                "id": self.run_id,
+                "repository_id": REPOSITORY_ID,
+                "head_repository_id": REPOSITORY_ID,
+                "head_branch": "main",
+                "head_sha": self.head_sha,
+            },
+        })
+    }
+
+    /// The GitHub Actions app, as a check run's `app` shows it.
+    fn actions_app_json(&self) -> Value {
+        json!({
+            "id": ACTIONS_APP_ID,
+            "slug": "github-actions",
+            "node_id": node_id("03:App", ACTIONS_APP_ID),
+            "owner": {
+                "login": "github",
+                "id": 9_919,
+                "node_id": node_id("12:Organization", 9_919),
+                "url": format!("{}/users/github", self.api_url),
+                "html_url": "https://github.com/github",
+                "type": "Organization",
+                "site_admin": false,
+            },
+            "name": "GitHub Actions",
+            "description": "Automate your workflow from idea to production",
+            "external_url": "https://help.github.com/en/actions",
+            "html_url": "https://github.com/apps/github-actions",
+            "created_at": "2018-07-30T09:30:17Z",
+            "updated_at": "2024-04-10T20:33:16Z",
+            "permissions": {"actions": "write", "checks": "write", "issues": "write",
+                            "metadata": "read", "pull_requests": "write"},
+            "events": ["check_run", "check_suite", "pull_request", "push", "workflow_run"],
+        })
+    }
+}
+
+/// The modelled repository's id (in artifacts' `workflow_run`).
+const REPOSITORY_ID: u64 = 812_345_678;
+
+/// A stable id for a staged login, distinct from the bot's.
+fn user_id(login: &str) -> u64 {
+    let digest = Sha256::digest(login.as_bytes());
+    let mut n = [0u8; 4];
+    n.copy_from_slice(&digest[..4]);
+    1_000_000 + u64::from(u32::from_be_bytes(n)) % 100_000_000
+}
+
+/// GitHub's legacy global node id: base64 of `<len>:<Type><id>`, e.g. `MDg6Q2hlY2tSdW40` for
+/// `08:CheckRun4` (the spec's examples use this form).
+fn node_id(prefix: &str, id: u64) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{id}"))
+}
+
+fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    // GitHub's timestamps have whole seconds; 0 ns is always in range.
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    // RFC 3339 formatting fails only for years outside 0..=9999, which `now()` never gives.
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contract table and its check
+
+#[derive(Deserialize)]
+struct Table {
+    source: String,
+    spec_version: String,
+    paths: BTreeMap<String, PathEntry>,
+}
+
+#[derive(Deserialize)]
+struct PathEntry {
+    spec_methods: Vec<String>,
+    ops: BTreeMap<String, Operation>,
+}
+
+#[derive(Deserialize)]
+struct Operation {
+    operation_id: String,
+    docs: String,
+    path_params: BTreeMap<String, String>,
+    query: Vec<String>,
+    body: Option<Shape>,
+}
+
+/// An object schema: see `tools/derive-github-table.py`.
+#[derive(Deserialize, Default)]
+struct Shape {
+    properties: Vec<String>,
+    #[serde(default)]
+    required: Vec<String>,
+    #[serde(default)]
+    enums: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    max_length: BTreeMap<String, usize>,
+    #[serde(default)]
+    max_items: BTreeMap<String, usize>,
+    #[serde(default)]
+    objects: BTreeMap<String, Shape>,
+    #[serde(default)]
+    items: BTreeMap<String, Shape>,
+    #[serde(default)]
+    open: bool,
+}
+
+/// The version of GitHub's REST description the contract table was derived from.
+pub fn contract_spec_version() -> &'static str {
+    &table().spec_version
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        // The table is generated and compiled in; `table_parses` and
+        // `committed_table_matches_the_spec` fail before a bad one ships.
+        serde_json::from_str(TABLE_JSON).expect("github_table.json parses")
+    })
+}
+
+/// A request bound to an operation of the table.
+struct Matched {
+    template: &'static str,
+    method: String,
+    op: &'static Operation,
+    params: BTreeMap<String, String>,
+    query: Vec<(String, String)>,
+}
+
+impl Matched {
+    fn describe(&self) -> String {
+        format!("{} {}", self.method.to_ascii_uppercase(), self.template)
+    }
+
+    fn param(&self, name: &str) -> &str {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// An integer path parameter; the contract check has proved it is one.
+    fn id(&self, name: &str) -> u64 {
+        self.param(name).parse().unwrap_or_default()
+    }
+}
+
+/// Binds a request to the table, or names what breaks GitHub's contract. Looks at names and
+/// shapes only; values are the handlers' business (GitHub answers those with 422s).
+fn check_contract(
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    body: Option<&Value>,
+) -> Result<Matched, String> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let mut best: Option<(&'static str, &'static PathEntry, Vec<bool>)> = None;
+    for (template, entry) in &table().paths {
+        let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        let mut literal = Vec::with_capacity(parts.len());
+        let fits = parts.iter().zip(&segments).all(|(part, seg)| {
+            let is_param = part.starts_with('{');
+            literal.push(!is_param);
+            if is_param {
+                !seg.is_empty()
+            } else {
+                part == seg
+            }
+        });
+        // Several templates may fit (`issues/comments/{comment_id}` and
+        // `issues/{issue_number}/comments` both fit `issues/comments/comments`): a literal
+        // segment beats a parameter, comparing from the left, as GitHub's router does.
+        if fits && best.as_ref().is_none_or(|(_, _, b)| literal > *b) {
+            best = Some((template.as_str(), entry, literal));
+        }
+    }
+    let upper = method.to_ascii_uppercase();
+    let Some((template, entry, _)) = best else {
+        return Err(format!(
+            "`{upper} {path}` matches no path of GitHub's REST API that this project uses \
+             (the table has {})",
+            table()
+                .paths
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let lower = method.to_ascii_lowercase();
+    let Some(op) = entry.ops.get(&lower) else {
+        let list = |m: &mut dyn Iterator<Item = &String>| {
+            m.map(|m| m.to_ascii_uppercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(if entry.spec_methods.contains(&lower) {
+            format!(
+                "`{upper} {template}` is in GitHub's REST API but not an operation this project \
+                 uses (the table has {} on it)",
+                list(&mut entry.ops.keys())
+            )
+        } else {
+            format!(
+                "GitHub's REST API has no `{upper}` on `{template}` (it has {})",
+                list(&mut entry.spec_methods.iter())
+            )
+        });
+    };
+    let described = format!("{upper} {template}");
+    let mut params = BTreeMap::new();
+    for (part, seg) in template.trim_start_matches('/').split('/').zip(&segments) {
+        let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+            continue;
+        };
+        if op.path_params.get(name).map(String::as_str) == Some("integer")
+            && seg.parse::<u64>().is_err()
+        {
+            return Err(format!(
+                "path parameter `{name}` of `{described}` is `{seg}`; the spec says integer"
+            ));
+        }
+        params.insert(name.to_string(), percent_decode(seg));
+    }
+    for (name, _) in query {
+        if !op.query.contains(name) {
+            return Err(format!(
+                "query parameter `{name}` is not declared by `{described}` (it declares: {})",
+                if op.query.is_empty() {
+                    "none".to_string()
+                } else {
+                    op.query.join(", ")
+                }
+            ));
+        }
+    }
+    match (&op.body, body) {
+        (None, None) => {}
+        (None, Some(_)) => return Err(format!("`{described}` takes no request body")),
+        (Some(_), None) => return Err(format!("`{described}` requires a JSON request body")),
+        (Some(shape), Some(value)) => check_shape(value, shape, "", &described)?,
+    }
+    Ok(Matched {
+        template,
+        method: lower,
+        op,
+        params,
+        query: query.to_vec(),
+    })
+}
+
+/// Every field name of `value` must be a property of `shape`, recursively through the
+/// schema's objects and array items.
+fn check_shape(value: &Value, shape: &Shape, at: &str, described: &str) -> Result<(), String> {
+    let Some(object) = value.as_object() else {
+        return Err(if at.is_empty() {
+            format!("the request body of `{described}` must be a JSON object")
+        } else {
+            format!(
+                "body field `{}` of `{described}` must be an object",
+                at.trim_end_matches('.')
+            )
+        });
+    };
+    for (key, field) in object {
+        if !shape.open && !shape.properties.contains(key) {
+            return Err(format!(
+                "body field `{at}{key}` is not in the spec's schema of `{described}` \
+                 (known here: {})",
+                shape.properties.join(", ")
+            ));
+        }
+        if let (Some(inner), Value::Object(_)) = (shape.objects.get(key), field) {
+            check_shape(field, inner, &format!("{at}{key}."), described)?;
+        }
+        if let (Some(inner), Value::Array(elements)) = (shape.items.get(key), field) {
+            for (i, element) in elements.iter().enumerate() {
+                check_shape(element, inner, &format!("{at}{key}[{i}]."), described)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+
+enum Payload {
+    Empty,
+    Json(Value),
+    Raw {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
+}
+
+struct Reply {
+    status: u16,
+    payload: Payload,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            payload: Payload::Json(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (mut response, content_type) = match self.payload {
+            Payload::Empty => (code.into_response(), None),
+            Payload::Json(v) => (
+                (code, v.to_string()).into_response(),
+                Some("application/json; charset=utf-8".to_string()),
+            ),
+            Payload::Raw {
+                content_type,
+                bytes,
+            } => ((code, bytes).into_response(), Some(content_type)),
+        };
+        let headers = response.headers_mut();
+        if let Some(ct) = content_type.and_then(|ct| HeaderValue::from_str(&ct).ok()) {
+            headers.insert("content-type", ct);
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.append(HeaderName::from_static(name), v);
+            }
+        }
+        response
+    }
+}
+
+/// GitHub's error body: `{"message", "documentation_url", "status"}` (the `status` string has
+/// been in every error body since 2024, e.g. `{"message": "Bad credentials", "documentation_url":
+/// "https://docs.github.com/rest", "status": "401"}` in anmol098/waka-readme-stats#506).
+fn error(status: u16, message: &str, docs: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({"message": message, "documentation_url": docs, "status": status.to_string()}),
+    )
+}
+
+fn not_found(docs: &str) -> Reply {
+    error(404, "Not Found", docs)
+}
+
+/// A schema violation of the request's values: `Invalid request.\n\n<detail>` (observed:
+/// `"head_sha" wasn't supplied.` in github-community-projects/safe-settings#1015,
+/// `"annotation_level", "path" weren't supplied.` in humanmade/linter-bot#71, and `For
+/// 'links/0/schema', nil is not an object.` in jekyll/Utterson#29).
+fn invalid_request(docs: &str, detail: &str) -> Reply {
+    error(422, &format!("Invalid request.\n\n{detail}"), docs)
+}
+
+/// A model validation failure: `Validation Failed` with GitHub's `errors` entries.
+fn validation_failed(docs: &str, errors: Value) -> Reply {
+    Reply::json(
+        422,
+        json!({"message": "Validation Failed", "errors": errors, "documentation_url": docs,
+               "status": "422"}),
+    )
+}
+
+/// `"a" wasn't supplied.` / `"a", "b" weren't supplied.` for the required fields missing.
+fn missing_fields(object: &serde_json::Map<String, Value>, required: &[String]) -> Option<String> {
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|f| object.get(f.as_str()).is_none_or(Value::is_null))
+        .map(|f| format!("\"{f}\""))
+        .collect();
+    match missing.len() {
+        0 => None,
+        1 => Some(format!("{} wasn't supplied.", missing[0])),
+        _ => Some(format!("{} weren't supplied.", missing.join(", "))),
+    }
+}
+
+/// Type and enum checks of string fields, in GitHub's JSON-schema wording.
+fn check_strings(
+    object: &serde_json::Map<String, Value>,
+    fields: &[&str],
+    shape: &Shape,
+    at: &str,
+) -> Option<String> {
+    for field in fields {
+        let Some(value) = object.get(*field).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let Some(text) = value.as_str() else {
+            return Some(format!(
+                "For '{at}properties/{field}', {value} is not a string."
+            ));
+        };
+        if let Some(allowed) = shape.enums.get(*field) {
+            if !allowed.iter().any(|a| a == text) {
+                let list: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+                return Some(format!(
+                    "For '{at}properties/{field}', \"{text}\" is not one of [{}].",
+                    list.join(", ")
+                ));
+            }
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API origin
+
+async fn serve_api(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = query_pairs(parts.uri.query());
+    let headers = header_pairs(&parts.headers);
+    let authorization = parts
+        .headers
+        .get("authorization")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let body: Bytes = match axum::body::to_bytes(body, 32 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => Bytes::new(),
+    };
+    let body_text = String::from_utf8_lossy(&body).into_owned();
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(None)
+    } else {
+        serde_json::from_slice::<Value>(&body).map(Some)
+    };
+    let contract = match &parsed {
+        Ok(json) => check_contract(&method, &path, &query, json.as_ref()),
+        Err(e) => Err(format!("the request body is not JSON: {e}")),
+    };
+
+    let mut state = inner.lock();
+    let fault = take_fault(&mut state, &method, &path);
+    let token = authorization.as_deref().and_then(bearer);
+    let permissions = token.and_then(|t| {
+        state
+            .tokens
+            .iter()
+            .find(|(known, _)| known == t)
+            .map(|(_, p)| *p)
+    });
+    let mut reply = match (fault, &contract, parsed) {
+        (Some(status), _, _) => api_fault(status, &state),
+        // GitHub's answer to a body it cannot parse.
+        (None, _, Err(_)) => error(400, "Problems parsing JSON", REST_DOCS),
+        (None, Err(violation), Ok(_)) => error(
+            400,
+            &format!(
+                "github stand-in: request breaks GitHub's REST contract ({}): {violation}",
+                table().source
+            ),
+            REST_DOCS,
+        ),
+        (None, Ok(matched), Ok(json)) => authorized(
+            &inner,
+            &mut state,
+            matched,
+            authorization.is_some(),
+            permissions,
+            json,
+        ),
+    };
+    if !reply.headers.iter().any(|(n, _)| *n == "x-ratelimit-limit") {
+        let authenticated = permissions.is_some();
+        let (limit, used) = if authenticated {
+            state.used_by_token = state.used_by_token.saturating_add(1);
+            (TOKEN_RATE_LIMIT, state.used_by_token)
+        } else {
+            state.used_anonymously = state.used_anonymously.saturating_add(1);
+            (ANONYMOUS_RATE_LIMIT, state.used_anonymously)
+        };
+        reply = rate_headers(reply, limit, used.min(limit), inner.rate_reset);
+    }
+    state.next_request += 1;
+    let request_id = format!(
+        "{:04X}:{:06X}:{:07X}:{:07X}:{:08X}",
+        state.next_request % 0xFFFF,
+        (inner.link_key as u64) & 0xFF_FFFF,
+        state.next_request,
+        state.next_request * 7,
+        (inner.link_key >> 64) as u32
+    );
+    let reply = reply
+        .header("x-github-request-id", request_id)
+        .header("x-github-media-type", "github.v3; format=json")
+        .header("x-github-api-version-selected", "2022-11-28");
+    let reset = fault == Some(FAULT_RESET);
+    state.log.push(GithubRequest {
+        method,
+        path,
+        query,
+        headers,
+        had_authorization: authorization.is_some(),
+        origin: ORIGIN_API,
+        status: if reset { 0 } else { reply.status },
+        contract: contract.map(|m| m.describe()),
+        body: body_text,
+    });
+    drop(state);
+    if reset {
+        // Unwinding out of the handler makes hyper drop the connection with no answer, and
+        // `resume_unwind` skips the panic hook, so nothing is printed (as in `devserver::serve`).
+        std::panic::resume_unwind(Box::new(InjectedReset));
+    }
+    reply.into_response()
+}
+
+/// The marker unwound through a handler to drop its connection.
+struct InjectedReset;
+
+fn rate_headers(reply: Reply, limit: u32, used: u32, reset: i64) -> Reply {
+    reply
+        .header("x-ratelimit-limit", limit.to_string())
+        .header("x-ratelimit-remaining", (limit - used).to_string())
+        .header("x-ratelimit-reset", reset.to_string())
+        .header("x-ratelimit-used", used.to_string())
+        .header("x-ratelimit-resource", "core")
+}
+
+/// `Bearer <token>` or `token <token>` (both accepted by GitHub, scheme case-insensitive).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then_some(token)
+        .filter(|t| !t.is_empty())
+}
+
+/// The fault to apply to this request, if any (and counts it).
+fn take_fault(state: &mut Store, method: &str, path: &str) -> Option<u16> {
+    state.faults.retain(|f| f.left > 0);
+    let fault = state.faults.iter_mut().find(|f| {
+        (f.method == "*" || f.method.eq_ignore_ascii_case(method))
+            && path.starts_with(&f.path_prefix)
+    })?;
+    fault.left -= 1;
+    Some(fault.status)
+}
+
+/// GitHub's answer for an injected status.
+fn api_fault(status: u16, state: &Store) -> Reply {
+    match status {
+        FAULT_RESET => Reply::json(500, Value::Null),
+        401 => error(401, "Bad credentials", REST_DOCS),
+        // The primary limit exhausted: GitHub answers 403 (or 429) with `remaining: 0`
+        // (message as in bobheadxi/deployments#67; KnpLabs/php-github-api#1070).
+        403 => rate_headers(
+            error(
+                403,
+                &format!("API rate limit exceeded for installation ID {INSTALLATION_ID}."),
+                RATE_LIMIT_DOCS,
+            ),
+            TOKEN_RATE_LIMIT,
+            TOKEN_RATE_LIMIT,
+            now().unix_timestamp() + 1,
+        ),
+        404 => not_found(REST_DOCS),
+        // A secondary rate limit (KnpLabs/php-github-api#1070 quotes the message). GitHub sends
+        // `retry-after` in seconds, often 60; 1 keeps tests of a client that honours it fast.
+        429 => error(
+            429,
+            &format!(
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you \
+                 try again. If you reach out to GitHub Support for help, please include the \
+                 request ID {:X}.",
+                state.next_request + 1
+            ),
+            &format!("{RATE_LIMIT_DOCS}#about-secondary-rate-limits"),
+        )
+        .header("retry-after", "1"),
+        500 => Reply::json(500, json!({"message": "Server Error"})),
+        // GitHub's front ends answer gateway errors with an HTML page, not JSON.
+        502..=504 => Reply {
+            status,
+            payload: Payload::Raw {
+                content_type: "text/html; charset=utf-8".into(),
+                bytes: format!(
+                    "<!DOCTYPE html>\n<html><head><title>Unicorn! &middot; GitHub</title></head>\
+                     <body><p>We had issues producing the response to your request. ({status})\
+                     </p></body></html>\n"
+                )
+                .into_bytes(),
+            },
+            headers: Vec::new(),
+        },
+        other => {
+            let reason = StatusCode::from_u16(other)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Injected fault");
+            error(other, reason, REST_DOCS)
+        }
+    }
+}
+
+/// Authentication, the repository, the permission, then the operation.
+fn authorized(
+    inner: &Inner,
+    state: &mut Store,
+    matched: &Matched,
+    had_authorization: bool,
+    permissions: Option<Permissions>,
+    body: Option<Value>,
+) -> Reply {
+    let docs = matched.op.docs.as_str();
+    let Some(permissions) = permissions else {
+        if had_authorization {
+            return error(401, "Bad credentials", REST_DOCS);
+        }
+        // Without a token a private repository does not exist to a reader; a write asks for
+        // authentication.
+        return if matched.method == "get" {
+            not_found(docs)
+        } else {
+            error(401, "Requires authentication", docs)
+        };
+    };
+    // "The name is not case sensitive" (the spec's `owner` and `repo` parameters).
+    if !matched.param("owner").eq_ignore_ascii_case(&inner.owner)
+        || !matched.param("repo").eq_ignore_ascii_case(&inner.repo)
+    {
+        return not_found(docs);
+    }
+    let (granted, accepted) = match matched.op.operation_id.as_str() {
+        "checks/create" | "checks/update" => (permissions.checks_write, "checks=write"),
+        "issues/list-comments" => (
+            permissions.pull_requests_write,
+            "issues=read; pull_requests=read",
+        ),
+        "issues/create-comment" | "issues/update-comment" => (
+            permissions.pull_requests_write,
+            "issues=write; pull_requests=write",
+        ),
+        _ => (permissions.actions_read, "actions=read"),
+    };
+    // The header GitHub sends to fine-grained actors (GitHub changelog 2023-08-10,
+    // "X-Accepted-GitHub-Permissions header for fine-grained permission actors").
+    if !granted {
+        // The text a GITHUB_TOKEN without the scope gets (LouisBrunner/checks-action#35,
+        // joshmfrankel/simplecov-check-action#11; reference/crates-facts.md §2.2).
+        return error(403, "Resource not accessible by integration", docs)
+            .header("x-accepted-github-permissions", accepted);
+    }
+    let body = body.unwrap_or(Value::Null);
+    let reply = match matched.op.operation_id.as_str() {
+        "checks/create" => create_check_run(inner, state, matched, &body),
+        "checks/update" => update_check_run(state, matched, &body),
+        "issues/list-comments" => list_comments(inner, state, matched),
+        "issues/create-comment" => create_comment(inner, state, matched, &body),
+        "issues/update-comment" => update_comment(inner, state, matched, &body),
+        "actions/list-workflow-run-artifacts" => list_artifacts(inner, state, matched),
+        "actions/download-artifact" => download_artifact(inner, state, matched),
+        other => error(
+            500,
+            &format!("github stand-in: no handler for `{other}` (a bug in the stand-in)"),
+            REST_DOCS,
+        ),
+    };
+    reply.header("x-accepted-github-permissions", accepted)
+}
+
+/// A commit SHA as GitHub's object ids are written (SHA-1, or SHA-256 repositories).
+fn is_commit_sha(text: &str) -> bool {
+    (text.len() == 40 || text.len() == 64)
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The value checks the create and update of a check run share; `None` when all pass.
+fn check_run_values(shape: &Shape, body: &Value, docs: &str, creating: bool) -> Option<Reply> {
+    let object = body.as_object()?;
+    if creating {
+        if let Some(detail) = missing_fields(object, &shape.required) {
+            return Some(invalid_request(docs, &detail));
+        }
+    }
+    let strings = [
+        "name",
+        "head_sha",
+        "details_url",
+        "external_id",
+        "status",
+        "conclusion",
+        "started_at",
+        "completed_at",
+    ];
+    if let Some(detail) = check_strings(object, &strings, shape, "") {
+        return Some(invalid_request(docs, &detail));
+    }
+    if let Some(sha) = object.get("head_sha").and_then(Value::as_str) {
+        if !is_commit_sha(sha) {
+            // GitHub resolves the SHA in the repository and refuses one it cannot find.
+            return Some(error(422, &format!("No commit found for SHA: {sha}"), docs));
+        }
+    }
+    for field in ["started_at", "completed_at"] {
+        if let Some(at) = object.get(field).and_then(Value::as_str) {
+            if OffsetDateTime::parse(at, &Rfc3339).is_err() {
+                return Some(invalid_request(
+                    docs,
+                    &format!("For 'properties/{field}', \"{at}\" is not a date-time."),
+                ));
+            }
+        }
+    }
+    let completing = object.get("status").and_then(Value::as_str) == Some("completed")
+        || object.get("completed_at").is_some_and(|v| !v.is_null());
+    if completing && object.get("conclusion").is_none_or(Value::is_null) {
+        // "Required if you provide `completed_at` or a `status` of `completed`" (the spec; the
+        // update's schema says it as `anyOf`).
+        return Some(invalid_request(docs, "\"conclusion\" wasn't supplied."));
+    }
+    if let Some(output) = object.get("output").filter(|v| !v.is_null()) {
+        let (Some(output), Some(out_shape)) = (output.as_object(), shape.objects.get("output"))
+        else {
+            return Some(invalid_request(
+                docs,
+                &format!("For 'properties/output', {output} is not an object."),
+            ));
+        };
+        if let Some(detail) = missing_fields(output, &out_shape.required) {
+            return Some(invalid_request(docs, &detail));
+        }
+        let at = "properties/output/";
+        if let Some(detail) = check_strings(output, &["title", "summary", "text"], out_shape, at) {
+            return Some(invalid_request(docs, &detail));
+        }
+        for (field, limit) in &out_shape.max_length {
+            let size = output
+                .get(field)
+                .and_then(Value::as_str)
+                .map_or(0, str::len);
+            if size > *limit {
+                // GitHub counts bytes, not characters (github/docs#35252, 2024, quoting this
+                // body; older answers read "Only 65535 characters are allowed; N were
+                // supplied.", reviewdog/action-rubocop#67).
+                return Some(validation_failed(
+                    docs,
+                    json!([{"resource": "CheckRun", "code": "custom", "field": field,
+                            "message": format!("{field} exceeds a maximum bytesize of {limit}")}]),
+                ));
+            }
+        }
+        for (field, limit) in &out_shape.max_items {
+            let count = output
+                .get(field)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if count > *limit {
+                // The spec's `maxItems`; the wording is the JSON-schema validator's form.
+                return Some(invalid_request(
+                    docs,
+                    &format!(
+                        "For '{at}properties/{field}', the array has more than {limit} items."
+                    ),
+                ));
+            }
+        }
+        for (field, item_shape) in &out_shape.items {
+            for item in output
+                .get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(item) = item.as_object() {
+                    if let Some(detail) = missing_fields(item, &item_shape.required) {
+                        return Some(invalid_request(docs, &detail));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn create_check_run(inner: &Inner, state: &mut Store, matched: &Matched, body: &Value) -> Reply {
+    let docs = matched.op.docs.as_str();
+    let empty = Shape::default();
+    let shape = matched.op.body.as_ref().unwrap_or(&empty);
+    if let Some(refusal) = check_run_values(shape, body, docs, true) {
+        return refusal;
+    }
+    let id = state.next_check_run;
+    state.next_check_run += 1;
+    let suite = state.next_suite;
+    state.next_suite += 1;
+    let url = format!("{}/check-runs/{id}", inner.repo_api());
+    let html = format!("{}/runs/{id}", inner.repo_html());
+    let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_string);
+    let mut run = json!({
+        "id": id,
+        "name": text("name"),
+        "node_id": node_id("08:CheckRun", id),
+        "head_sha": text("head_sha"),
+        "external_id": text("external_id").unwrap_or_default(),
+        "url": url,
+        "html_url": html,
+        "details_url": text("details_url").unwrap_or_else(|| html.clone()),
+        "status": "queued",
+        "conclusion": Value::Null,
+        "started_at": text("started_at").unwrap_or_else(|| rfc3339(now())),
+        "completed_at": Value::Null,
+        "output": {
+            "title": Value::Null,
+            "summary": Value::Null,
+            "text": Value::Null,
+            "annotations_count": 0,
+            "annotations_url": format!("{url}/annotations"),
+        },
+        "check_suite": {"id": suite},
+        "app": inner.actions_app_json(),
+        // GitHub lists the PRs whose head is `head_sha`; the stand-in stages none.
+        "pull_requests": [],
+    });
+    apply_check_run_update(&mut run, body);
+    state.check_runs.push(run.clone());
+    Reply::json(201, run).header("location", url)
+}
+
+fn update_check_run(state: &mut Store, matched: &Matched, body: &Value) -> Reply {
+    let docs = matched.op.docs.as_str();
+    let empty = Shape::default();
+    let shape = matched.op.body.as_ref().unwrap_or(&empty);
+    let id = matched.id("check_run_id");
+    let Some(index) = state.check_runs.iter().position(|r| r["id"] == id) else {
+        return not_found(docs);
+    };
+    if let Some(refusal) = check_run_values(shape, body, docs, false) {
+        return refusal;
+    }
+    let run = &mut state.check_runs[index];
+    apply_check_run_update(run, body);
+    Reply::json(200, run.clone())
+}
+
+/// Applies a create or update body to a stored check run, as GitHub does: providing a
+/// `conclusion` sets `status` to `completed` (the spec's note on `conclusion`), completing
+/// stamps `completed_at`, output fields replace the old ones and annotations add up.
+fn apply_check_run_update(run: &mut Value, body: &Value) {
+    for field in [
+        "name",
+        "details_url",
+        "external_id",
+        "started_at",
+        "status",
+        "conclusion",
+        "completed_at",
+    ] {
+        if let Some(v) = body.get(field).filter(|v| !v.is_null()) {
+            run[field] = v.clone();
+        }
+    }
+    if !run["conclusion"].is_null() {
+        run["status"] = json!("completed");
+        if run["completed_at"].is_null() {
+            run["completed_at"] = json!(rfc3339(now()));
+        }
+    }
+    if let Some(output) = body.get("output").and_then(Value::as_object) {
+        for field in ["title", "summary", "text"] {
+            if let Some(v) = output.get(field).filter(|v| !v.is_null()) {
+                run["output"][field] = v.clone();
+            }
+        }
+        let added = output
+            .get("annotations")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len) as u64;
+        let before = run["output"]["annotations_count"].as_u64().unwrap_or(0);
+        run["output"]["annotations_count"] = json!(before + added);
+    }
+}
+
+/// `per_page` and `page` as GitHub reads them: absent, zero or garbage means the default;
+/// `per_page` above 100 means 100.
+fn paging(query: &[(String, String)]) -> (usize, usize) {
+    let read = |name: &str| {
+        query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    let per_page = read("per_page")
+        .unwrap_or(DEFAULT_PER_PAGE)
+        .min(MAX_PER_PAGE);
+    (per_page, read("page").unwrap_or(1))
+}
+
+/// The page's items and the `Link` header GitHub sends with it (`prev`, `next`, `last`,
+/// `first`, in GitHub's order; absent when everything fits one page).
+fn paginate<T>(items: Vec<T>, query: &[(String, String)], base: &str) -> (Vec<T>, Option<String>) {
+    let (per_page, page) = paging(query);
+    let total = items.len();
+    let last = total.div_ceil(per_page).max(1);
+    let start = (page - 1).saturating_mul(per_page);
+    let items: Vec<T> = items.into_iter().skip(start).take(per_page).collect();
+    if last == 1 {
+        return (items, None);
+    }
+    let url = |n: usize| {
+        let mut pairs: Vec<String> = query
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect();
+        pairs.push(format!("page={n}"));
+        format!("<{base}?{}>", pairs.join("&"))
+    };
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!("{}; rel=\"prev\"", url((page - 1).min(last))));
+    }
+    if page < last {
+        links.push(format!("{}; rel=\"next\"", url(page + 1)));
+        links.push(format!("{}; rel=\"last\"", url(last)));
+    }
+    if page > 1 {
+        links.push(format!("{}; rel=\"first\"", url(1)));
+    }
+    (items, Some(links.join(", ")))
+}
+
+fn list_comments(inner: &Inner, state: &mut Store, matched: &Matched) -> Reply {
+    let issue = matched.id("issue_number");
+    let query = &matched.query;
+    let since = query
+        .iter()
+        .find(|(k, _)| k == "since")
+        .and_then(|(_, v)| OffsetDateTime::parse(v, &Rfc3339).ok());
+    let listed: Vec<Value> = state
+        .comments
+        .iter()
+        .filter(|c| c.issue_number == issue)
+        .filter(|c| since.is_none_or(|s| c.updated_at >= s))
+        .map(|c| inner.comment_json(c))
+        .collect();
+    let base = format!("{}/issues/{issue}/comments", inner.repo_api());
+    let (page, link) = paginate(listed, query, &base);
+    let reply = Reply::json(200, Value::Array(page));
+    match link {
+        Some(l) => reply.header("link", l),
+        None => reply,
+    }
+}
+
+/// The body of a comment request, or GitHub's refusal.
+fn comment_body<'b>(body: &'b Value, docs: &str) -> Result<&'b str, Reply> {
+    let object = body.as_object();
+    match object.and_then(|o| o.get("body")) {
+        None | Some(Value::Null) => Err(invalid_request(docs, "\"body\" wasn't supplied.")),
+        Some(Value::String(text)) => Ok(text),
+        Some(other) => Err(invalid_request(
+            docs,
+            &format!("For 'properties/body', {other} is not a string."),
+        )),
+    }
+}
+
+fn create_comment(inner: &Inner, state: &mut Store, matched: &Matched, body: &Value) -> Reply {
+    let docs = matched.op.docs.as_str();
+    let text = match comment_body(body, docs) {
+        Ok(t) => t,
+        Err(refusal) => return refusal,
+    };
+    if text.chars().count() > COMMENT_MAX_CHARS {
+        // The create answer (jmikedupont2/ai-ticket#51, 2023, and reg-viz/reg-actions#123,
+        // 2024, quote exactly this entry).
+        return validation_failed(
+            docs,
+            json!([{"resource": "IssueComment", "code": "unprocessable", "field": "data",
+                    "message": "Body is too long (maximum is 65536 characters)"}]),
+        );
+    }
+    let id = state.next_comment;
+    state.next_comment += 1;
+    let at = now();
+    let comment = StoredComment {
+        id,
+        issue_number: matched.id("issue_number"),
+        author: ACTIONS_BOT_LOGIN.to_string(),
+        body: text.to_string(),
+        created_at: at,
+        updated_at: at,
+    };
+    let rendered = inner.comment_json(&comment);
+    state.comments.push(comment);
+    let location = format!("{}/issues/comments/{id}", inner.repo_api());
+    Reply::json(201, rendered).header("location", location)
+}
+
+fn update_comment(inner: &Inner, state: &mut Store, matched: &Matched, body: &Value) -> Reply {
+    let docs = matched.op.docs.as_str();
+    let id = matched.id("comment_id");
+    let Some(index) = state.comments.iter().position(|c| c.id == id) else {
+        return not_found(docs);
+    };
+    if state.comments[index].author != ACTIONS_BOT_LOGIN {
+        // An app may edit only its own comments; someone else's is out of reach.
+        return error(403, "Resource not accessible by integration", docs);
+    }
+    let text = match comment_body(body, docs) {
+        Ok(t) => t,
+        Err(refusal) => return refusal,
+    };
+    if text.chars().count() > COMMENT_MAX_CHARS {
+        // The edit answer differs from the create's (joonvena/robotframework-reporter-action#30
+        // quotes a PATCH: `Field:body Code:custom Message:body is too long ...`).
+        return validation_failed(
+            docs,
+            json!([{"resource": "IssueComment", "code": "custom", "field": "body",
+                    "message": "body is too long (maximum is 65536 characters)"}]),
+        );
+    }
+    let comment = &mut state.comments[index];
+    comment.body = text.to_string();
+    comment.updated_at = now();
+    Reply::json(200, inner.comment_json(comment))
+}
+
+fn list_artifacts(inner: &Inner, state: &mut Store, matched: &Matched) -> Reply {
+    let docs = matched.op.docs.as_str();
+    if matched.id("run_id") != inner.run_id {
+        return not_found(docs);
+    }
+    let query = &matched.query;
+    let name = query.iter().find(|(k, _)| k == "name").map(|(_, v)| v);
+    let ascending = query.iter().any(|(k, v)| k == "direction" && v == "asc");
+    let mut listed: Vec<&StoredArtifact> = state
+        .artifacts
+        .iter()
+        .filter(|a| name.is_none_or(|n| &a.name == n))
+        .collect();
+    // Newest first unless `direction=asc` (the spec's `direction` defaults to `desc`).
+    listed.sort_by_key(|a| a.id);
+    if !ascending {
+        listed.reverse();
+    }
+    let total = listed.len();
+    let rendered: Vec<Value> = listed.iter().map(|a| inner.artifact_json(a)).collect();
+    let base = format!(
+        "{}/actions/runs/{}/artifacts",
+        inner.repo_api(),
+        inner.run_id
+    );
+    let (page, link) = paginate(rendered, query, &base);
+    let reply = Reply::json(200, json!({"total_count": total, "artifacts": page}));
+    match link {
+        Some(l) => reply.header("link", l),
+        None => reply,
+    }
+}
+
+fn download_artifact(inner: &Inner, state: &mut Store, matched: &Matched) -> Reply {
+    let docs = matched.op.docs.as_str();
+    let id = matched.id("artifact_id");
+    // "The `:archive_format` must be `zip`" (the spec); GitHub has no route for others.
+    if matched.param("archive_format") != "zip" {
+        return not_found(docs);
+    }
+    let Some(artifact) = state.artifacts.iter().find(|a| a.id == id) else {
+        return not_found(docs);
+    };
+    if artifact.expired {
+        // dawidd6/action-download-artifact#283 (2024) quotes the message and this URL.
+        return error(410, "Artifact has expired", docs);
+    }
+    let start = now();
+    let expires = start + Duration::seconds(BLOB_LINK_SECONDS);
+    let mut mac = Sha256::new();
+    mac.update(inner.link_key.to_be_bytes());
+    mac.update(id.to_be_bytes());
+    mac.update(state.next_request.to_be_bytes());
+    mac.update(state.links.len().to_be_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize());
+    let object = hex(&Sha256::digest(format!("{}:{id}", inner.link_key)))[..32].to_string();
+    // Shaped like the Azure blob URLs of Actions artifacts: a results container, a SAS query
+    // (`se` its expiry, `sig` the signature, `rscd` the Content-Disposition to answer with).
+    let path = format!(
+        "/actions-results/{}/workflow-job-run-{}/artifacts/{object}{}",
+        &inner.head_sha[..32],
+        inner.run_id,
+        if artifact.is_zip() { ".zip" } else { "" }
+    );
+    let disposition = format!("attachment; filename=\"{}\"", artifact.file_name());
+    let location = format!(
+        "{}{path}?rscd={}&se={}&sig={}&sp=r&spr=https&sr=b&st={}&sv={BLOB_SERVICE_VERSION}",
+        inner.blob_url,
+        percent_encode(&disposition),
+        percent_encode(&rfc3339(expires)),
+        percent_encode(&signature),
+        percent_encode(&rfc3339(start)),
+    );
+    state.links.insert(
+        signature,
+        BlobLink {
+            artifact_id: id,
+            path,
+            start,
+            expires_at: expires,
+        },
+    );
+    Reply {
+        status: 302,
+        payload: Payload::Empty,
+        headers: vec![("location", location)],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The blob origin
+
+async fn serve_blob(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = query_pairs(parts.uri.query());
+    let headers = header_pairs(&parts.headers);
+    let had_authorization = parts.headers.contains_key("authorization");
+
+    let mut state = inner.lock();
+    state.next_request += 1;
+    let request_id = format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (inner.link_key >> 96) as u32,
+        (inner.link_key >> 80) as u16,
+        (inner.link_key >> 64) as u16,
+        (state.next_request >> 48) as u16,
+        state.next_request & 0xFFFF_FFFF_FFFF
+    );
+    let fault = take_fault(&mut state, &method, &path);
+    let reply = match fault {
+        Some(FAULT_RESET) => Reply::json(500, Value::Null),
+        Some(status) => blob_fault(status, &request_id),
+        None => blob_answer(
+            &state,
+            &method,
+            &path,
+            &query,
+            had_authorization,
+            &request_id,
+        ),
+    };
+    let reply = reply
+        .header("x-ms-request-id", request_id)
+        .header("x-ms-version", BLOB_SERVICE_VERSION)
+        .header("server", "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0");
+    let reset = fault == Some(FAULT_RESET);
+    state.log.push(GithubRequest {
+        method,
+        path,
+        query,
+        headers,
+        had_authorization,
+        origin: ORIGIN_BLOB,
+        status: if reset { 0 } else { reply.status },
+        contract: Ok("blob storage download (outside GitHub's REST API)".into()),
+        body: String::new(),
+    });
+    drop(state);
+    if reset {
+        std::panic::resume_unwind(Box::new(InjectedReset));
+    }
+    reply.into_response()
+}
+
+/// Azure Storage's error document.
+fn azure_error(status: u16, code: &str, message: &str, detail: Option<&str>, id: &str) -> Reply {
+    let time = rfc3339(now()).replace('Z', ".0000000Z");
+    let detail = detail
+        .map(|d| format!("<AuthenticationErrorDetail>{d}</AuthenticationErrorDetail>"))
+        .unwrap_or_default();
+    let xml = format!(
+        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code>\
+         <Message>{message}\nRequestId:{id}\nTime:{time}</Message>{detail}</Error>"
+    );
+    Reply {
+        status,
+        payload: Payload::Raw {
+            content_type: "application/xml".into(),
+            bytes: xml.into_bytes(),
+        },
+        headers: vec![("x-ms-error-code", code.to_string())],
+    }
+}
+
+/// Azure's refusal of a request it cannot authenticate (the message of every
+/// `AuthenticationFailed`, e.g. microsoft/AzureStorageExplorer#62).
+const AZURE_AUTH_FAILED: &str = "Server failed to authenticate the request. Make sure the value \
+                                 of Authorization header is formed correctly including the \
+                                 signature.";
+
+fn blob_fault(status: u16, id: &str) -> Reply {
+    match status {
+        500 => azure_error(
+            500,
+            "InternalError",
+            "Server encountered an internal error. Please try again after some time.",
+            None,
+            id,
+        ),
+        503 => azure_error(
+            503,
+            "ServerBusy",
+            "The server is currently unable to receive requests. Please retry your request.",
+            None,
+            id,
+        ),
+        404 => azure_error(
+            404,
+            "BlobNotFound",
+            "The specified blob does not exist.",
+            None,
+            id,
+        ),
+        403 => azure_error(403, "AuthenticationFailed", AZURE_AUTH_FAILED, None, id),
+        other => azure_error(other, "InjectedFault", "Injected by the test.", None, id),
+    }
+}
+
+fn blob_answer(
+    state: &Store,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    had_authorization: bool,
+    id: &str,
+) -> Reply {
+    if had_authorization {
+        // The reason clients must drop the GitHub token when following the redirect
+        // (reference/actions-facts.md §5.3). The stand-in's detail names the cause; Azure's
+        // exact detail for a bearer token beside a SAS was not observed.
+        return azure_error(
+            403,
+            "AuthenticationFailed",
+            AZURE_AUTH_FAILED,
+            Some("The request carries an Authorization header as well as a SAS signature."),
+            id,
+        );
+    }
+    if method != "GET" {
+        return azure_error(
+            403,
+            "AuthorizationPermissionMismatch",
+            "This request is not authorized to perform this operation using this permission.",
+            None,
+            id,
+        );
+    }
+    let sig = query
+        .iter()
+        .find(|(k, _)| k == "sig")
+        .map(|(_, v)| v.as_str());
+    let Some(link) = sig
+        .and_then(|s| state.links.get(s))
+        .filter(|l| l.path == path)
+    else {
+        return azure_error(
+            403,
+            "AuthenticationFailed",
+            AZURE_AUTH_FAILED,
+            Some("Signature did not match. String to sign used was r"),
+            id,
+        );
+    };
+    let now = now();
+    if now > link.expires_at {
+        return azure_error(
+            403,
+            "AuthenticationFailed",
+            AZURE_AUTH_FAILED,
+            Some(&format!(
+                "Signed expiry time [{}] must be after signed start time [{}] and current time \
+                 [{}]",
+                http_date(link.expires_at),
+                http_date(link.start),
+                http_date(now)
+            )),
+            id,
+        );
+    }
+    let Some(artifact) = state.artifacts.iter().find(|a| a.id == link.artifact_id) else {
+        return azure_error(
+            404,
+            "BlobNotFound",
+            "The specified blob does not exist.",
+            None,
+            id,
+        );
+    };
+    let disposition = query
+        .iter()
+        .find(|(k, _)| k == "rscd")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| format!("attachment; filename=\"{}\"", artifact.file_name()));
+    Reply {
+        status: 200,
+        payload: Payload::Raw {
+            content_type: artifact.content_type.clone(),
+            bytes: artifact.bytes.clone(),
+        },
+        headers: vec![
+            ("content-disposition", disposition),
+            ("x-ms-blob-type", "BlockBlob".into()),
+            ("accept-ranges", "bytes".into()),
+            ("etag", format!("\"0x8DC{:012X}\"", artifact.id)),
+            ("last-modified", http_date(artifact.created_at)),
+            ("x-ms-server-encrypted", "true".into()),
+        ],
+    }
+}
+
+/// `Tue, 01 Jul 2025 10:00:00 GMT`.
+fn http_date(t: OffsetDateTime) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[t.weekday().number_days_from_monday() as usize],
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP odds and ends
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use octocrab::models::{ArtifactId, RunId};
+    use octocrab::params::actions::ArchiveFormat;
+    use octocrab::params::checks::{CheckRunConclusion, CheckRunStatus};
+
+    const TOKEN: &str = "ghs_standInTokenWithEverything0123456789";
+    const CHECKS_ONLY: &str = "ghs_standInTokenChecksOnly0123456789ab";
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn server() -> GithubServer {
+        GithubServer::start(GithubOptions {
+            tokens: vec![
+                (TOKEN.to_string(), Permissions::ALL),
+                (
+                    CHECKS_ONLY.to_string(),
+                    Permissions {
+                        checks_write: true,
+                        ..Permissions::NONE
+                    },
+                ),
+            ],
+            ..GithubOptions::default()
+        })
+        .unwrap()
+    }
+
+    fn client() -> reqwest::Client {
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap()
+    }
+
+    fn octocrab(server: &GithubServer, token: &str) -> octocrab::Octocrab {
+        octocrab::Octocrab::builder()
+            .base_uri(server.api_url())
+            .unwrap()
+            .personal_token(token.to_string())
+            .build()
+            .unwrap()
+    }
+
+    fn repo_url(server: &GithubServer) -> String {
+        format!("{}/repos/octo-org/octo-repo", server.api_url())
+    }
+
+    /// Sends a request; returns status, headers and the body as JSON (or as a string).
+    async fn send(
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request =
+            client().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, headers, json)
+    }
+
+    fn github_error(message: &str, docs: &str, status: u16) -> Value {
+        json!({"message": message, "documentation_url": docs, "status": status.to_string()})
+    }
+
+    fn github_message(error: octocrab::Error) -> (u16, String) {
+        match error {
+            octocrab::Error::GitHub { source, .. } => {
+                (source.status_code.as_u16(), source.message.clone())
+            }
+            other => panic!("not a GitHub error: {other:?}"),
+        }
+    }
+
+    // --- the table and the contract check -------------------------------------------------
+
+    #[test]
+    fn table_parses() {
+        let t = table();
+        assert_eq!(t.spec_version, "23.0.2");
+        assert_eq!(contract_spec_version(), "23.0.2");
+        assert!(
+            t.source.starts_with("@octokit/openapi@23.0.2 "),
+            "{}",
+            t.source
+        );
+        assert_eq!(t.paths.len(), 6);
+        assert_eq!(t.paths.values().map(|p| p.ops.len()).sum::<usize>(), 7);
+    }
+
+    fn check(
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<String, String> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        check_contract(method, path, &query, body.as_ref()).map(|m| m.describe())
+    }
+
+    #[test]
+    fn the_project_requests_match_their_operations() {
+        let body = json!({"name": "vault", "head_sha": SHA, "status": "completed",
+            "conclusion": "success", "output": {"title": "t", "summary": "s", "text": "x",
+            "annotations": [{"path": "a", "start_line": 1, "end_line": 1,
+                             "annotation_level": "warning", "message": "m"}]}});
+        assert_eq!(
+            check("POST", "/repos/o/r/check-runs", &[], Some(body.clone())),
+            Ok("POST /repos/{owner}/{repo}/check-runs".into())
+        );
+        assert_eq!(
+            check("PATCH", "/repos/o/r/check-runs/5", &[], Some(body)),
+            Err(
+                "body field `head_sha` is not in the spec's schema of `PATCH \
+                 /repos/{owner}/{repo}/check-runs/{check_run_id}` (known here: actions, \
+                 completed_at, conclusion, details_url, external_id, name, output, started_at, \
+                 status)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check(
+                "GET",
+                "/repos/o/r/issues/7/comments",
+                &[("per_page", "100"), ("page", "2")],
+                None
+            ),
+            Ok("GET /repos/{owner}/{repo}/issues/{issue_number}/comments".into())
+        );
+        assert_eq!(
+            check(
+                "PATCH",
+                "/repos/o/r/issues/comments/9",
+                &[],
+                Some(json!({"body": "b"}))
+            ),
+            Ok("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}".into())
+        );
+        assert_eq!(
+            check(
+                "GET",
+                "/repos/o/r/actions/runs/1/artifacts",
+                &[("name", "ca")],
+                None
+            ),
+            Ok("GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts".into())
+        );
+        assert_eq!(
+            check("GET", "/repos/o/r/actions/artifacts/3/zip", &[], None),
+            Ok("GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}".into())
+        );
+    }
+
+    #[test]
+    fn an_unknown_body_field_breaks_the_contract() {
+        let top = check(
+            "POST",
+            "/repos/o/r/check-runs",
+            &[],
+            Some(json!({"name": "n", "head_sha": SHA, "summary": "s"})),
+        );
+        assert!(top
+            .unwrap_err()
+            .starts_with("body field `summary` is not in the spec's schema"));
+        let nested = check(
+            "POST",
+            "/repos/o/r/check-runs",
+            &[],
+            Some(json!({"name": "n", "head_sha": SHA, "output": {"titel": "t", "summary": "s"}})),
+        );
+        assert!(nested
+            .unwrap_err()
+            .starts_with("body field `output.titel` is not"));
+        let item = check(
+            "PATCH",
+            "/repos/o/r/check-runs/1",
+            &[],
+            Some(json!({"output": {"summary": "s", "annotations": [{"line": 1}]}})),
+        );
+        assert!(item
+            .unwrap_err()
+            .starts_with("body field `output.annotations[0].line` is not"));
+        let comment = check(
+            "POST",
+            "/repos/o/r/issues/1/comments",
+            &[],
+            Some(json!({"text": "x"})),
+        );
+        assert!(comment.unwrap_err().starts_with("body field `text` is not"));
+    }
+
+    #[test]
+    fn an_unknown_path_breaks_the_contract() {
+        for path in [
+            "/repos/o/r/check-runs/1/annotations",
+            "/repos/o/r/pulls/1/comments",
+            "/repos/o/r/issues/1/comments/",
+            "/api/v3/repos/o/r/check-runs",
+        ] {
+            let violation = check("GET", path, &[], None).unwrap_err();
+            assert!(
+                violation.starts_with(&format!(
+                    "`GET {path}` matches no path of GitHub's REST API"
+                )),
+                "{violation}"
+            );
+        }
+    }
+
+    #[test]
+    fn post_on_the_comment_update_path_breaks_the_contract() {
+        // What octocrab 0.54's `update_comment` sends.
+        assert_eq!(
+            check(
+                "POST",
+                "/repos/o/r/issues/comments/9",
+                &[],
+                Some(json!({"body": "b"}))
+            ),
+            Err("GitHub's REST API has no `POST` on \
+                 `/repos/{owner}/{repo}/issues/comments/{comment_id}` (it has DELETE, GET, PATCH)"
+                .into())
+        );
+        assert_eq!(
+            check("GET", "/repos/o/r/issues/comments/9", &[], None),
+            Err(
+                "`GET /repos/{owner}/{repo}/issues/comments/{comment_id}` is in GitHub's REST \
+                 API but not an operation this project uses (the table has PATCH on it)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn names_params_and_bodies_are_checked() {
+        assert_eq!(
+            check(
+                "GET",
+                "/repos/o/r/issues/7/comments",
+                &[("sort", "created")],
+                None
+            ),
+            Err("query parameter `sort` is not declared by `GET \
+                 /repos/{owner}/{repo}/issues/{issue_number}/comments` (it declares: page, \
+                 per_page, since)"
+                .into())
+        );
+        assert_eq!(
+            check("PATCH", "/repos/o/r/check-runs/abc", &[], Some(json!({}))),
+            Err("path parameter `check_run_id` of `PATCH \
+                 /repos/{owner}/{repo}/check-runs/{check_run_id}` is `abc`; the spec says integer"
+                .into())
+        );
+        assert!(check(
+            "GET",
+            "/repos/o/r/actions/artifacts/1/zip",
+            &[],
+            Some(json!({}))
+        )
+        .unwrap_err()
+        .ends_with("takes no request body"));
+        assert!(check("POST", "/repos/o/r/issues/1/comments", &[], None)
+            .unwrap_err()
+            .ends_with("requires a JSON request body"));
+        assert!(check(
+            "POST",
+            "/repos/o/r/issues/1/comments",
+            &[],
+            Some(json!(["b"]))
+        )
+        .unwrap_err()
+        .ends_with("must be a JSON object"));
+        // `issues/comments/{id}` beats `issues/{number}/comments` on a literal `comments`.
+        assert_eq!(
+            check(
+                "PATCH",
+                "/repos/o/r/issues/comments/comments",
+                &[],
+                Some(json!({"body": "b"}))
+            ),
+            Err("path parameter `comment_id` of `PATCH \
+                 /repos/{owner}/{repo}/issues/comments/{comment_id}` is `comments`; the spec \
+                 says integer"
+                .into())
+        );
+    }
+
+    /// Runs `tools/derive-github-table.py --check` (it fetches the pinned npm package). When
+    /// the package cannot be fetched (or python3 cannot run) it skips with a note, except under
+    /// `CI=true`, where that fails.
+    #[test]
+    fn committed_table_matches_the_spec() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        let output = std::process::Command::new("python3")
+            .arg(root.join("tools/derive-github-table.py"))
+            .arg("--check")
+            .output();
+        let output = match output {
+            Ok(output) => output,
+            Err(e) => {
+                assert!(!ci, "CI=true but python3 cannot run: {e}");
+                eprintln!("note: skipping the GitHub table check, python3 cannot run: {e}");
+                return;
+            }
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.code() == Some(2) {
+            assert!(
+                !ci,
+                "CI=true but the pinned spec cannot be fetched:\n{stderr}"
+            );
+            eprintln!("note: skipping the GitHub table check: {stderr}");
+            return;
+        }
+        assert!(
+            output.status.success(),
+            "the committed table is stale ({}):\n{stderr}",
+            output.status
+        );
+    }
+
+    // --- authentication, permissions, common headers ---------------------------------------
+
+    #[tokio::test]
+    async fn unknown_and_missing_tokens_are_refused() {
+        let gh = server();
+        let url = format!("{}/check-runs", repo_url(&gh));
+        let body = json!({"name": "n", "head_sha": SHA});
+        let (status, headers, json) =
+            send("POST", &url, Some("ghs_nope"), Some(body.clone())).await;
+        assert_eq!(status, 401);
+        assert_eq!(json, github_error("Bad credentials", REST_DOCS, 401));
+        assert_eq!(headers["x-ratelimit-limit"], "60");
+        let (status, _, json) = send("POST", &url, None, Some(body)).await;
+        assert_eq!(status, 401);
+        assert_eq!(json["message"], "Requires authentication");
+        // A reader without a token cannot see a private repository at all.
+        let (status, _, json) = send(
+            "GET",
+            &format!("{}/issues/1/comments", repo_url(&gh)),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(json["message"], "Not Found");
+        // `token <t>` works as well as `Bearer <t>`.
+        let response = client()
+            .get(format!("{}/issues/1/comments", repo_url(&gh)))
+            .header("authorization", format!("token {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let log = gh.requests();
+        assert_eq!(log.len(), 4);
+        assert!(log[0].had_authorization && !log[1].had_authorization);
+        assert!(log.iter().all(|r| r.origin == ORIGIN_API));
+    }
+
+    #[tokio::test]
+    async fn a_token_without_the_scope_gets_resource_not_accessible() {
+        let gh = server();
+        let (status, headers, json) = send(
+            "POST",
+            &format!("{}/issues/3/comments", repo_url(&gh)),
+            Some(CHECKS_ONLY),
+            Some(json!({"body": "hi"})),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            json,
+            github_error(
+                "Resource not accessible by integration",
+                "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+                403
+            )
+        );
+        assert_eq!(
+            headers["x-accepted-github-permissions"],
+            "issues=write; pull_requests=write"
+        );
+        let (status, _, json) = send(
+            "GET",
+            &format!("{}/actions/runs/12345678901/artifacts", repo_url(&gh)),
+            Some(CHECKS_ONLY),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, json["message"].as_str()),
+            (403, Some("Resource not accessible by integration"))
+        );
+        assert!(gh.comments(3).is_empty());
+    }
+
+    #[tokio::test]
+    async fn every_api_answer_carries_the_rate_limit_headers() {
+        let gh = server();
+        let mut seen = Vec::new();
+        for (method, path) in [
+            ("GET", "/issues/1/comments"),
+            ("GET", "/nope"),
+            ("GET", "/actions/artifacts/1/zip"),
+        ] {
+            let (status, headers, _) = send(
+                method,
+                &format!("{}{path}", repo_url(&gh)),
+                Some(TOKEN),
+                None,
+            )
+            .await;
+            for name in ["limit", "remaining", "reset", "used", "resource"] {
+                assert!(
+                    headers.contains_key(format!("x-ratelimit-{name}").as_str()),
+                    "{path}"
+                );
+            }
+            assert_eq!(headers["x-ratelimit-resource"], "core");
+            seen.push((
+                status,
+                headers["x-ratelimit-used"].to_str().unwrap().to_string(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                (200, "1".to_string()),
+                (400, "2".to_string()),
+                (404, "3".to_string())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn another_repository_is_not_found() {
+        let gh = server();
+        let (status, _, json) = send(
+            "GET",
+            &format!("{}/repos/someone/else/issues/1/comments", gh.api_url()),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            json,
+            github_error(
+                "Not Found",
+                "https://docs.github.com/rest/issues/comments#list-issue-comments",
+                404
+            )
+        );
+        // Owner and repository names are not case sensitive.
+        let (status, _, _) = send(
+            "GET",
+            &format!(
+                "{}/repos/Octo-Org/OCTO-repo/issues/1/comments",
+                gh.api_url()
+            ),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+
+    // --- the contract over HTTP ---------------------------------------------------------------
+
+    #[tokio::test]
+    async fn contract_violations_answer_400_and_are_recorded() {
+        let gh = server();
+        let (status, _, json) = send(
+            "POST",
+            &format!("{}/check-runs", repo_url(&gh)),
+            Some(TOKEN),
+            Some(json!({"name": "n", "head_sha": SHA, "colour": "red"})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        let message = json["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "github stand-in: request breaks GitHub's REST contract (@octokit/openapi@23.0.2"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("body field `colour`"), "{message}");
+        let (status, _, _) = send(
+            "GET",
+            &format!("{}/hooks", repo_url(&gh)),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400);
+        let response = client()
+            .post(format!("{}/check-runs", repo_url(&gh)))
+            .bearer_auth(TOKEN)
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let json: Value = response.json().await.unwrap();
+        assert_eq!(json["message"], "Problems parsing JSON");
+        let log = gh.requests();
+        assert_eq!(log.len(), 3);
+        assert!(log.iter().all(|r| r.status == 400 && r.contract.is_err()));
+        assert!(log[0].body.contains("colour"));
+        assert!(gh.check_runs().is_empty());
+    }
+
+    // --- check runs -------------------------------------------------------------------------
+
+    #[tokio::test]
+    async fn octocrab_creates_and_updates_a_check_run() {
+        let gh = server();
+        let crab = octocrab(&gh, TOKEN);
+        let created = crab
+            .checks("octo-org", "octo-repo")
+            .create_check_run("vault-k8s-handshake", SHA)
+            .status(CheckRunStatus::InProgress)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.name, "vault-k8s-handshake");
+        assert_eq!(created.head_sha, SHA);
+        assert!(created.id.0 > u64::from(u32::MAX));
+        assert_eq!(created.output.annotations_count, 0);
+        assert!(created.conclusion.is_none() && created.completed_at.is_none());
+        // octocrab 0.54's `update_check_run` serializes its `check_run_id` into the PATCH body,
+        // a field the spec does not have: the project must send the update itself.
+        let refused = crab
+            .checks("octo-org", "octo-repo")
+            .update_check_run(created.id)
+            .conclusion(CheckRunConclusion::Success)
+            .send()
+            .await
+            .unwrap_err();
+        let (status, message) = github_message(refused);
+        assert_eq!(status, 400);
+        assert!(
+            message.contains("body field `check_run_id` is not in the spec's schema"),
+            "{message}"
+        );
+        let route = format!("/repos/octo-org/octo-repo/check-runs/{}", created.id);
+        let body = json!({"conclusion": "success", "output": {"title": "Vault accepts the cluster",
+                          "summary": "## Verified", "text": "details"}});
+        let updated: octocrab::models::checks::CheckRun =
+            crab.patch(&route, Some(&body)).await.unwrap();
+        assert_eq!(updated.id, created.id);
+        assert_eq!(updated.conclusion.as_deref(), Some("success"));
+        assert!(updated.completed_at.is_some());
+        assert_eq!(updated.output.summary.as_deref(), Some("## Verified"));
+        let stored = gh.check_runs();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0]["status"], "completed");
+        assert_eq!(stored[0]["output"]["title"], "Vault accepts the cluster");
+        assert_eq!(stored[0]["app"]["slug"], "github-actions");
+        let log = gh.requests();
+        assert_eq!(
+            log[0].contract,
+            Ok("POST /repos/{owner}/{repo}/check-runs".into())
+        );
+        assert_eq!(log[0].status, 201);
+        assert_eq!(
+            log[1].contract,
+            Ok("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}".into())
+        );
+        let missing = crab
+            .patch::<octocrab::models::checks::CheckRun, _, _>(
+                "/repos/octo-org/octo-repo/check-runs/1",
+                Some(&json!({"name": "x"})),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(github_message(missing), (404, "Not Found".into()));
+    }
+
+    #[tokio::test]
+    async fn check_run_values_are_validated_as_github_does() {
+        let gh = server();
+        let url = format!("{}/check-runs", repo_url(&gh));
+        let docs = "https://docs.github.com/rest/checks/runs#create-a-check-run";
+        let cases = [
+            (
+                json!({"name": "n"}),
+                "Invalid request.\n\n\"head_sha\" wasn't supplied.",
+            ),
+            (
+                json!({}),
+                "Invalid request.\n\n\"head_sha\", \"name\" weren't supplied.",
+            ),
+            (
+                json!({"name": "n", "head_sha": SHA, "status": "done"}),
+                "Invalid request.\n\nFor 'properties/status', \"done\" is not one of \
+                 [\"queued\", \"in_progress\", \"completed\"].",
+            ),
+            (
+                json!({"name": "n", "head_sha": SHA, "status": "completed"}),
+                "Invalid request.\n\n\"conclusion\" wasn't supplied.",
+            ),
+            (
+                json!({"name": "n", "head_sha": SHA, "output": {"summary": "s"}}),
+                "Invalid request.\n\n\"title\" wasn't supplied.",
+            ),
+            (
+                json!({"name": "n", "head_sha": "main"}),
+                "No commit found for SHA: main",
+            ),
+        ];
+        for (body, message) in cases {
+            let (status, _, json) = send("POST", &url, Some(TOKEN), Some(body.clone())).await;
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(json, github_error(message, docs, 422), "{body}");
+        }
+        let long = "é".repeat(40_000); // 40,000 characters, 80,000 bytes
+        let (status, _, json) = send(
+            "POST",
+            &url,
+            Some(TOKEN),
+            Some(json!({"name": "n", "head_sha": SHA, "output": {"title": "t", "summary": long}})),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            json,
+            json!({"message": "Validation Failed", "errors": [{"resource": "CheckRun",
+                   "code": "custom", "field": "summary",
+                   "message": "summary exceeds a maximum bytesize of 65535"}],
+                   "documentation_url": docs, "status": "422"})
+        );
+        assert!(gh.check_runs().is_empty());
+    }
+
+    // --- comments ---------------------------------------------------------------------------
+
+    #[tokio::test]
+    async fn octocrab_creates_lists_and_pages_comments() {
+        let gh = server();
+        let crab = octocrab(&gh, TOKEN);
+        gh.add_comment(42, "octocat", "LGTM");
+        gh.add_comment(42, "renovate[bot]", "deps");
+        let mine = crab
+            .issues("octo-org", "octo-repo")
+            .create_comment(42, "<!-- vault-k8s-handshake -->\nverified")
+            .await
+            .unwrap();
+        assert_eq!(mine.user.login, ACTIONS_BOT_LOGIN);
+        assert_eq!(mine.user.id.0, 41_898_282);
+        assert_eq!(mine.user.r#type, "Bot");
+        assert!(mine.id.0 > i32::MAX as u64);
+        for i in 0..2 {
+            gh.add_comment(42, "octocat", &format!("more {i}"));
+        }
+        gh.add_comment(7, "octocat", "another PR");
+        let first = crab
+            .issues("octo-org", "octo-repo")
+            .list_comments(42)
+            .per_page(2u8)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.items.len(), 2);
+        assert_eq!(first.items[0].body.as_deref(), Some("LGTM"));
+        assert_eq!(first.items[1].user.r#type, "Bot");
+        assert!(first.next.is_some() && first.prev.is_none());
+        let all = crab.all_pages(first).await.unwrap();
+        let bodies: Vec<_> = all.iter().map(|c| c.body.clone().unwrap()).collect();
+        assert_eq!(
+            bodies,
+            [
+                "LGTM",
+                "deps",
+                "<!-- vault-k8s-handshake -->\nverified",
+                "more 0",
+                "more 1"
+            ]
+        );
+        // The pages after the first were fetched from the Link header, with the token.
+        let log = gh.requests();
+        let pages: Vec<_> = log.iter().filter(|r| r.method == "GET").collect();
+        assert_eq!(pages.len(), 3);
+        assert!(pages.iter().all(|r| r.had_authorization && r.status == 200));
+        assert!(pages[2]
+            .query
+            .contains(&("page".to_string(), "3".to_string())));
+    }
+
+    #[tokio::test]
+    async fn the_link_header_follows_github_pagination() {
+        let gh = server();
+        for i in 0..5 {
+            gh.add_comment(1, "octocat", &format!("c{i}"));
+        }
+        let base = format!("{}/issues/1/comments", repo_url(&gh));
+        let (_, headers, json) = send(
+            "GET",
+            &format!("{base}?per_page=2&page=2"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(json.as_array().unwrap().len(), 2);
+        assert_eq!(json[0]["body"], "c2");
+        assert_eq!(
+            headers["link"],
+            format!(
+                "<{base}?per_page=2&page=1>; rel=\"prev\", <{base}?per_page=2&page=3>; \
+                 rel=\"next\", <{base}?per_page=2&page=3>; rel=\"last\", \
+                 <{base}?per_page=2&page=1>; rel=\"first\""
+            )
+            .as_str()
+        );
+        let (_, headers, json) = send("GET", &base, Some(TOKEN), None).await;
+        assert_eq!(json.as_array().unwrap().len(), 5);
+        assert!(!headers.contains_key("link"));
+        let (_, _, json) = send("GET", &format!("{base}?per_page=500"), Some(TOKEN), None).await;
+        assert_eq!(json.as_array().unwrap().len(), 5);
+        let (_, _, json) = send(
+            "GET",
+            &format!("{base}?per_page=2&page=9"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(json, json!([]));
+    }
+
+    #[tokio::test]
+    async fn comments_are_edited_by_patch_and_only_the_apps_own() {
+        let gh = server();
+        let crab = octocrab(&gh, TOKEN);
+        let earlier = gh.add_comment(9, ACTIONS_BOT_LOGIN, "old sticky");
+        let theirs = gh.add_comment(9, "octocat", "mine");
+        // octocrab's `update_comment` sends POST, which GitHub's contract does not have.
+        let refused = crab
+            .issues("octo-org", "octo-repo")
+            .update_comment(octocrab::models::CommentId(earlier), "new")
+            .await
+            .unwrap_err();
+        let (status, message) = github_message(refused);
+        assert_eq!(status, 400);
+        assert!(message.contains("has no `POST` on"), "{message}");
+        // PATCH, as the spec says.
+        let route = format!("/repos/octo-org/octo-repo/issues/comments/{earlier}");
+        let edited: octocrab::models::issues::Comment = crab
+            .patch(&route, Some(&json!({"body": "new sticky"})))
+            .await
+            .unwrap();
+        assert_eq!(edited.body.as_deref(), Some("new sticky"));
+        assert_eq!(gh.comments(9)[0]["body"], "new sticky");
+        let route = format!("/repos/octo-org/octo-repo/issues/comments/{theirs}");
+        let refused = crab
+            .patch::<octocrab::models::issues::Comment, _, _>(&route, Some(&json!({"body": "x"})))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            github_message(refused),
+            (403, "Resource not accessible by integration".into())
+        );
+        assert_eq!(gh.comments(9)[1]["body"], "mine");
+        let log = gh.requests();
+        assert_eq!(log[0].method, "POST");
+        assert!(log[0]
+            .contract
+            .as_ref()
+            .unwrap_err()
+            .contains("has no `POST`"));
+        assert_eq!(
+            log[1].contract,
+            Ok("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn too_long_comment_bodies_get_githubs_422s() {
+        let gh = server();
+        let url = format!("{}/issues/5/comments", repo_url(&gh));
+        let exact = "x".repeat(65_536);
+        let (status, _, _) = send("POST", &url, Some(TOKEN), Some(json!({"body": exact}))).await;
+        assert_eq!(status, 201);
+        let long = "x".repeat(65_537);
+        let (status, _, json) = send("POST", &url, Some(TOKEN), Some(json!({"body": long}))).await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            json,
+            json!({"message": "Validation Failed", "errors": [{"resource": "IssueComment",
+                   "code": "unprocessable", "field": "data",
+                   "message": "Body is too long (maximum is 65536 characters)"}],
+                   "documentation_url":
+                       "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+                   "status": "422"})
+        );
+        let id = gh.comments(5)[0]["id"].as_u64().unwrap();
+        let (status, _, json) = send(
+            "PATCH",
+            &format!("{}/issues/comments/{id}", repo_url(&gh)),
+            Some(TOKEN),
+            Some(json!({"body": long})),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            json["errors"][0]["message"],
+            "body is too long (maximum is 65536 characters)"
+        );
+        assert_eq!(json["errors"][0]["field"], "body");
+        let (status, _, json) = send("POST", &url, Some(TOKEN), Some(json!({"body": null}))).await;
+        assert_eq!(
+            (status, json["message"].as_str()),
+            (422, Some("Invalid request.\n\n\"body\" wasn't supplied."))
+        );
+    }
+
+    // --- artifacts --------------------------------------------------------------------------
+
+    #[tokio::test]
+    async fn octocrab_lists_artifacts_and_the_name_filter_works() {
+        let gh = server();
+        let crab = octocrab(&gh, TOKEN);
+        let zip = gh.add_artifact(
+            "cluster-ca",
+            b"PK\x05\x06zip".to_vec(),
+            "application/zip",
+            false,
+        );
+        let raw = gh.add_artifact(
+            "ca.pem",
+            b"-----BEGIN".to_vec(),
+            "application/x-pem-file",
+            false,
+        );
+        let old = gh.add_artifact("cluster-ca", b"old".to_vec(), "application/zip", true);
+        assert!(zip < raw && raw < old && zip > u64::from(u32::MAX));
+        let listed = crab
+            .actions()
+            .list_workflow_run_artifacts("octo-org", "octo-repo", RunId(12_345_678_901))
+            .per_page(100u8)
+            .send()
+            .await
+            .unwrap()
+            .value
+            .unwrap();
+        assert_eq!(listed.total_count, Some(3));
+        let ids: Vec<u64> = listed.items.iter().map(|a| a.id.0).collect();
+        assert_eq!(ids, [old, raw, zip]);
+        assert_eq!(listed.items[1].size_in_bytes, 10);
+        assert!(listed.items[0].expired);
+        assert_eq!(
+            listed.items[2].workflow_run.as_ref().unwrap().id,
+            RunId(12_345_678_901)
+        );
+        let (status, _, json) = send(
+            "GET",
+            &format!(
+                "{}/actions/runs/12345678901/artifacts?name=cluster-ca&direction=asc",
+                repo_url(&gh)
+            ),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(json["total_count"], 2);
+        assert_eq!(json["artifacts"][0]["id"], zip);
+        assert_eq!(
+            json["artifacts"][0]["digest"],
+            format!("sha256:{}", hex(&Sha256::digest(b"PK\x05\x06zip")))
+        );
+        let (status, _, _) = send(
+            "GET",
+            &format!("{}/actions/runs/1/artifacts", repo_url(&gh)),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+
+    #[tokio::test]
+    async fn downloads_redirect_to_a_blob_origin_that_refuses_the_token() {
+        let gh = server();
+        let pem = b"-----BEGIN CERTIFICATE-----\n".to_vec();
+        let id = gh.add_artifact("ca.pem", pem.clone(), "application/x-pem-file", false);
+        let (status, headers, _) = send(
+            "GET",
+            &format!("{}/actions/artifacts/{id}/zip", repo_url(&gh)),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 302);
+        let location = headers["location"].to_str().unwrap().to_string();
+        assert!(
+            location.starts_with(&format!("{}/actions-results/", gh.blob_url())),
+            "{location}"
+        );
+        assert!(
+            location.contains("&sig=") && location.contains("&se="),
+            "{location}"
+        );
+        // With the GitHub token: refused, and recorded as having carried it.
+        let refused = client()
+            .get(&location)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+        assert_eq!(refused.headers()["x-ms-error-code"], "AuthenticationFailed");
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("<Code>AuthenticationFailed</Code>"));
+        // Without it: the bytes, typed as uploaded.
+        let served = client().get(&location).send().await.unwrap();
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.headers()["content-type"], "application/x-pem-file");
+        assert_eq!(
+            served.headers()["content-disposition"],
+            "attachment; filename=\"ca.pem\""
+        );
+        assert_eq!(served.bytes().await.unwrap().as_ref(), pem.as_slice());
+        let log = gh.requests();
+        assert_eq!(log.len(), 3);
+        assert_eq!(
+            (log[1].origin, log[1].had_authorization, log[1].status),
+            (ORIGIN_BLOB, true, 403)
+        );
+        assert_eq!(
+            (log[2].origin, log[2].had_authorization, log[2].status),
+            (ORIGIN_BLOB, false, 200)
+        );
+        // A tampered or stale link is refused too.
+        let tampered = location.replace("&sig=", "&sig=x");
+        assert_eq!(client().get(&tampered).send().await.unwrap().status(), 403);
+        gh.expire_download_links();
+        let stale = client().get(&location).send().await.unwrap();
+        assert_eq!(stale.status(), 403);
+        assert!(stale.text().await.unwrap().contains("Signed expiry time"));
+    }
+
+    #[tokio::test]
+    async fn octocrab_downloads_a_zip_without_handing_over_the_token() {
+        let gh = server();
+        let zip = b"PK\x03\x04 a zip".to_vec();
+        let id = gh.add_artifact("cluster-ca", zip.clone(), "application/zip", false);
+        let crab = octocrab(&gh, TOKEN);
+        let bytes = crab
+            .actions()
+            .download_artifact("octo-org", "octo-repo", ArtifactId(id), ArchiveFormat::Zip)
+            .await
+            .unwrap();
+        assert_eq!(bytes.as_ref(), zip.as_slice());
+        let log = gh.requests();
+        assert_eq!(log.len(), 2);
+        assert!(log[0].had_authorization && log[0].status == 302);
+        assert!(log[1].path.ends_with(".zip"), "{}", log[1].path);
+        assert!(!log[1].had_authorization && log[1].status == 200);
+    }
+
+    #[tokio::test]
+    async fn expired_and_unknown_artifacts() {
+        let gh = server();
+        let id = gh.add_artifact("cluster-ca", b"x".to_vec(), "application/zip", true);
+        let url =
+            |id: u64, format: &str| format!("{}/actions/artifacts/{id}/{format}", repo_url(&gh));
+        let (status, _, json) = send("GET", &url(id, "zip"), Some(TOKEN), None).await;
+        assert_eq!(status, 410);
+        assert_eq!(
+            json,
+            github_error(
+                "Artifact has expired",
+                "https://docs.github.com/rest/actions/artifacts#download-an-artifact",
+                410
+            )
+        );
+        assert_eq!(
+            send("GET", &url(id + 1, "zip"), Some(TOKEN), None).await.0,
+            404
+        );
+        assert_eq!(send("GET", &url(id, "tar"), Some(TOKEN), None).await.0, 404);
+    }
+
+    // --- faults -----------------------------------------------------------------------------
+
+    #[tokio::test]
+    async fn injected_faults_fire_the_given_number_of_times() {
+        let gh = server();
+        let url = format!("{}/issues/1/comments", repo_url(&gh));
+        gh.inject("GET", "/repos/octo-org/octo-repo/issues/", 502, 1);
+        gh.inject("*", "/repos/octo-org/octo-repo/issues/", 429, 1);
+        let (status, headers, body) = send("GET", &url, Some(TOKEN), None).await;
+        assert_eq!(status, 502);
+        assert!(body.as_str().unwrap().contains("Unicorn!"));
+        assert!(headers.contains_key("x-ratelimit-remaining"));
+        let (status, headers, body) = send("GET", &url, Some(TOKEN), None).await;
+        assert_eq!(status, 429);
+        assert_eq!(headers["retry-after"], "1");
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("You have exceeded a secondary rate limit."));
+        assert_eq!(send("GET", &url, Some(TOKEN), None).await.0, 200);
+        gh.inject("GET", "/repos/", 403, 1);
+        let (status, headers, body) = send("GET", &url, Some(TOKEN), None).await;
+        assert_eq!(status, 403);
+        assert_eq!(headers["x-ratelimit-remaining"], "0");
+        assert_eq!(
+            body["message"],
+            format!("API rate limit exceeded for installation ID {INSTALLATION_ID}.")
+        );
+        gh.inject("GET", "/repos/", FAULT_RESET, 1);
+        assert!(client().get(&url).bearer_auth(TOKEN).send().await.is_err());
+        assert_eq!(send("GET", &url, Some(TOKEN), None).await.0, 200);
+        let statuses: Vec<u16> = gh.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [502, 429, 200, 403, 0, 200]);
+        // The blob origin's faults speak Azure.
+        let id = gh.add_artifact("a", b"x".to_vec(), "application/zip", false);
+        let (_, headers, _) = send(
+            "GET",
+            &format!("{}/actions/artifacts/{id}/zip", repo_url(&gh)),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+        gh.inject("GET", "/actions-results/", 503, 1);
+        let location = headers["location"].to_str().unwrap();
+        let busy = client().get(location).send().await.unwrap();
+        assert_eq!(busy.status(), 503);
+        assert_eq!(busy.headers()["x-ms-error-code"], "ServerBusy");
+        assert_eq!(client().get(location).send().await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_server_closes_both_listeners() {
+        let gh = server();
+        let (api, blob) = (gh.api_url(), gh.blob_url());
+        assert_eq!(
+            send("GET", &format!("{api}/x"), Some(TOKEN), None).await.0,
+            400
+        );
+        drop(gh);
+        assert!(client().get(format!("{api}/x")).send().await.is_err());
+        assert!(client().get(format!("{blob}/x")).send().await.is_err());
+    }
+
+    #[test]
+    fn options_debug_redacts_tokens() {
+        let options = GithubOptions {
+            tokens: vec![(TOKEN.to_string(), Permissions::ALL)],
+            ..GithubOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains(TOKEN) && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+}

@@ -102,6 +102,12 @@ pub const INPUTS: &[InputSpec] = &[
         "PEM of a private CA that signs Vault's TLS certificate. It is added to the public \
          roots compiled into the action, not a replacement for them.",
     )),
+    quiet(input(
+        "extra-ca-certs",
+        "PEM of CAs every client trusts in addition to the public roots: Vault, GitHub (GHES) and \
+         the OIDC token service. For TLS-intercepting proxies and private CAs. `HTTPS_PROXY` and \
+         `NO_PROXY` are honoured as well.",
+    )),
     required(input(
         "environment",
         "Environment name (e.g. `dev`). Picks the default kubernetes mount and VIP location.",
@@ -515,6 +521,8 @@ pub struct Settings {
     pub vip_namespace: Option<String>,
     /// PEM text trusted for Vault's TLS in addition to the public roots; parsed by the shell.
     pub vault_ca_cert: Option<String>,
+    /// PEM trusted by every client (Vault, GitHub, OIDC) on top of the public roots.
+    pub extra_ca_certs: Option<String>,
     pub environment: String,
     pub auth: Auth,
     pub kubernetes_mount: MountPath,
@@ -646,6 +654,18 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
             ));
         }
     }
+    let extra_ca_certs = raw.value("extra-ca-certs").map(str::to_string);
+    if let Some(pem) = &extra_ca_certs {
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(invalid(
+                raw,
+                "extra-ca-certs",
+                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block",
+                "paste the PEM of the proxy's or the private CA (a file's content, not its path)"
+                    .into(),
+            ));
+        }
+    }
     let auth = parse_auth(raw, purpose)?;
     let kubernetes_mount = match raw.value("kubernetes-mount") {
         Some(m) => parse_mount(raw, "kubernetes-mount", m)?,
@@ -683,6 +703,7 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         kubernetes_namespace,
         vip_namespace,
         vault_ca_cert,
+        extra_ca_certs,
         environment,
         auth,
         kubernetes_mount,
@@ -727,6 +748,22 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
     })
 }
 
+impl Settings {
+    /// CA PEMs the Vault client trusts beyond the public roots.
+    pub fn vault_trust(&self) -> Vec<&str> {
+        self.vault_ca_cert
+            .iter()
+            .chain(self.extra_ca_certs.iter())
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// CA PEMs the GitHub and OIDC clients trust beyond the public roots.
+    pub fn extra_trust(&self) -> Vec<&str> {
+        self.extra_ca_certs.iter().map(String::as_str).collect()
+    }
+}
+
 /// The `post` input.
 fn parse_post(raw: &RawInputs) -> Result<Vec<super::publish::Target>, InputError> {
     super::publish::parse_targets(raw.value_or_default("post").unwrap_or_default()).map_err(|_| {
@@ -751,17 +788,6 @@ fn parse_github_token(raw: &RawInputs) -> Option<Secret> {
 pub fn parse_publishing(raw: &RawInputs) -> (Vec<super::publish::Target>, Option<Secret>) {
     let targets = parse_post(raw).unwrap_or_else(|_| vec![super::publish::Target::StepSummary]);
     (targets, parse_github_token(raw))
-}
-
-/// A path inside an archive: relative, `/`-separated, no `.`/`..`/empty segments, no NUL.
-fn is_archive_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && !path.contains(['\\', '\0'])
-        && !(path.len() > 1 && path.as_bytes()[1] == b':')
-        && path
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 fn parse_ca_source(raw: &RawInputs) -> Result<CaSource, InputError> {
@@ -789,15 +815,14 @@ fn parse_ca_source(raw: &RawInputs) -> Result<CaSource, InputError> {
         (_, Some(data), _) => CaSource::Data(data.to_string()),
         (_, _, Some(name)) => {
             let path = match raw.value("ca-artifact-path") {
-                Some(p) if is_archive_path(p) => Some(p.to_string()),
-                Some(_) => {
-                    return Err(invalid(
+                Some(p) => Some(super::artifact::parse_artifact_path(p).map_err(|_| {
+                    invalid(
                         raw,
                         "ca-artifact-path",
                         "a relative path inside the artifact, without `..`",
                         "write the path as it appears in the artifact, e.g. `k8s-ca.crt`".into(),
-                    ))
-                }
+                    )
+                })?),
                 None => None,
             };
             CaSource::Artifact { name: name.to_string(), path }

@@ -83,6 +83,8 @@ pub struct ArtifactSource<'a> {
     pub run_id: Option<u64>,
     pub token: Option<&'a Secret>,
     pub timeout: Duration,
+    /// CA PEMs trusted beside the public roots (`extra-ca-certs`).
+    pub extra_ca_pems: &'a [&'a str],
 }
 
 /// Fetches the CA from the artifact and validates it as `source::load_ca` does a file.
@@ -99,13 +101,17 @@ pub async fn load_ca(
         .run_id
         .ok_or(ArtifactFailure::NoContext("`GITHUB_RUN_ID`"))?;
     let token = from.token.ok_or(ArtifactFailure::NoToken)?;
-    let client =
-        GithubClient::new(from.api_url, repository, token, from.timeout).map_err(|source| {
-            ArtifactFailure::List {
-                name: name.clone(),
-                source,
-            }
-        })?;
+    let client = GithubClient::new(
+        from.api_url,
+        repository,
+        token,
+        from.timeout,
+        from.extra_ca_pems,
+    )
+    .map_err(|source| ArtifactFailure::List {
+        name: name.clone(),
+        source,
+    })?;
     let limits = Limits::default();
     let listing = client
         .list_artifacts(run_id, from.name)

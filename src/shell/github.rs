@@ -74,35 +74,57 @@ impl GithubClient {
         repository: &str,
         token: &Secret,
         timeout: Duration,
+        extra_ca_pems: &[&str],
     ) -> Result<Self, GithubError> {
         let (owner, repo) = repository.split_once('/').ok_or_else(|| {
             GithubError::Transport(format!(
                 "`GITHUB_REPOSITORY` is not `owner/name`: `{repository}`"
             ))
         })?;
-        let header = |name: &'static str| http::HeaderName::from_static(name);
-        let octo = Octocrab::builder()
-            .base_uri(api_url)
-            .map_err(from_octocrab)?
-            .personal_token(token.expose_secret().to_string())
-            // Built without octocrab's `retry` feature: no layer re-sends a POST.
-            .set_connect_timeout(Some(timeout))
-            .set_read_timeout(Some(timeout))
-            .set_write_timeout(Some(timeout))
-            .add_header(header("x-github-api-version"), "2022-11-28".to_string())
-            .build()
-            .map_err(from_octocrab)?;
-        let blob = reqwest::Client::builder()
-            .use_preconfigured_tls(crate::shell::tls_public_roots())
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
+        let client = || {
+            let mut builder = reqwest::Client::builder()
+                .use_preconfigured_tls(crate::shell::tls_with_extra_roots(extra_ca_pems).0)
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                // The artifact download's 302 is read, not followed (the blob is fetched
+                // without the token).
+                .redirect(reqwest::redirect::Policy::none());
+            if crate::shell::is_loopback_url(api_url) {
+                builder = builder.no_proxy();
+            }
+            builder
+                .build()
+                .map_err(|e| GithubError::Transport(e.to_string()))
+        };
+        let base: http::Uri = api_url.parse().map_err(|_| {
+            GithubError::Transport(format!("`GITHUB_API_URL` is not a URL: `{api_url}`"))
+        })?;
+        let headers = vec![(
+            http::HeaderName::from_static("x-github-api-version"),
+            http::HeaderValue::from_static("2022-11-28"),
+        )];
+        // octocrab over reqwest: octocrab's own client ignores HTTPS_PROXY and takes no extra
+        // CAs. No retry layer either: nothing re-sends a POST (duplicate comments).
+        let octo = octocrab::OctocrabBuilder::new_empty()
+            .with_service(ReqwestService(client()?))
+            .with_layer(&octocrab::service::middleware::base_uri::BaseUriLayer::new(
+                base,
+            ))
+            .with_layer(
+                &octocrab::service::middleware::extra_headers::ExtraHeadersLayer::new(Arc::new(
+                    headers,
+                )),
+            )
+            .with_auth(octocrab::AuthState::AccessToken {
+                token: token.expose_secret().to_string().into(),
+            })
             .build()
             .map_err(|e| GithubError::Transport(e.to_string()))?;
         Ok(GithubClient {
             octo,
             owner: owner.to_string(),
             repo: repo.to_string(),
-            blob,
+            blob: client()?,
         })
     }
 
@@ -310,6 +332,38 @@ impl GithubClient {
             content_type,
             url_path: url.path().to_string(),
             file_name,
+        })
+    }
+}
+
+/// octocrab's transport, served by reqwest (proxies from the environment, extra CAs).
+#[derive(Clone)]
+struct ReqwestService(reqwest::Client);
+
+impl tower::Service<http::Request<octocrab::OctoBody>> for ReqwestService {
+    type Response = http::Response<reqwest::Body>;
+    type Error = reqwest::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<octocrab::OctoBody>) -> Self::Future {
+        let client = self.0.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let request = reqwest::Request::try_from(http::Request::from_parts(
+                parts,
+                reqwest::Body::wrap(body),
+            ))?;
+            let response = client.execute(request).await?;
+            Ok(http::Response::from(response))
         })
     }
 }

@@ -92,6 +92,10 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     let publishing = Publishing {
         targets,
         token: github_token,
+        extra_ca_certs: env
+            .raw
+            .raw_value("extra-ca-certs")
+            .filter(|v| v.contains("-----BEGIN")),
         api_url: env.github_api_url.clone(),
         event: env.event.clone(),
     };
@@ -133,6 +137,7 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
 struct Publishing {
     targets: Vec<Target>,
     token: Option<Secret>,
+    extra_ca_certs: Option<String>,
     api_url: String,
     event: EventFacts,
 }
@@ -172,11 +177,13 @@ async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
         );
         return;
     };
+    let extra: Vec<&str> = p.extra_ca_certs.iter().map(String::as_str).collect();
     let client = match GithubClient::new(
         &p.api_url,
         repository,
         token,
         std::time::Duration::from_secs(30),
+        &extra,
     ) {
         Ok(c) => c,
         Err(e) => return note(format!("posting skipped: {e}"), true),
@@ -353,6 +360,7 @@ async fn handshake(
                 run_id: env.run_id,
                 token: settings.github_token.as_ref(),
                 timeout: settings.request_timeout,
+                extra_ca_pems: &settings.extra_trust(),
             };
             record!(
                 report,
@@ -404,11 +412,7 @@ async fn handshake(
     let client = Arc::new(record!(
         report,
         "login",
-        VaultClient::new(
-            &addr,
-            settings.vault_ca_cert.as_deref(),
-            settings.request_timeout
-        )
+        VaultClient::new(&addr, &settings.vault_trust(), settings.request_timeout)
     ));
     record!(
         report,
@@ -872,7 +876,7 @@ async fn login(
     match (&settings.auth.oidc, &env.oidc, &settings.auth.token) {
         (Some(login), Some(request), _) => {
             let audience = login.audience.clone();
-            let jwt = oidc::request_token(request, audience.as_deref())
+            let jwt = oidc::request_token(request, audience.as_deref(), &settings.extra_trust())
                 .await
                 .map_err(|e| failure(&e))?;
             runner.mask(&jwt);

@@ -97,13 +97,18 @@ fn allowed_url(url: &str) -> bool {
 pub async fn request_token(
     request: &OidcRequest,
     audience: Option<&str>,
+    extra_ca_pems: &[&str],
 ) -> Result<Secret, OidcError> {
     if !allowed_url(&request.url) {
         return Err(OidcError::BadUrl);
     }
-    let http = reqwest::Client::builder()
-        .use_preconfigured_tls(super::tls_public_roots())
-        .timeout(Duration::from_secs(20))
+    let mut builder = reqwest::Client::builder()
+        .use_preconfigured_tls(super::tls_with_extra_roots(extra_ca_pems).0)
+        .timeout(Duration::from_secs(20));
+    if super::is_loopback_url(&request.url) {
+        builder = builder.no_proxy();
+    }
+    let http = builder
         .build()
         .map_err(|e| OidcError::Request(e.to_string()))?;
     let url = token_url(&request.url, audience);

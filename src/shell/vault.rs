@@ -6,7 +6,6 @@
 //! followed only to the same scheme, host and port. Retries follow the request's policy from
 //! `pure::vault_api`, with backoff and `Retry-After`; a login is never retried.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -134,13 +133,17 @@ pub struct VaultClient {
 }
 
 impl VaultClient {
-    /// Builds the client: TLS verified against the compiled-in public roots plus `extra_ca_pem`.
+    /// Builds the client: TLS verified against the compiled-in public roots plus the
+    /// certificates in `extra_ca_pems` (`vault-ca-cert`, `extra-ca-certs`).
     pub fn new(
         addr: &VaultAddr,
-        extra_ca_pem: Option<&str>,
+        extra_ca_pems: &[&str],
         timeout: Duration,
     ) -> Result<Self, TransportError> {
-        let tls = tls_config(extra_ca_pem)?;
+        let (tls, added) = super::tls_with_extra_roots(extra_ca_pems);
+        if !extra_ca_pems.is_empty() && added == 0 {
+            return Err(TransportError::BadVaultCa);
+        }
         let origin = origin_of(addr.as_str());
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             // A standby's 307 points at the active node: follow it only on the same origin, so
@@ -153,13 +156,17 @@ impl VaultClient {
                 attempt.stop()
             }
         });
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .redirect(policy)
             .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            // No ambient proxy variables either: only inputs configure where the token goes.
-            .no_proxy()
+            .connect_timeout(Duration::from_secs(10));
+        // HTTPS_PROXY/NO_PROXY are honoured (self-hosted runners behind a proxy; TLS tunnels
+        // through it), except towards this machine, where a proxy could only see a token.
+        if super::is_loopback_url(addr.as_str()) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .build()
             .map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(VaultClient {
@@ -387,32 +394,4 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
         parts.push(e.to_string());
     }
     parts.join(": ")
-}
-
-fn tls_config(extra_ca_pem: Option<&str>) -> Result<rustls::ClientConfig, TransportError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = extra_ca_pem {
-        // Added to the public roots, not replacing them. Validity is the handshake's business.
-        let ders = crate::pure::ca::certificate_ders(pem.as_bytes());
-        let mut added = 0;
-        for der in ders {
-            if roots
-                .add(rustls_pki_types::CertificateDer::from(der))
-                .is_ok()
-            {
-                added += 1;
-            }
-        }
-        if added == 0 {
-            return Err(TransportError::BadVaultCa);
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::Client(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
 }
