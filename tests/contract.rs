@@ -29,6 +29,30 @@ fn action_yml_is_generated_from_the_contract() {
 }
 
 #[test]
+fn the_binary_action_is_generated_from_the_contract() {
+    let path = root().join("binary/action.yml");
+    let want = vault_k8s_handshake::pure::contract::render_composite_action_yml();
+    if update() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &want).unwrap();
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "binary/action.yml drifted; run UPDATE_GENERATED=1 cargo test --test contract"
+    );
+    let yml: serde_yaml::Value = serde_yaml::from_str(&want).unwrap();
+    let env = &yml["runs"]["steps"][1]["env"];
+    for spec in INPUTS {
+        let key = format!("INPUT_{}", spec.name.to_uppercase());
+        assert_eq!(
+            env[key.as_str()].as_str(),
+            Some(format!("${{{{ inputs.{} }}}}", spec.name).as_str())
+        );
+    }
+}
+
+#[test]
 fn action_yml_parses_and_declares_every_input() {
     let yml: serde_yaml::Value = serde_yaml::from_str(&render_action_yml()).unwrap();
     let inputs = yml["inputs"].as_mapping().unwrap();

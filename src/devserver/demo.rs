@@ -96,6 +96,15 @@ fn run_demo(now: i64) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot start the second stand-in: {e}"))?;
 
+    // A GitHub API stand-in to post the check runs to, as `post: check-run` does on GitHub.
+    let github_token = "ghs_demo_token_0123456789abcdefghijklmnop";
+    let github = super::github::GithubServer::start(super::github::GithubOptions {
+        owner: "acme".into(),
+        repo: "gitops".into(),
+        run_id: 1,
+        tokens: vec![(github_token.into(), super::github::Permissions::ALL)],
+    })
+    .map_err(|e| format!("cannot start the GitHub stand-in: {e}"))?;
     let port = cluster.addr().port().to_string();
     // (title, inputs over the defaults, expected exit code, expected `result`)
     type Run<'a> = (&'a str, Vec<(&'a str, String)>, u8, &'a str);
@@ -150,6 +159,8 @@ fn run_demo(now: i64) -> Result<(), String> {
                 "proof-jwt",
                 cluster.issue_token("external-secrets", "external-secrets", &API_AUDIENCES, 600),
             ),
+            ("post", "step-summary,check-run".to_string()),
+            ("github-token", github_token.to_string()),
         ] {
             raw.set(name, value);
         }
@@ -169,13 +180,14 @@ fn run_demo(now: i64) -> Result<(), String> {
                 actor: Some("demo".into()),
                 event_name: Some("push".into()),
                 git_ref: Some("refs/heads/main".into()),
+                sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
                 started_at: crate::pure::ca::Timestamp(now).to_string(),
                 ..RunContext::default()
             },
             now,
             report_file_name: format!("report-{attempt}.json"),
             event: Default::default(),
-            github_api_url: "https://api.github.com".into(),
+            github_api_url: github.api_url(),
             run_id: None,
         };
         let runner = Arc::new(Runner::new(RunnerPaths {
@@ -207,13 +219,15 @@ fn run_demo(now: i64) -> Result<(), String> {
         .is_some_and(|c| c.kubernetes_host.contains("127.0.0.11"));
     say(&format!(
         "run 1: {} · run 2: {} · staged failure: {} (exit {}), nothing written: {} · tokens left \
-         alive: {live} · requests checked against Vault's OpenAPI spec: {}",
+         alive: {live} · requests checked against Vault's OpenAPI spec: {} · check runs posted \
+         to the GitHub stand-in: {}",
         results[0].2,
         results[1].2,
         results[2].2,
         results[2].1,
         !staged_written,
-        server.requests().len()
+        server.requests().len(),
+        github.check_runs().len()
     ));
     let _ = std::fs::remove_dir_all(&dir);
     if ok && live == 0 && !staged_written {

@@ -14,10 +14,11 @@
 //! octocrab's strict models (`CheckRun`, `Comment`, `WorkflowListArtifact`; tests prove it), and
 //! the texts are the ones GitHub sends, each citing where it was seen.
 //!
-//! It must never: bind anything but 127.0.0.1, make an outbound call, outlive its `Drop`, answer
-//! a request the contract table does not describe with anything but the 400 refusal (so a
-//! request only the stand-in would accept cannot pass a test), or serve a blob to a request that
-//! carries an `Authorization` header (clients must not hand the GitHub token to storage).
+//! It must never: bind anything but 127.0.0.1, make an outbound call, outlive its `Drop`, let a
+//! request the contract table does not describe succeed (it gets the 400 refusal, or an
+//! injected fault, which fires first), so a request only the stand-in would accept cannot pass
+//! a test; or serve a blob to a request that carries an `Authorization` header (clients must
+//! not hand the GitHub token to storage).
 //!
 //! The modelled repository is private, and a token holds each scope it models either fully or
 //! not at all: `checks_write` (create and update check runs), `pull_requests_write` (list,
@@ -196,6 +197,7 @@ impl GithubServer {
             api_url: format!("http://{api_addr}"),
             blob_url: format!("http://{blob_addr}"),
             link_key: rng.gen(),
+            id_seed: rng.gen(),
             head_sha: hex(&Sha256::digest(options.run_id.to_be_bytes())[..20]),
             rate_reset: now.unix_timestamp() + 3_600,
             state: Mutex::new(Store {
@@ -390,6 +392,8 @@ struct Inner {
     blob_url: String,
     /// Keys the signatures of download links.
     link_key: u128,
+    /// Makes request ids differ between servers (never derived from `link_key`).
+    id_seed: u64,
     /// The run's commit, for `workflow_run.head_sha` of its artifacts.
     head_sha: String,
     /// `x-ratelimit-reset`: one window, an hour after start (no test runs that long).
@@ -536,11 +540,12 @@ impl Inner {
     /// An issue comment as GitHub renders it (schema `issue-comment`).
     fn comment_json(&self, c: &StoredComment) -> Value {
         let repo = self.repo_api();
+        let html = format!("{}/pull/{}", self.repo_html(), c.issue_number);
         json!({
             "id": c.id,
             "node_id": node_id("012:IssueComment", c.id),
             "url": format!("{repo}/issues/comments/{}", c.id),
-            "html_url": format!("{}/pull/{}#issuecomment-{}", self.repo_html(), c.issue_number, c.id),
+            "html_url": format!("{html}#issuecomment-{}", c.id),
             "body": c.body,
             "user": self.user_json(&c.author),
             "created_at": rfc3339(c.created_at),
@@ -1012,9 +1017,11 @@ async fn serve_api(State(inner): State<Arc<Inner>>, request: Request) -> Respons
         .headers
         .get("authorization")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let body: Bytes = match axum::body::to_bytes(body, 32 * 1024 * 1024).await {
+    // Far above anything the project sends (two 65,535-byte check-run texts); a body past it,
+    // or one that breaks off, is answered without looking further.
+    let body: Bytes = match axum::body::to_bytes(body, 8 * 1024 * 1024).await {
         Ok(b) => b,
-        Err(_) => Bytes::new(),
+        Err(_) => return error(413, "Payload Too Large", REST_DOCS).into_response(),
     };
     let body_text = String::from_utf8_lossy(&body).into_owned();
     let parsed = if body.iter().all(u8::is_ascii_whitespace) {
@@ -1073,10 +1080,10 @@ async fn serve_api(State(inner): State<Arc<Inner>>, request: Request) -> Respons
     let request_id = format!(
         "{:04X}:{:06X}:{:07X}:{:07X}:{:08X}",
         state.next_request % 0xFFFF,
-        (inner.link_key as u64) & 0xFF_FFFF,
+        inner.id_seed & 0xFF_FFFF,
         state.next_request,
         state.next_request * 7,
-        (inner.link_key >> 64) as u32
+        (inner.id_seed >> 32) as u32
     );
     let reply = reply
         .header("x-github-request-id", request_id)
@@ -1219,6 +1226,8 @@ fn authorized(
     {
         return not_found(docs);
     }
+    // `accepted` is the header GitHub sends to fine-grained actors (GitHub changelog 2023-08-10,
+    // "X-Accepted-GitHub-Permissions header for fine-grained permission actors").
     let (granted, accepted) = match matched.op.operation_id.as_str() {
         "checks/create" | "checks/update" => (permissions.checks_write, "checks=write"),
         "issues/list-comments" => (
@@ -1229,10 +1238,12 @@ fn authorized(
             permissions.pull_requests_write,
             "issues=write; pull_requests=write",
         ),
-        _ => (permissions.actions_read, "actions=read"),
+        "actions/list-workflow-run-artifacts" | "actions/download-artifact" => {
+            (permissions.actions_read, "actions=read")
+        }
+        // Every operation of the table is listed above; `table_has_a_handler_for_every_op`.
+        _ => (false, ""),
     };
-    // The header GitHub sends to fine-grained actors (GitHub changelog 2023-08-10,
-    // "X-Accepted-GitHub-Permissions header for fine-grained permission actors").
     if !granted {
         // The text a GITHUB_TOKEN without the scope gets (LouisBrunner/checks-action#35,
         // joshmfrankel/simplecov-check-action#11; reference/crates-facts.md §2.2).
@@ -1723,9 +1734,9 @@ async fn serve_blob(State(inner): State<Arc<Inner>>, request: Request) -> Respon
     state.next_request += 1;
     let request_id = format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        (inner.link_key >> 96) as u32,
-        (inner.link_key >> 80) as u16,
-        (inner.link_key >> 64) as u16,
+        (inner.id_seed >> 32) as u32,
+        (inner.id_seed >> 16) as u16,
+        inner.id_seed as u16,
         (state.next_request >> 48) as u16,
         state.next_request & 0xFFFF_FFFF_FFFF
     );
@@ -2080,6 +2091,28 @@ mod tests {
     }
 
     // --- the table and the contract check -------------------------------------------------
+
+    #[test]
+    fn table_has_a_handler_for_every_op() {
+        let handled = [
+            "checks/create",
+            "checks/update",
+            "issues/list-comments",
+            "issues/create-comment",
+            "issues/update-comment",
+            "actions/list-workflow-run-artifacts",
+            "actions/download-artifact",
+        ];
+        for entry in table().paths.values() {
+            for op in entry.ops.values() {
+                assert!(
+                    handled.contains(&op.operation_id.as_str()),
+                    "{}",
+                    op.operation_id
+                );
+            }
+        }
+    }
 
     #[test]
     fn table_parses() {
@@ -2576,8 +2609,9 @@ mod tests {
             Ok("POST /repos/{owner}/{repo}/check-runs".into())
         );
         assert_eq!(log[0].status, 201);
+        assert!(log[1].contract.is_err() && log[1].status == 400);
         assert_eq!(
-            log[1].contract,
+            log[2].contract,
             Ok("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}".into())
         );
         let missing = crab

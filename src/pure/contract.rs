@@ -1138,6 +1138,82 @@ pub fn render_action_yml() -> String {
     out
 }
 
+/// `binary/action.yml`: the same contract as a composite action that runs the released static
+/// binary on the runner itself, for self-hosted runners without Docker. Generated like
+/// `action.yml`; the binary is checked against the release's `SHA256SUMS` before it runs.
+pub fn render_composite_action_yml() -> String {
+    let mut out = String::from(
+        "# Generated from src/pure/contract.rs: edit the tables there, then run\n\
+         # `UPDATE_GENERATED=1 cargo test --test contract` to rewrite this file.\n\
+         # For runners without Docker: downloads the release's static binary for the runner's\n\
+         # architecture, checks it against the release's SHA256SUMS, and runs it with the inputs.\n\
+         name: \"Vault Kubernetes handshake (binary)\"\n\
+         description: \"The Vault Kubernetes handshake as a static binary on the runner, for \
+         self-hosted runners without Docker.\"\n\
+         author: \"vault-k8s-handshake\"\n\
+         branding:\n  icon: \"lock\"\n  color: \"blue\"\n\
+         inputs:\n",
+    );
+    for spec in INPUTS {
+        out.push_str(&format!("  {}:\n", spec.name));
+        out.push_str(&format!(
+            "    description: {}\n",
+            yaml_quote(&describe_input(spec))
+        ));
+        out.push_str(&format!("    required: {}\n", spec.required));
+        if let InputDefault::Literal(d) = spec.default {
+            out.push_str(&format!("    default: {}\n", yaml_quote(d)));
+        }
+    }
+    out.push_str("outputs:\n");
+    for spec in OUTPUTS {
+        out.push_str(&format!(
+            "  {}:\n    description: {}\n    value: ${{{{ steps.run.outputs.{} }}}}\n",
+            spec.name,
+            yaml_quote(spec.description),
+            spec.name
+        ));
+    }
+    out.push_str(
+        "runs:\n  using: \"composite\"\n  steps:\n\
+         \x20   - name: Download the release binary\n\
+         \x20     shell: bash\n\
+         \x20     env:\n\
+         \x20       ACTION_REPOSITORY: ${{ github.action_repository }}\n\
+         \x20       ACTION_REF: ${{ github.action_ref }}\n\
+         \x20       RUNNER_ARCH_NAME: ${{ runner.arch }}\n\
+         \x20     run: |\n\
+         \x20       set -euo pipefail\n\
+         \x20       case \"$RUNNER_ARCH_NAME\" in\n\
+         \x20         X64) arch=x86_64 ;;\n\
+         \x20         ARM64) arch=aarch64 ;;\n\
+         \x20         *) echo \"::error::no release binary for runner architecture $RUNNER_ARCH_NAME\"; exit 1 ;;\n\
+         \x20       esac\n\
+         \x20       dir=\"$RUNNER_TEMP/vault-k8s-handshake-bin\"\n\
+         \x20       mkdir -p \"$dir\"\n\
+         \x20       base=\"https://github.com/$ACTION_REPOSITORY/releases/download/$ACTION_REF\"\n\
+         \x20       file=\"vault-k8s-handshake-$arch-unknown-linux-musl\"\n\
+         \x20       curl -fsSL --retry 3 -o \"$dir/$file\" \"$base/$file\"\n\
+         \x20       curl -fsSL --retry 3 -o \"$dir/SHA256SUMS\" \"$base/SHA256SUMS\"\n\
+         \x20       (cd \"$dir\" && grep \" $file\\$\" SHA256SUMS | sha256sum -c -)\n\
+         \x20       install -m 0755 \"$dir/$file\" \"$dir/vault-k8s-handshake\"\n\
+         \x20   - name: Run the handshake\n\
+         \x20     id: run\n\
+         \x20     shell: bash\n\
+         \x20     env:\n",
+    );
+    for spec in INPUTS {
+        // The same variable names a container action receives: `INPUT_<NAME>`, hyphens kept.
+        out.push_str(&format!(
+            "        INPUT_{}: ${{{{ inputs.{} }}}}\n",
+            spec.name.to_uppercase(),
+            spec.name
+        ));
+    }
+    out.push_str("      run: '\"$RUNNER_TEMP/vault-k8s-handshake-bin/vault-k8s-handshake\" run'\n");
+    out
+}
+
 /// The README's inputs table.
 pub fn render_inputs_markdown() -> String {
     let mut out =

@@ -114,7 +114,7 @@ pub async fn load_ca(
     })?;
     let limits = Limits::default();
     let listing = client
-        .list_artifacts(run_id, from.name)
+        .list_artifacts(run_id)
         .await
         .map_err(|source| ArtifactFailure::List {
             name: name.clone(),
