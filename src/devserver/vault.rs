@@ -176,6 +176,18 @@ pub struct Vault {
     debug_log: Vec<String>,
 }
 
+/// What a successful login grants, for minting its token.
+struct LoginGrant<'a> {
+    namespace: &'a str,
+    mount: &'a str,
+    accessor_prefix: &'a str,
+    policies: Vec<String>,
+    display_name: String,
+    meta: Map<String, Value>,
+    /// Seconds; 0 for the mount's default.
+    ttl: i64,
+}
+
 /// A kubernetes login waiting for its TokenReview. Holds the login JWT: never printed.
 pub struct PendingReview {
     namespace: String,
@@ -814,14 +826,6 @@ impl Vault {
                 .push(format!("login unauthorized: err=\"{reason}\""));
             return errors(403, &["permission denied"]);
         }
-        let token = self.new_token();
-        let accessor = self.accessor("kubernetes");
-        let now = (self.now)();
-        let ttl = if pending.ttl > 0 {
-            pending.ttl
-        } else {
-            768 * 3600
-        };
         let mut policies = pending.policies.clone();
         policies.push("default".into());
         let mut meta = Map::new();
@@ -833,47 +837,21 @@ impl Vault {
         );
         meta.insert("service_account_secret_name".into(), json!(""));
         meta.insert("service_account_uid".into(), json!(pending.sa_uid));
-        self.tokens.insert(
-            token.clone(),
-            TokenEntry {
-                namespace: pending.namespace.clone(),
-                policies: policies.clone(),
-                accessor: accessor.clone(),
-                display_name: format!(
-                    "{}-{}-{}",
-                    pending.mount.replace('/', "-"),
-                    pending.sa_namespace,
-                    pending.sa_name
-                ),
-                path: format!("auth/{}/login", pending.mount),
-                meta: meta.clone(),
-                created: now,
-                expires: Some(now + ttl),
-                ttl,
-            },
+        let display_name = format!(
+            "{}-{}-{}",
+            pending.mount.replace('/', "-"),
+            pending.sa_namespace,
+            pending.sa_name
         );
-        Outgoing {
-            status: 200,
-            body: Some(envelope(
-                Value::Null,
-                Some(json!({
-                    "client_token": token,
-                    "accessor": accessor,
-                    "policies": policies,
-                    "token_policies": policies,
-                    "identity_policies": [],
-                    "metadata": meta,
-                    "lease_duration": ttl,
-                    "renewable": true,
-                    "entity_id": "",
-                    "token_type": "service",
-                    "orphan": true,
-                    "mfa_requirement": null,
-                    "num_uses": 0,
-                })),
-                None,
-            )),
-        }
+        self.mint_login_token(LoginGrant {
+            namespace: &pending.namespace,
+            mount: &pending.mount,
+            accessor_prefix: "kubernetes",
+            policies,
+            display_name,
+            meta,
+            ttl: pending.ttl,
+        })
     }
 
     /// What the server logged at debug level (TokenReview failures), for tests.
@@ -892,55 +870,66 @@ impl Vault {
         match jwt::validate_login(config.as_ref(), &roles, mount, body, (self.now)(), client) {
             Err(e) => errors(e.status, &[&e.message]),
             Ok(outcome) => {
-                let token = self.new_token();
-                let accessor = self.accessor("jwt");
-                let now = (self.now)();
-                let ttl = if outcome.ttl > 0 {
-                    outcome.ttl as i64
-                } else {
-                    768 * 3600
-                };
-                let mut meta = Map::new();
-                for (k, v) in &outcome.metadata {
-                    meta.insert(k.clone(), Value::String(v.clone()));
-                }
-                self.tokens.insert(
-                    token.clone(),
-                    TokenEntry {
-                        namespace: ns.to_string(),
-                        policies: outcome.policies.clone(),
-                        accessor: accessor.clone(),
-                        display_name: outcome.display_name.clone(),
-                        path: format!("auth/{mount}/login"),
-                        meta: meta.clone(),
-                        created: now,
-                        expires: Some(now + ttl),
-                        ttl,
-                    },
-                );
-                Outgoing {
-                    status: 200,
-                    body: Some(envelope(
-                        Value::Null,
-                        Some(json!({
-                            "client_token": token,
-                            "accessor": accessor,
-                            "policies": outcome.policies,
-                            "token_policies": outcome.policies,
-                            "identity_policies": [],
-                            "metadata": meta,
-                            "lease_duration": ttl,
-                            "renewable": true,
-                            "entity_id": "",
-                            "token_type": "service",
-                            "orphan": true,
-                            "mfa_requirement": null,
-                            "num_uses": 0,
-                        })),
-                        None,
-                    )),
-                }
+                let meta = outcome
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                self.mint_login_token(LoginGrant {
+                    namespace: ns,
+                    mount,
+                    accessor_prefix: "jwt",
+                    policies: outcome.policies.clone(),
+                    display_name: outcome.display_name.clone(),
+                    meta,
+                    ttl: outcome.ttl as i64,
+                })
             }
+        }
+    }
+
+    /// Mints a login's token and answers with Vault's login envelope (§2.4).
+    fn mint_login_token(&mut self, grant: LoginGrant<'_>) -> Outgoing {
+        let token = self.new_token();
+        let accessor = self.accessor(grant.accessor_prefix);
+        let now = (self.now)();
+        // 0 means the mount's default TTL: Vault's system default is 768 h.
+        let ttl = if grant.ttl > 0 { grant.ttl } else { 768 * 3600 };
+        self.tokens.insert(
+            token.clone(),
+            TokenEntry {
+                namespace: grant.namespace.to_string(),
+                policies: grant.policies.clone(),
+                accessor: accessor.clone(),
+                display_name: grant.display_name,
+                path: format!("auth/{}/login", grant.mount),
+                meta: grant.meta.clone(),
+                created: now,
+                expires: Some(now + ttl),
+                ttl,
+            },
+        );
+        Outgoing {
+            status: 200,
+            body: Some(envelope(
+                Value::Null,
+                Some(json!({
+                    "client_token": token,
+                    "accessor": accessor,
+                    "policies": grant.policies,
+                    "token_policies": grant.policies,
+                    "identity_policies": [],
+                    "metadata": grant.meta,
+                    "lease_duration": ttl,
+                    "renewable": true,
+                    "entity_id": "",
+                    "token_type": "service",
+                    "orphan": true,
+                    "mfa_requirement": null,
+                    "num_uses": 0,
+                })),
+                None,
+            )),
         }
     }
 

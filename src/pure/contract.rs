@@ -1101,6 +1101,21 @@ pub fn describe_input(spec: &InputSpec) -> String {
     }
 }
 
+/// The `inputs:` entries of an action's metadata, from `INPUTS`.
+fn push_inputs(out: &mut String) {
+    for spec in INPUTS {
+        out.push_str(&format!("  {}:\n", spec.name));
+        out.push_str(&format!(
+            "    description: {}\n",
+            yaml_quote(&describe_input(spec))
+        ));
+        out.push_str(&format!("    required: {}\n", spec.required));
+        if let InputDefault::Literal(d) = spec.default {
+            out.push_str(&format!("    default: {}\n", yaml_quote(d)));
+        }
+    }
+}
+
 /// `action.yml`, generated from the tables. The file in the repository must equal this.
 pub fn render_action_yml() -> String {
     let mut out = String::from(
@@ -1113,17 +1128,7 @@ pub fn render_action_yml() -> String {
          branding:\n  icon: \"lock\"\n  color: \"blue\"\n\
          inputs:\n",
     );
-    for spec in INPUTS {
-        out.push_str(&format!("  {}:\n", spec.name));
-        out.push_str(&format!(
-            "    description: {}\n",
-            yaml_quote(&describe_input(spec))
-        ));
-        out.push_str(&format!("    required: {}\n", spec.required));
-        if let InputDefault::Literal(d) = spec.default {
-            out.push_str(&format!("    default: {}\n", yaml_quote(d)));
-        }
-    }
+    push_inputs(&mut out);
     out.push_str("outputs:\n");
     for spec in OUTPUTS {
         out.push_str(&format!(
@@ -1154,17 +1159,7 @@ pub fn render_composite_action_yml() -> String {
          branding:\n  icon: \"lock\"\n  color: \"blue\"\n\
          inputs:\n",
     );
-    for spec in INPUTS {
-        out.push_str(&format!("  {}:\n", spec.name));
-        out.push_str(&format!(
-            "    description: {}\n",
-            yaml_quote(&describe_input(spec))
-        ));
-        out.push_str(&format!("    required: {}\n", spec.required));
-        if let InputDefault::Literal(d) = spec.default {
-            out.push_str(&format!("    default: {}\n", yaml_quote(d)));
-        }
-    }
+    push_inputs(&mut out);
     out.push_str("outputs:\n");
     for spec in OUTPUTS {
         out.push_str(&format!(
