@@ -244,6 +244,11 @@ fn runner_env(h: &Harness, request_url: &str, request_token: &str) -> BTreeMap<S
     env
 }
 
+/// `text` with each line behind `| `, so no line reads as a workflow command.
+fn quote(text: &str) -> String {
+    text.lines().map(|l| format!("| {l}\n")).collect()
+}
+
 struct Run {
     code: Option<i32>,
     stdout: String,
@@ -287,9 +292,9 @@ fn run_container(mut cmd: Command, name: &str, scratch: &Path) -> Run {
     };
     assert!(
         status.is_some(),
-        "the container ran longer than {RUN_TIMEOUT:?}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
+        "the container ran longer than {RUN_TIMEOUT:?}\nstdout:\n{}stderr:\n{}",
+        quote(&run.stdout),
+        quote(&run.stderr)
     );
     run
 }
@@ -335,7 +340,13 @@ fn real_image_writes_the_config_as_a_container_action() {
     // action.yml's `args`.
     cmd.args([image.as_str(), "run"]);
     let run = run_container(cmd, &name, scratch.path());
-    let context = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    // Quoted: this test's own log may run in a GitHub job, whose runner would otherwise take the
+    // container's `::warning::` and `::group::` lines as its own workflow commands.
+    let context = format!(
+        "stdout:\n{}stderr:\n{}",
+        quote(&run.stdout),
+        quote(&run.stderr)
+    );
     eprintln!("{context}");
     assert_eq!(run.code, Some(0), "{context}");
 
@@ -381,7 +392,11 @@ fn real_image_writes_the_config_as_a_container_action() {
     let summary =
         std::fs::read_to_string(layout.file_commands.join(format!("step_summary_{STEP_ID}")))
             .unwrap();
-    assert!(summary.contains(&fingerprint), "step summary:\n{summary}");
+    assert!(
+        summary.contains(&fingerprint),
+        "step summary:\n{}",
+        quote(&summary)
+    );
 
     // Vault's side: the canonical CA and the host stored, the minted token revoked.
     let stored = h
