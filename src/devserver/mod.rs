@@ -622,7 +622,8 @@ fn json_response(status: u16, body: Option<Value>) -> Response {
     response
 }
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+/// `a=1&b=%20x` → pairs, percent-decoded (shared by the stand-ins).
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
         .unwrap_or_default()
         .split('&')
@@ -634,7 +635,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
