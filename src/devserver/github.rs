@@ -83,6 +83,9 @@ const ARTIFACT_RETENTION_DAYS: i64 = 90;
 const BLOB_SERVICE_VERSION: &str = "2025-11-05";
 /// The answer the fault `status: 0` gives: none, the connection is dropped.
 pub const FAULT_RESET: u16 = 0;
+/// The fault `status: 1`: a 403 whose message carries the presented token back, as a proxy or
+/// a misbehaving front end might. The redaction tests use it.
+pub const FAULT_ECHO_TOKEN: u16 = 1;
 /// GitHub's `documentation_url` for errors not tied to one operation.
 const REST_DOCS: &str = "https://docs.github.com/rest";
 const RATE_LIMIT_DOCS: &str =
@@ -1047,7 +1050,7 @@ async fn serve_api(State(inner): State<Arc<Inner>>, request: Request) -> Respons
             .map(|(_, p)| *p)
     });
     let mut reply = match (fault, &contract, parsed) {
-        (Some(status), _, _) => api_fault(status, &state),
+        (Some(status), _, _) => api_fault(status, &state, token),
         // GitHub's answer to a body it cannot parse.
         (None, _, Err(_)) => error(400, "Problems parsing JSON", REST_DOCS),
         (None, Err(violation), Ok(_)) => error(
@@ -1145,9 +1148,17 @@ fn take_fault(state: &mut Store, method: &str, path: &str) -> Option<u16> {
 }
 
 /// GitHub's answer for an injected status.
-fn api_fault(status: u16, state: &Store) -> Reply {
+fn api_fault(status: u16, state: &Store, token: Option<&str>) -> Reply {
     match status {
         FAULT_RESET => Reply::json(500, Value::Null),
+        FAULT_ECHO_TOKEN => error(
+            403,
+            &format!(
+                "Resource not accessible with token {}",
+                token.unwrap_or_default()
+            ),
+            REST_DOCS,
+        ),
         401 => error(401, "Bad credentials", REST_DOCS),
         // The primary limit exhausted: GitHub answers 403 (or 429) with `remaining: 0`
         // (message as in bobheadxi/deployments#67; KnpLabs/php-github-api#1070).

@@ -87,6 +87,9 @@ pub struct Fault {
 #[derive(Clone, Debug)]
 pub enum FaultKind {
     /// Answer with this status and Vault's error body (`Retry-After` in seconds when given).
+    /// `{presented-token}` in an error is replaced by the request's `X-Vault-Token` (or the
+    /// bearer of `Authorization`), and `{request-body}` by the body: a server that echoes what
+    /// it was sent, as Vault plugins and proxies have been seen to do, for the redaction tests.
     Status {
         code: u16,
         retry_after: Option<u64>,
@@ -653,6 +656,15 @@ pub(crate) fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The token a request presented: `X-Vault-Token`, else the bearer of `Authorization`.
+fn presented_token(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("x-vault-token")
+        .or_else(|| header("authorization").and_then(|a| a.strip_prefix("Bearer ")))
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The fault to apply to this request, if any (and counts it).
 fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<FaultKind> {
     let mut faults = inner.faults.lock().unwrap_or_else(|p| p.into_inner());
@@ -684,6 +696,18 @@ async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             retry_after,
             errors,
         }) => {
+            let presented = presented_token(request.headers());
+            let body = match axum::body::to_bytes(request.into_body(), 1024 * 1024).await {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(_) => String::new(),
+            };
+            let errors: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    e.replace("{presented-token}", &presented)
+                        .replace("{request-body}", &body)
+                })
+                .collect();
             let mut response = json_response(code, Some(serde_json::json!({ "errors": errors })));
             if let Some(secs) = retry_after {
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
