@@ -381,7 +381,9 @@ fn run_action(matches: &ArgMatches, now: i64) -> ExitCode {
 pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
     use std::sync::Arc;
     let started_at = crate::pure::ca::Timestamp(now).to_string();
-    let environment = raw.raw_value("environment").unwrap_or_default();
+    // Only a valid environment names the report file (a rejected one is used nowhere).
+    let environment = crate::pure::contract::parse_environment(&raw)
+        .unwrap_or_else(|_| "invalid-environment".into());
     let run_env = crate::shell::handshake::RunEnv {
         raw,
         oidc: env::read_oidc_request(),

@@ -22,12 +22,19 @@ pub fn input_variable(name: &str) -> String {
     format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
 }
 
-/// Collects every declared input from `INPUT_*` variables.
+/// Collects every declared input from `INPUT_*` variables. A value that is not UTF-8 is
+/// recorded as such and refused by the input parser, never decoded lossily or dropped.
 pub fn read_inputs() -> RawInputs {
     let mut raw = RawInputs::default();
     for spec in INPUTS {
-        if let Ok(value) = std::env::var(input_variable(spec.name)) {
-            raw.set(spec.name, value);
+        match std::env::var(input_variable(spec.name)) {
+            Ok(value) => {
+                raw.set(spec.name, value);
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                raw.set_not_utf8(spec.name);
+            }
+            Err(std::env::VarError::NotPresent) => {}
         }
     }
     raw

@@ -5,6 +5,15 @@
 //! these before it reaches the log or the summary, so it can never form a `::command::` line, a
 //! link, a mention or markup. This module only builds strings; the shell writes them. Grammar:
 //! reference/actions-facts.md §3.2 and §3.4.
+//!
+//! What counts as a command is the runner's parser, not our intent (actions/runner,
+//! `src/Runner.Worker/Handlers/OutputManager.cs` and `src/Runner.Common/ActionCommand.cs`): the
+//! output is read line by line (`StreamReader.ReadLine`: `\n`, `\r` and `\r\n` all end a line);
+//! a line whose text after `TrimStart()` begins with `::` is tried as `::name props::data`, and
+//! when that fails, the legacy form `##[name props]data` is searched for **anywhere** in the line
+//! (`IndexOf("##[")`), `##[stop-commands]TOKEN` included, which would turn off every later
+//! `::add-mask::`. So untrusted text never carries a line break, never starts a line with `::`,
+//! and never contains `##[` in any line we print (see [`defuse`]).
 
 /// Escapes a workflow command's message: `%`, CR and LF (the runner decodes `%25` last).
 pub fn escape_data(text: &str) -> String {
@@ -16,6 +25,16 @@ pub fn escape_data(text: &str) -> String {
 /// Escapes a workflow command's property value: as data, plus `:` and `,`.
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Breaks the legacy command prefix wherever it occurs: a backslash goes between `##` and `[`,
+/// so the runner's `IndexOf("##[")` no longer finds it, and a reader still reads it.
+pub fn defuse(text: &str) -> String {
+    if text.contains("##[") {
+        text.replace("##[", "##\\[")
+    } else {
+        text.to_string()
+    }
 }
 
 /// The level of an annotation.
@@ -36,16 +55,16 @@ pub fn render_annotation(level: Level, title: Option<&str>, message: &str) -> St
     match title {
         Some(t) => format!(
             "::{name} title={}::{}",
-            escape_property(t),
-            escape_data(message)
+            escape_property(&defuse(t)),
+            escape_data(&defuse(message))
         ),
-        None => format!("::{name}::{}", escape_data(message)),
+        None => format!("::{name}::{}", escape_data(&defuse(message))),
     }
 }
 
 /// `::group::title`: opens a collapsible section of the log.
 pub fn render_group(title: &str) -> String {
-    format!("::group::{}", escape_data(title))
+    format!("::group::{}", escape_data(&defuse(title)))
 }
 
 pub const END_GROUP: &str = "::endgroup::";
@@ -147,17 +166,18 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Makes untrusted text safe to print as one plain log line: control characters are shown as
-/// escapes, and a leading `::` (or the legacy `##[`) cannot start a workflow command.
+/// Makes untrusted text safe to print as one plain log line: control characters (line breaks
+/// included) become spaces, `##[` is defused wherever it sits, and a line that would begin with
+/// `::` after the runner's `TrimStart()` (which trims every Unicode white space) gets a `> `
+/// prefix, so no part of it can start a workflow command.
 pub fn escape_log_line(text: &str) -> String {
-    let mut out: String = text
+    let spaced: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let trimmed = out.trim_start();
-    if trimmed.starts_with("::") || trimmed.starts_with("##[") {
-        out.insert(0, ' ');
-        out.insert(0, '>');
+    let mut out = defuse(&spaced);
+    if out.trim_start().starts_with("::") {
+        out.insert_str(0, "> ");
     }
     out
 }
@@ -180,6 +200,10 @@ mod tests {
         );
         assert_eq!(render_group("CA\nx"), "::group::CA%0Ax");
         assert_eq!(render_mask("a\nb"), "::add-mask::a%0Ab");
+        assert_eq!(
+            render_annotation(Level::Warning, Some("t ##[x]"), "m ##[stop-commands]y"),
+            "::warning title=t ##\\[x]::m ##\\[stop-commands]y"
+        );
     }
 
     #[test]
@@ -236,6 +260,12 @@ mod tests {
         );
         assert_eq!(escape_log_line("  ::add-mask::x"), ">   ::add-mask::x");
         assert_eq!(escape_log_line("a\nb\u{1b}[31m"), "a b [31m");
-        assert_eq!(escape_log_line("##[error]x"), "> ##[error]x");
+        assert_eq!(escape_log_line("##[error]x"), "##\\[error]x");
+        assert_eq!(
+            escape_log_line("CN=rke2-server-ca ##[stop-commands]x"),
+            "CN=rke2-server-ca ##\\[stop-commands]x"
+        );
+        assert_eq!(escape_log_line("\u{3000}::warning::x"), "> \u{3000}::warning::x");
+        assert_eq!(escape_log_line("a\r::add-mask::b"), "a ::add-mask::b");
     }
 }

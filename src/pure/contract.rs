@@ -380,6 +380,8 @@ impl Outcome {
 #[derive(Clone, Default)]
 pub struct RawInputs {
     values: BTreeMap<&'static str, String>,
+    /// Inputs whose bytes were not UTF-8: refused by `parse_settings`, never decoded lossily.
+    not_utf8: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for RawInputs {
@@ -404,6 +406,18 @@ impl RawInputs {
         match spec(name) {
             Some(spec) => {
                 self.values.insert(spec.name, value.into());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records an input whose value is not valid UTF-8: it is refused, never silently dropped.
+    pub fn set_not_utf8(&mut self, name: &str) -> bool {
+        match spec(name) {
+            Some(spec) => {
+                self.values.remove(spec.name);
+                self.not_utf8.push(spec.name);
                 true
             }
             None => false,
@@ -607,7 +621,11 @@ fn invalid(
     fix: String,
 ) -> InputError {
     let shown = match (spec(input), raw.value(input)) {
-        (Some(s), Some(v)) if s.echo && v.chars().count() <= 80 && !v.contains('\n') => {
+        // Echoed only when it cannot break the backticks that mark it or the line it is on;
+        // every renderer escapes it as data besides.
+        (Some(s), Some(v))
+            if s.echo && v.chars().count() <= 80 && !v.contains('`') && !v.contains(char::is_control) =>
+        {
             format!("`{v}`")
         }
         _ => "not valid".to_string(),
@@ -622,6 +640,17 @@ fn invalid(
 
 /// Parses every input into settings. The first problem found is returned.
 pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, InputError> {
+    if let Some(input) = raw.not_utf8.first() {
+        return Err(InputError::Invalid {
+            input,
+            shown: "not valid UTF-8".into(),
+            expected: "UTF-8 text",
+            fix: format!(
+                "check what feeds `{input}`: a value from a file or a secret may carry another \
+                 encoding (re-save it as UTF-8)"
+            ),
+        });
+    }
     let environment = parse_environment(raw)?;
     let vault_addr = match (raw.value("vault-addr"), purpose) {
         (Some(v), _) => Some(host::parse_vault_addr("vault-addr", v)?),
@@ -839,7 +868,9 @@ fn parse_ca_source(raw: &RawInputs) -> Result<CaSource, InputError> {
     })
 }
 
-fn parse_environment(raw: &RawInputs) -> Result<String, InputError> {
+/// The `environment` input, checked: it names mounts, files, check runs and comment markers, so
+/// nothing may use it before this passes.
+pub fn parse_environment(raw: &RawInputs) -> Result<String, InputError> {
     let Some(env) = raw.value("environment") else {
         return Err(InputError::Missing {
             input: "environment",

@@ -74,7 +74,12 @@ pub struct EventFacts {
 /// request events, `workflow_run.head_sha` on `workflow_run`.
 pub fn parse_event(event_name: &str, payload: &str) -> EventFacts {
     let json: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    // The payload is text others wrote (a branch name, a title): only a commit id passes.
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|s| is_commit_sha(s))
+            .map(str::to_string)
+    };
     match event_name {
         "pull_request"
         | "pull_request_target"
@@ -93,8 +98,109 @@ pub fn parse_event(event_name: &str, payload: &str) -> EventFacts {
     }
 }
 
+/// A SHA-1 or SHA-256 commit id in lowercase hex.
+pub fn is_commit_sha(text: &str) -> bool {
+    (text.len() == 40 || text.len() == 64)
+        && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether an event's code is the repository's own, and so whether a run may write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventTrust {
+    /// Code and trigger come from people with write access: the run may write.
+    Own,
+    /// Code or trigger may come from a fork or from anyone who can comment: a dry run.
+    Untrusted,
+    /// An event this action does not know, or none inside a runner: a dry run.
+    Unknown,
+    /// Not in a runner at all (a person at a terminal): the operator decides.
+    Local,
+}
+
+/// Events that write. Each one's code is the repository's and its trigger needs write access:
+/// - `push`: commits pushed to this repository (the JWT role's `ref` binding picks branches);
+/// - `workflow_dispatch`: started by hand by someone with write access;
+/// - `schedule`: the default branch's workflow on a timer;
+/// - `release`: a release published by a maintainer;
+/// - `merge_group`: the merge queue's commit, made only from approved pull requests;
+/// - `repository_dispatch`: sent through the API with a token that has write access.
+///
+/// `workflow_call` never appears here: a called workflow sees its caller's event name, so a
+/// reusable workflow writes exactly when its caller's event would.
+pub const WRITING_EVENTS: [&str; 6] = [
+    "push",
+    "workflow_dispatch",
+    "schedule",
+    "release",
+    "merge_group",
+    "repository_dispatch",
+];
+
+/// Events whose code or trigger others control: every pull request and review event (a fork's
+/// code, or `pull_request_target` acting for one), comments and issues (anyone may write them),
+/// `workflow_run` (often a fork's run finishing).
+const UNTRUSTED_EVENTS: [&str; 11] = [
+    "pull_request",
+    "pull_request_target",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "issue_comment",
+    "issues",
+    "discussion",
+    "discussion_comment",
+    "workflow_run",
+    "fork",
+    "watch",
+];
+
+/// How far an event's code is the repository's own. `in_runner` is false for a person at a
+/// terminal, where no event exists and the operator decides.
+pub fn event_trust(event_name: &str, in_runner: bool) -> EventTrust {
+    if WRITING_EVENTS.contains(&event_name) {
+        EventTrust::Own
+    } else if UNTRUSTED_EVENTS.contains(&event_name) {
+        EventTrust::Untrusted
+    } else if event_name.is_empty() && !in_runner {
+        EventTrust::Local
+    } else {
+        EventTrust::Unknown
+    }
+}
+
+impl EventTrust {
+    pub fn may_write(self) -> bool {
+        matches!(self, EventTrust::Own | EventTrust::Local)
+    }
+
+    /// Why a run on this event is a dry run, for the log and the summary.
+    pub fn dry_run_reason(self, event_name: &str) -> String {
+        let opt_in = "Set `allow-pull-request-writes: true` to write from it anyway.";
+        let shown: String = event_name.chars().take(64).collect();
+        match self {
+            EventTrust::Untrusted => format!(
+                "`{shown}` events run as a dry run: their code or trigger may come from a fork or \
+                 from anyone who can comment. {opt_in}"
+            ),
+            EventTrust::Unknown if event_name.is_empty() => format!(
+                "`GITHUB_EVENT_NAME` is empty, so no event vouches for this run: it runs as a dry \
+                 run. {opt_in}"
+            ),
+            EventTrust::Unknown => format!(
+                "`{shown}` is not an event this action writes on (only {}): it runs as a dry run. \
+                 {opt_in}",
+                WRITING_EVENTS.join(", ")
+            ),
+            EventTrust::Own | EventTrust::Local => String::new(),
+        }
+    }
+}
+
 /// `vault-k8s-handshake (dev)`: one check per environment.
 pub fn check_run_name(environment: &str) -> String {
+    if environment.is_empty() {
+        // The environment input was rejected and is not repeated here.
+        return "vault-k8s-handshake".to_string();
+    }
     format!("vault-k8s-handshake ({environment})")
 }
 
@@ -109,13 +215,18 @@ pub fn conclusion(outcome: Outcome) -> &'static str {
 
 /// The check run's one-line title.
 pub fn title(outcome: Outcome, environment: &str, changed: bool) -> String {
-    match outcome {
-        Outcome::Unchanged => format!("{environment}: config already as desired"),
-        Outcome::Changed => format!("{environment}: config written and verified"),
-        Outcome::Planned if changed => format!("{environment}: dry run, the config would change"),
-        Outcome::Planned => format!("{environment}: dry run, nothing to change"),
-        Outcome::RolledBack => format!("{environment}: written, failed verification, restored"),
-        Outcome::Failed => format!("{environment}: the handshake failed"),
+    let said: &str = match outcome {
+        Outcome::Unchanged => "config already as desired",
+        Outcome::Changed => "config written and verified",
+        Outcome::Planned if changed => "dry run, the config would change",
+        Outcome::Planned => "dry run, nothing to change",
+        Outcome::RolledBack => "written, failed verification, restored",
+        Outcome::Failed => "the handshake failed",
+    };
+    if environment.is_empty() {
+        said.to_string()
+    } else {
+        format!("{environment}: {said}")
     }
 }
 

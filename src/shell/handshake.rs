@@ -26,8 +26,6 @@ use crate::shell::runner::Runner;
 use crate::shell::vault::{CallError, VaultClient};
 use crate::source::{self, FileRules};
 
-/// Events whose code may come from a fork: they run as a dry run unless the workflow opts in.
-const UNTRUSTED_EVENTS: [&str; 3] = ["pull_request", "pull_request_target", "workflow_run"];
 
 /// Everything a run needs from its environment, gathered by the caller.
 pub struct RunEnv {
@@ -99,10 +97,17 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
         api_url: env.github_api_url.clone(),
         event: env.event.clone(),
     };
-    let environment = env.raw.raw_value("environment").unwrap_or_default();
+    // A rejected `environment` is used nowhere (not in the report's name, the check run's name
+    // or the comment marker): the failure names the input instead.
+    let environment = contract::parse_environment(&env.raw).unwrap_or_default();
+    let mount = if environment.is_empty() {
+        String::new()
+    } else {
+        format!("{environment}-kubernetes")
+    };
     let report: Shared<RunReport> = Arc::new(Mutex::new(RunReport::new(
         &environment,
-        &format!("{environment}-kubernetes"),
+        &mount,
         env.context.clone(),
     )));
     let session: Shared<Option<Session>> = Arc::new(Mutex::new(None));
@@ -152,7 +157,8 @@ async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
     let (summary, outcome, environment, changed, repository, sha, run_url) = {
         let r = lock(report);
         (
-            summary::render_summary(&r),
+            // Redacted here: these bodies leave the process through GitHub, not the runner.
+            runner.redact(&summary::render_summary(&r)),
             r.outcome,
             r.environment.clone(),
             r.changed,
@@ -219,6 +225,12 @@ async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
     }
     if wants(Target::PrComment) {
         match p.event.pull_request {
+            _ if environment.is_empty() => note(
+                "pr-comment skipped: the `environment` input was rejected, so no comment of \
+                 this environment can be found"
+                    .into(),
+                true,
+            ),
             None => note(
                 "pr-comment skipped: this run is not for a pull request".into(),
                 false,
@@ -325,13 +337,10 @@ async fn handshake(
         );
     }
     let event = env.context.event_name.clone().unwrap_or_default();
-    let dry_run = settings.dry_run
-        || (UNTRUSTED_EVENTS.contains(&event.as_str()) && !settings.allow_pull_request_writes);
+    let trust = publish::event_trust(&event, runner.in_runner());
+    let dry_run = settings.dry_run || (!trust.may_write() && !settings.allow_pull_request_writes);
     if dry_run && !settings.dry_run {
-        let reason = format!(
-            "`{event}` events run as a dry run: their code may come from a fork. Set \
-             `allow-pull-request-writes: true` to write from them."
-        );
+        let reason = trust.dry_run_reason(&event);
         runner.notice(&reason);
         let mut r = lock(report);
         r.dry_run = true;
@@ -481,7 +490,7 @@ async fn handshake(
             crate::shell::probe::probe(&host, &ders, settings.probe_timeout, env.now).await;
         // On events whose log and summary anyone may read (pull requests), internal names,
         // addresses and SANs stay out.
-        let public = UNTRUSTED_EVENTS.contains(&event.as_str());
+        let public = !trust.may_write();
         let (said, hint) = if public {
             (finding.public_message(), finding.public_hint())
         } else {
@@ -1068,14 +1077,10 @@ async fn revoke(runner: &Runner, report: &Shared<RunReport>, session: &Shared<Op
 /// Writes the report, outputs and summary, emits the failure annotation, returns the exit code.
 fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str, step_summary: bool) -> u8 {
     let mut r = lock(report);
-    r.report_path = None;
-    match runner.write_report(json_name, &summary::render_report_json(&r)) {
-        Ok(path) => r.report_path = Some(path.display().to_string()),
-        Err(e) => runner.warning(&format!("could not write the JSON report: {e}")),
-    }
-    // Written again with its own path inside.
-    if let Some(path) = &r.report_path {
-        let _ = std::fs::write(path, summary::render_report_json(&r));
+    r.report_path = runner.report_path(json_name).map(|p| p.display().to_string());
+    if let Err(e) = runner.write_report(json_name, &summary::render_report_json(&r)) {
+        r.report_path = None;
+        runner.warning(&format!("could not write the JSON report: {e}"));
     }
     if let Some(f) = &r.failure {
         runner.error(f.class, &f.message, f.hint.as_deref());

@@ -1,19 +1,22 @@
 //! Everything the run writes for the runner: workflow commands on stdout, the output and summary
 //! files, the JSON report. Outside a runner, the same calls print plain text for a person.
 //!
-//! Every line goes through the core's encoders, so untrusted text cannot form a workflow command.
-//! Secrets are masked (`::add-mask::`) the moment they exist, before anything derived from them
-//! could be printed; public values (CA, fingerprints, hosts) are never masked, because the runner
-//! drops job outputs that contain a masked value.
+//! Every line goes through the core's encoders, so untrusted text cannot form a workflow command
+//! under the runner's own parsing rules (`pure::command`). Secrets are masked (`::add-mask::`)
+//! the moment they exist, and registered with one `Redactor` that every byte leaving through
+//! here passes: stdout, stderr, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY` and the JSON report (the
+//! bodies posted to GitHub go through [`Runner::redact`] too). Public values (CA, fingerprints,
+//! hosts) are never masked, because the runner drops job outputs that contain a masked value.
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use rand::Rng;
 
 use crate::pure::command::{self, Level};
-use crate::pure::secret::Secret;
+use crate::pure::secret::{Redactor, Secret};
 use crate::pure::ErrorClass;
 
 /// Where the run writes. Built from the environment by `env::read_runner_paths`.
@@ -28,6 +31,7 @@ pub struct RunnerPaths {
 pub struct Runner {
     paths: RunnerPaths,
     delimiter: String,
+    redactor: Mutex<Redactor>,
 }
 
 impl Runner {
@@ -37,7 +41,16 @@ impl Runner {
         Runner {
             paths,
             delimiter: format!("ghadelimiter_{random:032x}"),
+            redactor: Mutex::new(Redactor::new()),
         }
+    }
+
+    /// `text` with every secret registered so far replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .redact(text)
     }
 
     pub fn in_runner(&self) -> bool {
@@ -48,23 +61,43 @@ impl Runner {
         self.paths.temp.as_ref()
     }
 
+    /// Writes one rendered line to stdout, redacted once more: the last gate.
     fn line(&self, text: &str) {
+        let text = self.redact(text);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
     }
 
-    /// Registers a secret with the runner's log masking. A no-op outside a runner.
+    /// Writes one rendered line to stderr, redacted once more.
+    fn err_line(&self, text: &str) {
+        let text = self.redact(text);
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{text}");
+    }
+
+    /// Registers a secret with the redactor and, in a runner, with the runner's log masking
+    /// (each form not masked yet: as given and trimmed).
     pub fn mask(&self, secret: &Secret) {
-        if self.paths.in_runner && !secret.expose_secret().is_empty() {
-            self.line(&command::render_mask(secret.expose_secret()));
+        let new_masks = self
+            .redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .register(secret);
+        if self.paths.in_runner {
+            let mut out = std::io::stdout().lock();
+            for form in new_masks {
+                // Not redacted: this line is the mask itself, and the runner echoes it as `***`.
+                let _ = writeln!(out, "{}", command::render_mask(&form));
+            }
         }
     }
 
     pub fn group(&self, title: &str) {
+        let title = self.redact(title);
         if self.paths.in_runner {
-            self.line(&command::render_group(title));
+            self.line(&command::render_group(&title));
         } else {
-            self.line(&format!("== {}", command::escape_log_line(title)));
+            self.line(&format!("== {}", command::escape_log_line(&title)));
         }
     }
 
@@ -76,31 +109,34 @@ impl Runner {
 
     /// A plain log line (untrusted text escaped).
     pub fn info(&self, text: &str) {
-        self.line(&command::escape_log_line(text));
+        self.line(&command::escape_log_line(&self.redact(text)));
     }
 
     pub fn warning(&self, text: &str) {
+        let text = self.redact(text);
         if self.paths.in_runner {
-            self.line(&command::render_annotation(Level::Warning, None, text));
+            self.line(&command::render_annotation(Level::Warning, None, &text));
         } else {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "warning: {}", command::escape_log_line(text));
+            self.err_line(&format!("warning: {}", command::escape_log_line(&text)));
         }
     }
 
     pub fn notice(&self, text: &str) {
+        let text = self.redact(text);
         if self.paths.in_runner {
-            self.line(&command::render_annotation(Level::Notice, None, text));
+            self.line(&command::render_annotation(Level::Notice, None, &text));
         } else {
-            self.line(&format!("note: {}", command::escape_log_line(text)));
+            self.line(&format!("note: {}", command::escape_log_line(&text)));
         }
     }
 
     /// The one failure annotation of a run, with its hint.
     pub fn error(&self, class: ErrorClass, message: &str, hint: Option<&str>) {
-        let text = match hint {
+        let message = self.redact(message);
+        let hint = hint.map(|h| self.redact(h));
+        let text = match &hint {
             Some(h) => format!("{message}\nhint: {h}"),
-            None => message.to_string(),
+            None => message.clone(),
         };
         if self.paths.in_runner {
             self.line(&command::render_annotation(
@@ -109,10 +145,9 @@ impl Runner {
                 &text,
             ));
         } else {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {}", command::escape_log_line(message));
+            self.err_line(&format!("error: {}", command::escape_log_line(&message)));
             if let Some(h) = hint {
-                let _ = writeln!(err, "hint: {}", command::escape_log_line(h));
+                self.err_line(&format!("hint: {}", command::escape_log_line(&h)));
             }
         }
     }
@@ -125,7 +160,7 @@ impl Runner {
                 for (name, value) in outputs {
                     self.line(&format!(
                         "output {name}={}",
-                        command::escape_log_line(value)
+                        command::escape_log_line(&self.redact(value))
                     ));
                 }
             }
@@ -133,7 +168,9 @@ impl Runner {
         };
         let mut text = String::new();
         for (name, value) in outputs {
-            let record = command::render_output(name, value, &self.delimiter)
+            // A lone CR would end a line for the runner's readers of a later step's log.
+            let value = self.redact(value).replace('\r', " ");
+            let record = command::render_output(name, &value, &self.delimiter)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
             text.push_str(&record);
         }
@@ -143,16 +180,16 @@ impl Runner {
 
     /// Appends the Markdown summary to `GITHUB_STEP_SUMMARY`; outside a runner, prints it.
     pub fn write_summary(&self, markdown: &str) -> std::io::Result<()> {
+        let markdown = self.redact(markdown);
         match &self.paths.step_summary {
             Some(path) => {
                 let mut file = OpenOptions::new().append(true).create(true).open(path)?;
                 file.write_all(markdown.as_bytes())
             }
             None => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(b"\n")?;
+                self.line("");
                 for line in markdown.lines() {
-                    writeln!(out, "{}", command::escape_log_line(line))?;
+                    self.line(&command::escape_log_line(line));
                 }
                 Ok(())
             }
@@ -162,9 +199,21 @@ impl Runner {
     /// Writes the JSON report under the runner's temp folder (or the system temp folder outside a
     /// runner) and returns its path.
     pub fn write_report(&self, file_name: &str, json: &str) -> std::io::Result<PathBuf> {
-        let dir = self.paths.temp.clone().unwrap_or_else(std::env::temp_dir);
-        let path = dir.join(file_name);
-        std::fs::write(&path, json)?;
+        let path = self.report_path(file_name).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a plain file name")
+        })?;
+        std::fs::write(&path, self.redact(json))?;
         Ok(path)
+    }
+
+    /// Where the JSON report goes: `file_name` must be one plain file name (no separator, no
+    /// `..`), so nothing outside the temp folder can be named.
+    pub fn report_path(&self, file_name: &str) -> Option<PathBuf> {
+        let plain = !file_name.is_empty()
+            && file_name != "."
+            && file_name != ".."
+            && !file_name.contains(['/', '\\', '\0']);
+        let dir = self.paths.temp.clone().unwrap_or_else(std::env::temp_dir);
+        plain.then(|| dir.join(file_name))
     }
 }

@@ -1,5 +1,12 @@
 //! The harness shared by the tests that run the action's binary against the dev server.
+//!
+//! Every run goes through the runner's own parsing (`runner_log`) and a scan of every channel
+//! that leaves the process (stdout, stderr, the output, summary and report files) for every
+//! secret the run held: its inputs, the OIDC request token, and each JWT and Vault token that
+//! crossed the dev server.
 #![allow(dead_code)]
+
+pub mod runner_log;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -164,13 +171,76 @@ impl Harness {
             .output()
             .unwrap();
         let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
-        Outcome {
+        let outcome = Outcome {
             code: result.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&result.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&result.stderr).into_owned(),
             outputs,
             summary: std::fs::read_to_string(&summary).unwrap(),
             requests: self.server.requests()[before..].to_vec(),
+        };
+        let mut secrets = self.secrets_seen(&outcome.requests);
+        secrets.push(grant.request_token.clone());
+        for name in ["vault-token", "proof-jwt", "github-token"] {
+            if let Some(v) = vars.get(&format!("INPUT_{}", name.to_uppercase())) {
+                secrets.push(v.trim().to_string());
+            }
+        }
+        secrets.retain(|s| s.len() >= 4);
+        self.assert_no_secret_leaves(&outcome, &secrets);
+        outcome
+    }
+
+    /// Every token and JWT that crossed the dev server: presented tokens, bearer tokens, the
+    /// `jwt` of logins, and every token Vault minted or revoked.
+    pub fn secrets_seen(&self, requests: &[vault_k8s_handshake::devserver::RecordedRequest]) -> Vec<String> {
+        let mut secrets = Vec::new();
+        for r in requests {
+            for (name, value) in &r.headers {
+                match name.to_ascii_lowercase().as_str() {
+                    "x-vault-token" => secrets.push(value.clone()),
+                    "authorization" => secrets.push(
+                        value.split_once(' ').map(|(_, t)| t).unwrap_or(value).to_string(),
+                    ),
+                    _ => {}
+                }
+            }
+            if let Ok(body) = serde_json::from_str::<serde_json::Value>(&r.body) {
+                if let Some(jwt) = body.get("jwt").and_then(|v| v.as_str()) {
+                    secrets.push(jwt.to_string());
+                }
+            }
+        }
+        self.server.with_vault(|v| {
+            secrets.extend(v.live_login_tokens());
+            secrets.extend(v.revoked_tokens().iter().cloned());
+        });
+        secrets.retain(|s| s.trim().len() >= 4);
+        secrets.sort();
+        secrets.dedup();
+        secrets
+    }
+
+    /// No secret in what the runner would show, in the output and summary files, or in any
+    /// report the run left under the runner's temp folder; no command the project does not send.
+    pub fn assert_no_secret_leaves(&self, o: &Outcome, secrets: &[String]) {
+        runner_log::assert_runner_safe(&o.stdout, &o.stderr, secrets);
+        let mut files = vec![("outputs", o.outputs.values().cloned().collect::<Vec<_>>().join("\n"))];
+        files.push(("summary", o.summary.clone()));
+        if let Ok(dir) = std::fs::read_dir(&self.runner_temp) {
+            for entry in dir.flatten() {
+                if entry.path().extension().is_some_and(|e| e == "json") {
+                    files.push(("report", std::fs::read_to_string(entry.path()).unwrap_or_default()));
+                }
+            }
+        }
+        use vault_k8s_handshake::pure::command::{escape_html, escape_markdown};
+        for (channel, text) in files {
+            for s in secrets {
+                for form in [s.clone(), escape_markdown(s), escape_html(s)] {
+                    assert!(!text.contains(form.as_str()), "a secret reached the {channel}:\n{text}");
+                }
+            }
         }
     }
 

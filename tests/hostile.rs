@@ -1,0 +1,204 @@
+//! Text the project did not write, tried as an attacker would: CA subjects, kubeconfig names,
+//! Vault errors, KV values and servers that echo the secrets they were sent. Every run here also
+//! passes the harness's own checks (the runner's parser over stdout and stderr, every secret
+//! absent from every channel); the assertions below add what each scenario must show.
+
+mod common;
+
+use common::runner_log::{assert_runner_safe, RunnerLog};
+use common::*;
+use vault_k8s_handshake::devserver::github::{
+    GithubOptions, GithubServer, Permissions, FAULT_ECHO_TOKEN,
+};
+use vault_k8s_handshake::devserver::{cluster, seed::Seed, Fault, FaultKind, ServerOptions};
+
+const GH_TOKEN: &str = "ghs_PLANTEDgithubTOKEN0123456789abcdef";
+
+fn echo(code: u16, error: &str) -> FaultKind {
+    FaultKind::Status {
+        code,
+        retry_after: None,
+        errors: vec![error.to_string()],
+    }
+}
+
+// --- the runner's parser, as the tests emulate it -----------------------------------------------
+
+#[test]
+fn the_emulated_runner_obeys_a_legacy_stop_command_anywhere_in_a_line() {
+    // The positive control: the attack works on a naive log, so the checks can fail.
+    let log = "CA `CN=rke2-server-ca ##[stop-commands]tok-123`\n::add-mask::hvs.SECRETVALUE\n\
+               token hvs.SECRETVALUE\n";
+    let mut runner = RunnerLog::new();
+    runner.feed(log);
+    assert!(runner.text().contains("hvs.SECRETVALUE"), "{}", runner.text());
+    let caught = std::panic::catch_unwind(|| {
+        assert_runner_safe(log, "", &["hvs.SECRETVALUE".to_string()]);
+    });
+    assert!(caught.is_err(), "the safety check must catch the unmasked secret");
+}
+
+#[test]
+fn the_emulated_runner_masks_after_add_mask_and_splits_at_carriage_returns() {
+    let mut runner = RunnerLog::new();
+    runner.feed("::add-mask::s3cr3t-value\nsaw s3cr3t-value\rx::warning::no\r  ::notice::yes\n");
+    assert_eq!(runner.text(), "saw ***\nx::warning::no\nyes");
+    assert_eq!(
+        runner.commands,
+        vec![
+            ("add-mask".to_string(), "***".to_string()),
+            ("notice".to_string(), "yes".to_string())
+        ]
+    );
+    // The resume token ends a stop; commands before it are printed, not run.
+    let mut runner = RunnerLog::new();
+    runner.feed("::stop-commands::pause-1234\n::add-mask::abcdef\n::pause-1234::\n::add-mask::ghijkl\n");
+    assert!(runner.text().contains("::add-mask::abcdef"));
+    assert!(!runner.text().contains("ghijkl"));
+}
+
+// --- untrusted text in the log ------------------------------------------------------------------
+
+#[test]
+fn a_ca_subject_that_stops_commands_stays_inert() {
+    let h = harness();
+    let now = time::OffsetDateTime::now_utc();
+    let ca = cluster::rke2_ca("rke2-server ##[stop-commands]x", now).unwrap();
+    std::fs::write(h.workspace.join("hostile-ca.crt"), &ca.pem).unwrap();
+    let o = h.run(&[("ca-file", "hostile-ca.crt")], &[]);
+    assert_ok(&o, "changed");
+    // The subject is shown (defused), and the login's secrets were masked after it.
+    assert!(o.stdout.contains("##\\[stop-commands]x"), "{}", o.stdout);
+    assert!(!o.stdout.contains("##[stop-commands]"), "{}", o.stdout);
+    let log = assert_runner_safe(&o.stdout, &o.stderr, &h.secrets_seen(&o.requests));
+    assert!(log.commands.iter().any(|(n, _)| n == "add-mask"));
+}
+
+#[test]
+fn a_vault_error_with_commands_and_line_breaks_stays_inert() {
+    let h = harness();
+    h.server.inject(
+        Fault::new(
+            "/v1/auth/dev-kubernetes/config",
+            echo(400, "bad\r::add-mask::x\n##[stop-commands]abcdefg\r\n::error::forged"),
+            10,
+        )
+        .method("GET"),
+    );
+    let o = h.run(&[], &[]);
+    assert_ne!(o.code, 0);
+    let log = assert_runner_safe(&o.stdout, &o.stderr, &h.secrets_seen(&o.requests));
+    let errors: Vec<_> = log.commands.iter().filter(|(n, _)| n == "error").collect();
+    assert_eq!(errors.len(), 1, "one failure annotation, no forged one: {errors:?}");
+    assert!(!o.outputs["error-message"].contains('\r'));
+}
+
+#[test]
+fn a_kv_value_is_data_wherever_it_is_shown() {
+    let mut seed = Seed::new("dev", VIP);
+    seed.vip = "127.0.0.10 ##[stop-commands]abcdefgh".into();
+    let h = harness_with(seed, ServerOptions::default());
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert_runner_safe(&o.stdout, &o.stderr, &h.secrets_seen(&o.requests));
+    assert!(!o.stdout.contains("##[stop-commands]"), "{}", o.stdout);
+}
+
+// --- servers that echo secrets ------------------------------------------------------------------
+
+#[test]
+fn a_vault_token_echoed_in_an_error_is_redacted_from_every_channel() {
+    let h = harness();
+    let gh = GithubServer::start(GithubOptions {
+        owner: "acme".into(),
+        repo: "gitops".into(),
+        run_id: 4242,
+        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
+    })
+    .unwrap();
+    h.server.inject(
+        Fault::new(
+            "/v1/auth/dev-kubernetes/config",
+            echo(403, "permission denied for token {presented-token} (\"{presented-token}\")"),
+            10,
+        )
+        .method("POST"),
+    );
+    let api = gh.api_url();
+    let event = h.runner_temp.join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"pull_request":{"number":7,"head":{"sha":"0123456789abcdef0123456789abcdef01234567"}}}"#,
+    )
+    .unwrap();
+    let event = event.display().to_string();
+    let o = h.run(
+        &[
+            ("github-token", GH_TOKEN),
+            ("post", "step-summary,check-run,pr-comment"),
+            ("allow-pull-request-writes", "true"),
+        ],
+        &[
+            ("GITHUB_API_URL", api.as_str()),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.as_str()),
+        ],
+    );
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    // The positive control: the server did echo the token the action presented.
+    let presented: Vec<String> = o
+        .requests
+        .iter()
+        .filter(|r| r.path == "auth/dev-kubernetes/config")
+        .flat_map(|r| r.headers.iter())
+        .filter(|(n, _)| n.eq_ignore_ascii_case("x-vault-token"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert!(!presented.is_empty());
+    assert!(o.outputs["error-message"].contains("permission denied for token ***"));
+    // GitHub received the check run and the comment, both redacted.
+    let bodies = format!("{:?} {:?}", gh.check_runs(), gh.comments(7));
+    assert!(bodies.contains("permission denied for token ***"), "{bodies}");
+    for token in &presented {
+        assert!(!bodies.contains(token.as_str()), "{bodies}");
+    }
+}
+
+#[test]
+fn a_github_token_echoed_by_the_api_is_redacted() {
+    let h = harness();
+    let gh = GithubServer::start(GithubOptions {
+        owner: "acme".into(),
+        repo: "gitops".into(),
+        run_id: 4242,
+        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
+    })
+    .unwrap();
+    gh.inject("POST", "/repos/acme/gitops/check-runs", FAULT_ECHO_TOKEN, 1);
+    let api = gh.api_url();
+    let o = h.run(
+        &[("github-token", GH_TOKEN), ("post", "step-summary,check-run")],
+        &[("GITHUB_API_URL", api.as_str())],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    // The stand-in echoed it (positive control), and it shows nowhere.
+    assert!(o.summary.contains("with token ***"), "{}", o.summary);
+    assert!(!o.summary.contains("PLANTEDgithub"), "{}", o.summary);
+    // Only the mask registration carries it on stdout, and the runner shows that as `***`.
+    let log = assert_runner_safe(&o.stdout, &o.stderr, &[GH_TOKEN.to_string()]);
+    assert!(log.text().contains("with token ***"), "{}", log.text());
+}
+
+#[test]
+fn an_oidc_service_that_echoes_the_request_token_is_redacted() {
+    let h = harness();
+    h.server.inject(Fault::new(
+        "/_github/idtoken/*",
+        echo(400, "bad bearer {presented-token}"),
+        10,
+    ));
+    let o = h.run(&[], &[]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    // The request token is in the harness's secret list; its checks ran in `run`.
+    assert!(!o.outputs["error-message"].is_empty());
+}
