@@ -31,11 +31,18 @@ fn the_emulated_runner_obeys_a_legacy_stop_command_anywhere_in_a_line() {
                token hvs.SECRETVALUE\n";
     let mut runner = RunnerLog::new();
     runner.feed(log);
-    assert!(runner.text().contains("hvs.SECRETVALUE"), "{}", runner.text());
+    assert!(
+        runner.text().contains("hvs.SECRETVALUE"),
+        "{}",
+        runner.text()
+    );
     let caught = std::panic::catch_unwind(|| {
         assert_runner_safe(log, "", &["hvs.SECRETVALUE".to_string()]);
     });
-    assert!(caught.is_err(), "the safety check must catch the unmasked secret");
+    assert!(
+        caught.is_err(),
+        "the safety check must catch the unmasked secret"
+    );
 }
 
 #[test]
@@ -52,7 +59,9 @@ fn the_emulated_runner_masks_after_add_mask_and_splits_at_carriage_returns() {
     );
     // The resume token ends a stop; commands before it are printed, not run.
     let mut runner = RunnerLog::new();
-    runner.feed("::stop-commands::pause-1234\n::add-mask::abcdef\n::pause-1234::\n::add-mask::ghijkl\n");
+    runner.feed(
+        "::stop-commands::pause-1234\n::add-mask::abcdef\n::pause-1234::\n::add-mask::ghijkl\n",
+    );
     assert!(runner.text().contains("::add-mask::abcdef"));
     assert!(!runner.text().contains("ghijkl"));
 }
@@ -80,7 +89,10 @@ fn a_vault_error_with_commands_and_line_breaks_stays_inert() {
     h.server.inject(
         Fault::new(
             "/v1/auth/dev-kubernetes/config",
-            echo(400, "bad\r::add-mask::x\n##[stop-commands]abcdefg\r\n::error::forged"),
+            echo(
+                400,
+                "bad\r::add-mask::x\n##[stop-commands]abcdefg\r\n::error::forged",
+            ),
             10,
         )
         .method("GET"),
@@ -89,7 +101,11 @@ fn a_vault_error_with_commands_and_line_breaks_stays_inert() {
     assert_ne!(o.code, 0);
     let log = assert_runner_safe(&o.stdout, &o.stderr, &h.secrets_seen(&o.requests));
     let errors: Vec<_> = log.commands.iter().filter(|(n, _)| n == "error").collect();
-    assert_eq!(errors.len(), 1, "one failure annotation, no forged one: {errors:?}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "one failure annotation, no forged one: {errors:?}"
+    );
     assert!(!o.outputs["error-message"].contains('\r'));
 }
 
@@ -119,7 +135,10 @@ fn a_vault_token_echoed_in_an_error_is_redacted_from_every_channel() {
     h.server.inject(
         Fault::new(
             "/v1/auth/dev-kubernetes/config",
-            echo(403, "permission denied for token {presented-token} (\"{presented-token}\")"),
+            echo(
+                403,
+                "permission denied for token {presented-token} (\"{presented-token}\")",
+            ),
             10,
         )
         .method("POST"),
@@ -158,7 +177,10 @@ fn a_vault_token_echoed_in_an_error_is_redacted_from_every_channel() {
     assert!(o.outputs["error-message"].contains("permission denied for token ***"));
     // GitHub received the check run and the comment, both redacted.
     let bodies = format!("{:?} {:?}", gh.check_runs(), gh.comments(7));
-    assert!(bodies.contains("permission denied for token ***"), "{bodies}");
+    assert!(
+        bodies.contains("permission denied for token ***"),
+        "{bodies}"
+    );
     for token in &presented {
         assert!(!bodies.contains(token.as_str()), "{bodies}");
     }
@@ -177,7 +199,10 @@ fn a_github_token_echoed_by_the_api_is_redacted() {
     gh.inject("POST", "/repos/acme/gitops/check-runs", FAULT_ECHO_TOKEN, 1);
     let api = gh.api_url();
     let o = h.run(
-        &[("github-token", GH_TOKEN), ("post", "step-summary,check-run")],
+        &[
+            ("github-token", GH_TOKEN),
+            ("post", "step-summary,check-run"),
+        ],
         &[("GITHUB_API_URL", api.as_str())],
     );
     assert_eq!(o.code, 0, "{}", o.stdout);

@@ -265,7 +265,10 @@ mod tests {
             escape_log_line("CN=rke2-server-ca ##[stop-commands]x"),
             "CN=rke2-server-ca ##\\[stop-commands]x"
         );
-        assert_eq!(escape_log_line("\u{3000}::warning::x"), "> \u{3000}::warning::x");
+        assert_eq!(
+            escape_log_line("\u{3000}::warning::x"),
+            "> \u{3000}::warning::x"
+        );
         assert_eq!(escape_log_line("a\r::add-mask::b"), "a ::add-mask::b");
     }
 }

@@ -624,7 +624,10 @@ fn invalid(
         // Echoed only when it cannot break the backticks that mark it or the line it is on;
         // every renderer escapes it as data besides.
         (Some(s), Some(v))
-            if s.echo && v.chars().count() <= 80 && !v.contains('`') && !v.contains(char::is_control) =>
+            if s.echo
+                && v.chars().count() <= 80
+                && !v.contains('`')
+                && !v.contains(char::is_control) =>
         {
             format!("`{v}`")
         }

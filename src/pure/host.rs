@@ -100,6 +100,11 @@ pub enum HostError {
     Loopback { origin: String, host: String },
     #[error("`{origin}` is the unspecified address `{host}`, which names no server")]
     Unspecified { origin: String, host: String },
+    #[error(
+        "`{origin}` is `{host}`, a link-local or cloud metadata address: Vault would send \
+         ServiceAccount tokens to the metadata service of its own host"
+    )]
+    Metadata { origin: String, host: String },
     #[error("`{origin}` is a numeric shorthand (`{host}`) that resolvers expand differently")]
     NumericShorthand { origin: String, host: String },
     #[error("`{origin}` uses `http://` to a host other than loopback: the Vault token would cross the network in clear text")]
@@ -137,6 +142,10 @@ impl Diagnostic for HostError {
             HostError::Unspecified { .. } => {
                 "use the VIP or a server address reachable from Vault".to_string()
             }
+            HostError::Metadata { .. } => "use the kube-vip VIP or a server address of the \
+                cluster; link-local addresses (`169.254.0.0/16`, `fe80::/10`) and metadata names \
+                never serve the Kubernetes API"
+                .to_string(),
             HostError::NumericShorthand { .. } => {
                 "write the address in full dotted form, e.g. `10.0.0.10`".to_string()
             }
@@ -296,6 +305,12 @@ fn build(
     allow_loopback: bool,
     mut warnings: Vec<String>,
 ) -> Result<KubernetesHost, HostError> {
+    if is_metadata_host(&parts.host) {
+        return Err(HostError::Metadata {
+            origin: origin.into(),
+            host: parts.host.to_string(),
+        });
+    }
     let loopback = match &parts.host {
         HostName::Ip(ip) if ip.is_unspecified() => {
             return Err(HostError::Unspecified {
@@ -330,6 +345,34 @@ fn build(
         loopback,
         warnings,
     })
+}
+
+/// Link-local addresses and the names and addresses of cloud instance metadata services:
+/// `169.254.0.0/16` (AWS, Azure, GCP, OpenStack and Oracle serve metadata at 169.254.169.254),
+/// `fe80::/10`, AWS's IPv6 endpoint `fd00:ec2::254`, Alibaba's `100.100.100.200`, GCP's
+/// `metadata.google.internal` and `metadata.goog`, and each IPv4 one in IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible and NAT64 (`64:ff9b::/96`) form.
+fn is_metadata_host(host: &HostName) -> bool {
+    let v4_is = |v4: Ipv4Addr| v4.is_link_local() || v4 == Ipv4Addr::new(100, 100, 100, 200);
+    match host {
+        HostName::Ip(IpAddr::V4(v4)) => v4_is(*v4),
+        HostName::Ip(IpAddr::V6(v6)) => {
+            let seg = v6.segments();
+            let embedded = Ipv4Addr::from(((seg[6] as u32) << 16) | seg[7] as u32);
+            let mapped = v6.to_ipv4_mapped().is_some_and(v4_is);
+            let compatible_or_nat64 = (seg[..6] == [0, 0, 0, 0, 0, 0]
+                || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0])
+                && v4_is(embedded);
+            (seg[0] & 0xffc0) == 0xfe80
+                || *v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                || mapped
+                || compatible_or_nat64
+        }
+        HostName::Dns(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            ["metadata.google.internal", "metadata.goog"].contains(&name.as_str())
+        }
+    }
 }
 
 fn is_loopback_ip(ip: IpAddr) -> bool {
@@ -463,7 +506,7 @@ fn parse_host_name(origin: &str, host: &str) -> Result<HostName, HostError> {
         .unwrap_or_default();
     let numeric_label = !last.is_empty()
         && (last.chars().all(|c| c.is_ascii_digit())
-            || (last.len() > 2 && last[..2].eq_ignore_ascii_case("0x")));
+            || (last.len() > 2 && last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"))));
     if numeric_label {
         return Err(HostError::NumericShorthand {
             origin: origin.into(),
@@ -801,5 +844,53 @@ mod tests {
         // A stored schemeless value never equals a proper URL: it must be rewritten.
         assert!(!same_host("10.69.1.110:6443", "https://10.69.1.110:6443"));
         assert!(same_host("10.69.1.110:6443", "10.69.1.110:6443"));
+    }
+
+    #[test]
+    fn link_local_and_metadata_hosts_are_refused() {
+        for value in [
+            "https://169.254.169.254:6443",
+            "https://169.254.1.2",
+            "https://[fe80::1]:6443",
+            "https://[fd00:ec2::254]",
+            "https://[::ffff:169.254.169.254]:6443",
+            "https://[::ffff:a9fe:a9fe]:6443",
+            "https://[64:ff9b::a9fe:a9fe]:6443",
+            "https://[::169.254.169.254]",
+            "https://100.100.100.200:6443",
+            "https://metadata.google.internal",
+            "https://METADATA.google.internal.:6443",
+            "https://metadata.goog",
+        ] {
+            let e = parse_kubernetes_host("kubernetes-host", value, true).unwrap_err();
+            assert!(matches!(e, HostError::Metadata { .. }), "{value}: {e}");
+            assert!(e.hint().unwrap().contains("kube-vip VIP"), "{value}");
+        }
+        let e = host_from_vip("kv/dev/data/ip#vip", "169.254.169.254", 6443, false).unwrap_err();
+        assert!(matches!(e, HostError::Metadata { .. }), "{e}");
+        // Neighbours stay allowed.
+        for value in [
+            "https://169.255.0.1:6443",
+            "https://[fd00:ec2::253]",
+            "https://metadata.example.com",
+        ] {
+            assert!(
+                parse_kubernetes_host("kubernetes-host", value, false).is_ok(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_ascii_labels_never_panic() {
+        for value in [
+            "https://é:6443",
+            "https://a.éx",
+            "https://a.0é",
+            "https://x.ü0x",
+        ] {
+            let _ = parse_kubernetes_host("kubernetes-host", value, false);
+        }
+        let _ = host_from_vip("kv", "0é", 6443, false);
     }
 }

@@ -46,7 +46,7 @@ const CREDENTIAL_FIELDS: [&str; 9] = [
 ];
 
 /// The current context of a kubeconfig, resolved to its cluster's CA. Holds no credential value:
-/// only the names of the credential fields the context's user carries.
+/// only the names of the credential fields its user entries carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Kubeconfig {
     /// Name of the current context (data from the file: never put it in an error message).
@@ -60,10 +60,10 @@ pub struct Kubeconfig {
     pub ca: CaReference,
     /// `cluster.insecure-skip-tls-verify`; when true, [`Kubeconfig::warnings`] says so.
     pub insecure_skip_tls_verify: bool,
-    /// Credential fields the current context's user carries, by kubeconfig field name, in a
-    /// fixed order: any of `client-certificate-data`, `client-key-data`, `client-certificate`,
-    /// `client-key`, `token`, `tokenFile`, `password`, `exec`, `auth-provider`. Empty when none,
-    /// and when the context names no user or a user the file does not define.
+    /// Credential fields any `users[]` entry carries (not only the current context's user: the
+    /// file holds them all), by kubeconfig field name, in a fixed order: any of
+    /// `client-certificate-data`, `client-key-data`, `client-certificate`, `client-key`,
+    /// `token`, `tokenFile`, `password`, `exec`, `auth-provider`. Empty when none.
     pub credentials: Vec<&'static str>,
     /// Warnings a person should read, e.g. both `certificate-authority-data` and
     /// `certificate-authority` set (data wins, as client-go does).
@@ -125,6 +125,10 @@ pub enum KubeconfigError {
     },
     #[error("kubeconfig holds more than one YAML document")]
     MultipleDocuments,
+    /// Nested deeper than any kubeconfig is (its schema is six levels deep). Refused before
+    /// parsing: the YAML parser's cost grows with the square of the depth.
+    #[error("kubeconfig nests deeper than a kubeconfig does (line {line})")]
+    TooDeep { line: usize },
     /// The text parses, but to something other than a mapping (a PEM or base64 text parses as a
     /// YAML string).
     #[error("kubeconfig is not a {format} mapping (the document is {found})")]
@@ -228,6 +232,10 @@ impl Diagnostic for KubeconfigError {
                 format: KubeconfigFormat::Json,
                 ..
             } => "remove or rename the repeated key that ends at that position".to_owned(),
+            KubeconfigError::TooDeep { .. } => format!(
+                "pass the kubeconfig itself (`{RAW_EXPORT}` writes one); a kubeconfig nests at \
+                 most a few levels, never {MAX_FLOW_DEPTH} brackets or {MAX_INDENT} columns"
+            ),
             KubeconfigError::MultipleDocuments => {
                 "keep one kubeconfig per file: remove the `---` line and what follows it, or \
                  split the file"
@@ -365,11 +373,6 @@ pub fn parse_kubeconfig(text: &str) -> Result<Kubeconfig, KubeconfigError> {
         None => None,
     }
     .ok_or(KubeconfigError::ContextWithoutCluster { context_index })?;
-    let user_name = context.and_then(|context| match entry(context, "user") {
-        Some(Value::String(name)) => Some(name.as_str()),
-        _ => None,
-    });
-
     let cluster_index =
         position_of(&clusters, cluster_name).ok_or(KubeconfigError::UnknownCluster {
             context_index,
@@ -388,15 +391,20 @@ pub fn parse_kubeconfig(text: &str) -> Result<Kubeconfig, KubeconfigError> {
     let mut warnings = Vec::new();
     let ca = resolve_ca(cluster, cluster_index, insecure, &mut warnings)?;
 
-    // The user entry does not matter for the CA, so it is read leniently: a user that is
-    // missing, or whose body is not a mapping, simply carries no credential fields.
-    let credentials = user_name
-        .and_then(|name| position_of(&users, name))
-        .and_then(|index| match entry(users[index].1, "user") {
-            Some(Value::Mapping(user)) => Some(credential_fields(user)),
-            _ => None,
-        })
-        .unwrap_or_default();
+    // Every user entry counts, not only the current context's: a file that carries any
+    // credential is a credential file. Read leniently: a user whose body is not a mapping
+    // simply carries no credential fields.
+    let mut credentials: Vec<&'static str> = Vec::new();
+    for (_, user) in &users {
+        if let Some(Value::Mapping(user)) = entry(user, "user") {
+            for field in credential_fields(user) {
+                if !credentials.contains(&field) {
+                    credentials.push(field);
+                }
+            }
+        }
+    }
+    credentials.sort_by_key(|f| CREDENTIAL_FIELDS.iter().position(|c| c == f));
 
     Ok(Kubeconfig {
         context: current.to_owned(),
@@ -413,10 +421,64 @@ fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// The deepest flow nesting (`[` and `{`) accepted. A kubeconfig written as JSON nests six.
+const MAX_FLOW_DEPTH: usize = 32;
+/// The widest block indentation accepted, in columns, counting each compact `- ` as two.
+const MAX_INDENT: usize = 200;
+
+/// Refuses text nested far deeper than a kubeconfig, before any parser sees it: the YAML
+/// parser spends time quadratic in the depth, so 400 KB of `[[[…` would cost minutes of CPU.
+/// One linear pass; quotes and comments are skipped so brackets inside strings do not count.
+fn check_nesting(text: &str) -> Result<(), KubeconfigError> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (index, line) in text.lines().enumerate() {
+        let too_deep = Err(KubeconfigError::TooDeep { line: index + 1 });
+        if quote.is_none() && depth == 0 {
+            let rest = line.trim_start_matches(' ');
+            let mut indent = line.len() - rest.len();
+            let mut rest = rest;
+            while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+                indent += 2;
+                rest = after.trim_start_matches(' ');
+            }
+            if indent > MAX_INDENT {
+                return too_deep;
+            }
+        }
+        let mut previous = ' ';
+        for c in line.chars() {
+            match (quote, c) {
+                (Some('\''), '\'') | (Some('"'), '"') if previous != '\\' => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') if previous == ' ' || previous == '\t' => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return too_deep;
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            // An escaped backslash does not escape the next quote.
+            previous = if previous == '\\' && c == '\\' {
+                ' '
+            } else {
+                c
+            };
+        }
+        // A single-quoted YAML scalar escapes `'` by doubling it, which the toggling handles.
+    }
+    Ok(())
+}
+
 /// Parses the text into its top-level mapping. Parser messages are dropped (they quote input);
 /// only their position survives.
 fn parse_root(text: &str) -> Result<(Mapping, KubeconfigFormat), KubeconfigError> {
     let text = strip_bom(text);
+    check_nesting(text)?;
     let format = if text.trim_start().starts_with('{') {
         KubeconfigFormat::Json
     } else {
@@ -954,7 +1016,12 @@ users:
                     server: Some("https://vip.prod.example:6443".to_owned()),
                     ca: CaReference::Data(b"second cluster ca".to_vec()),
                     insecure_skip_tls_verify: false,
-                    credentials: vec!["token", "exec"],
+                    credentials: vec![
+                        "client-certificate-data",
+                        "client-key-data",
+                        "token",
+                        "exec",
+                    ],
                     warnings: vec![],
                 },
             ),
@@ -1024,10 +1091,10 @@ users:
                 },
             ),
             (
-                "user entry missing",
+                "the context's user missing, another user's credentials still count",
                 &no_user_entry,
                 Kubeconfig {
-                    credentials: vec![],
+                    credentials: vec!["client-certificate-data", "client-key-data"],
                     ..rke2_expected()
                 },
             ),
@@ -1399,5 +1466,42 @@ users:
         for (name, bytes, expected) in rows {
             assert_eq!(looks_like_kubeconfig(bytes), expected, "row `{name}`");
         }
+    }
+
+    #[test]
+    fn nesting_far_beyond_a_kubeconfig_is_refused_before_parsing() {
+        let deep_flow = format!("a: {}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let deep_block = format!("a:\n{}x: 1\n", " ".repeat(300));
+        let deep_compact = format!("{}x\n", "- ".repeat(150));
+        for (text, line) in [(deep_flow, 1), (deep_block, 2), (deep_compact, 1)] {
+            assert_eq!(
+                parse_kubeconfig(&text).unwrap_err(),
+                KubeconfigError::TooDeep { line }
+            );
+        }
+        // Brackets in strings and comments do not count; ordinary nesting passes the check.
+        let quoted = format!(
+            "a: '{}'\nb: \"{}\" # {}\n",
+            "[".repeat(100),
+            "{".repeat(100),
+            "[".repeat(100)
+        );
+        assert!(check_nesting(&quoted).is_ok());
+        let json = r#"{"clusters":[{"name":"a","cluster":{"server":"https://x"}}]}"#;
+        assert!(check_nesting(json).is_ok());
+    }
+
+    #[test]
+    fn credentials_of_every_user_count() {
+        let text = "apiVersion: v1\ncurrent-context: a\nclusters:\n- name: c\n  cluster:\n    \
+                    server: https://x:6443\n    certificate-authority: /ca.crt\ncontexts:\n\
+                    - name: a\n  context: {cluster: c, user: clean}\nusers:\n- name: clean\n  \
+                    user: {}\n- name: other\n  user: {token: abc, client-key-data: eA==}\n";
+        let parsed = parse_kubeconfig(text);
+        let credentials = match parsed {
+            Ok(k) => k.credentials,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(credentials, vec!["client-key-data", "token"]);
     }
 }

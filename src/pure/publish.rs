@@ -101,7 +101,9 @@ pub fn parse_event(event_name: &str, payload: &str) -> EventFacts {
 /// A SHA-1 or SHA-256 commit id in lowercase hex.
 pub fn is_commit_sha(text: &str) -> bool {
     (text.len() == 40 || text.len() == 64)
-        && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Whether an event's code is the repository's own, and so whether a run may write.
@@ -326,23 +328,56 @@ mod tests {
 
     #[test]
     fn events_give_the_head_commit_and_pull_request() {
-        let pr = r#"{"pull_request":{"number":17,"head":{"sha":"abc123"}},"after":"zzz"}"#;
+        let sha = "abc123".repeat(6) + "abcd";
+        let pr =
+            format!(r#"{{"pull_request":{{"number":17,"head":{{"sha":"{sha}"}}}},"after":"z"}}"#);
         assert_eq!(
-            parse_event("pull_request", pr),
+            parse_event("pull_request", &pr),
             EventFacts {
-                head_sha: Some("abc123".into()),
+                head_sha: Some(sha.clone()),
                 pull_request: Some(17)
             }
         );
-        let wr = r#"{"workflow_run":{"head_sha":"def456","pull_requests":[{"number":3}]}}"#;
+        let wr = format!(
+            r#"{{"workflow_run":{{"head_sha":"{sha}","pull_requests":[{{"number":3}}]}}}}"#
+        );
         assert_eq!(
-            parse_event("workflow_run", wr),
+            parse_event("workflow_run", &wr),
             EventFacts {
-                head_sha: Some("def456".into()),
+                head_sha: Some(sha.clone()),
                 pull_request: Some(3)
             }
         );
         assert_eq!(parse_event("push", "{}"), EventFacts::default());
+        // A payload's text is not a commit unless it looks like one.
+        let forged = r#"{"pull_request":{"number":1,"head":{"sha":"main`<b>"}}}"#;
+        assert_eq!(parse_event("pull_request", forged).head_sha, None);
+    }
+
+    #[test]
+    fn only_the_repositorys_own_events_write() {
+        for e in WRITING_EVENTS {
+            assert_eq!(event_trust(e, true), EventTrust::Own, "{e}");
+        }
+        for e in [
+            "pull_request",
+            "pull_request_review",
+            "pull_request_review_comment",
+            "issue_comment",
+            "workflow_run",
+        ] {
+            assert_eq!(event_trust(e, true), EventTrust::Untrusted, "{e}");
+            assert!(event_trust(e, true).dry_run_reason(e).contains(e));
+        }
+        for e in ["", "workflow_call", "deployment", "something_new"] {
+            assert_eq!(event_trust(e, true), EventTrust::Unknown, "{e}");
+            assert!(!event_trust(e, true).may_write());
+        }
+        assert!(event_trust("", true)
+            .dry_run_reason("")
+            .contains("GITHUB_EVENT_NAME"));
+        // A person at a terminal has no event; the operator decides.
+        assert!(event_trust("", false).may_write());
         assert_eq!(
             parse_event("pull_request", "not json"),
             EventFacts::default()

@@ -63,7 +63,10 @@ impl Redactor {
         let value = secret.expose_secret();
         let mut new_masks = Vec::new();
         for form in [value, value.trim()] {
-            if !form.is_empty() && !self.forms.iter().any(|f| f == form) {
+            if !form.is_empty()
+                && !self.forms.iter().any(|f| f == form)
+                && !new_masks.iter().any(|m| m == form)
+            {
                 new_masks.push(form.to_string());
             }
         }

@@ -26,7 +26,6 @@ use crate::shell::runner::Runner;
 use crate::shell::vault::{CallError, VaultClient};
 use crate::source::{self, FileRules};
 
-
 /// Everything a run needs from its environment, gathered by the caller.
 pub struct RunEnv {
     pub raw: RawInputs,
@@ -1077,7 +1076,9 @@ async fn revoke(runner: &Runner, report: &Shared<RunReport>, session: &Shared<Op
 /// Writes the report, outputs and summary, emits the failure annotation, returns the exit code.
 fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str, step_summary: bool) -> u8 {
     let mut r = lock(report);
-    r.report_path = runner.report_path(json_name).map(|p| p.display().to_string());
+    r.report_path = runner
+        .report_path(json_name)
+        .map(|p| p.display().to_string());
     if let Err(e) = runner.write_report(json_name, &summary::render_report_json(&r)) {
         r.report_path = None;
         runner.warning(&format!("could not write the JSON report: {e}"));

@@ -193,14 +193,21 @@ impl Harness {
 
     /// Every token and JWT that crossed the dev server: presented tokens, bearer tokens, the
     /// `jwt` of logins, and every token Vault minted or revoked.
-    pub fn secrets_seen(&self, requests: &[vault_k8s_handshake::devserver::RecordedRequest]) -> Vec<String> {
+    pub fn secrets_seen(
+        &self,
+        requests: &[vault_k8s_handshake::devserver::RecordedRequest],
+    ) -> Vec<String> {
         let mut secrets = Vec::new();
         for r in requests {
             for (name, value) in &r.headers {
                 match name.to_ascii_lowercase().as_str() {
                     "x-vault-token" => secrets.push(value.clone()),
                     "authorization" => secrets.push(
-                        value.split_once(' ').map(|(_, t)| t).unwrap_or(value).to_string(),
+                        value
+                            .split_once(' ')
+                            .map(|(_, t)| t)
+                            .unwrap_or(value)
+                            .to_string(),
                     ),
                     _ => {}
                 }
@@ -225,12 +232,18 @@ impl Harness {
     /// report the run left under the runner's temp folder; no command the project does not send.
     pub fn assert_no_secret_leaves(&self, o: &Outcome, secrets: &[String]) {
         runner_log::assert_runner_safe(&o.stdout, &o.stderr, secrets);
-        let mut files = vec![("outputs", o.outputs.values().cloned().collect::<Vec<_>>().join("\n"))];
+        let mut files = vec![(
+            "outputs",
+            o.outputs.values().cloned().collect::<Vec<_>>().join("\n"),
+        )];
         files.push(("summary", o.summary.clone()));
         if let Ok(dir) = std::fs::read_dir(&self.runner_temp) {
             for entry in dir.flatten() {
                 if entry.path().extension().is_some_and(|e| e == "json") {
-                    files.push(("report", std::fs::read_to_string(entry.path()).unwrap_or_default()));
+                    files.push((
+                        "report",
+                        std::fs::read_to_string(entry.path()).unwrap_or_default(),
+                    ));
                 }
             }
         }
@@ -238,7 +251,10 @@ impl Harness {
         for (channel, text) in files {
             for s in secrets {
                 for form in [s.clone(), escape_markdown(s), escape_html(s)] {
-                    assert!(!text.contains(form.as_str()), "a secret reached the {channel}:\n{text}");
+                    assert!(
+                        !text.contains(form.as_str()),
+                        "a secret reached the {channel}:\n{text}"
+                    );
                 }
             }
         }

@@ -70,7 +70,8 @@ impl RunnerLog {
 
     fn feed_line(&mut self, line: &str) {
         let parsed = if line.contains("##[") || line.contains("::") {
-            parse_v2(line, |n| self.registered(n)).or_else(|| parse_legacy(line, |n| self.registered(n)))
+            parse_v2(line, |n| self.registered(n))
+                .or_else(|| parse_legacy(line, |n| self.registered(n)))
         } else {
             None
         };
@@ -82,7 +83,8 @@ impl RunnerLog {
         if let Some(token) = &self.stop_token {
             if name.eq_ignore_ascii_case(token) {
                 self.stop_token = None;
-                self.commands.push(("resume-commands".into(), String::new()));
+                self.commands
+                    .push(("resume-commands".into(), String::new()));
             }
             let shown = self.mask(line);
             self.shown.push(shown);
@@ -101,7 +103,11 @@ impl RunnerLog {
         if name.eq_ignore_ascii_case("add-mask") {
             if !data.trim().is_empty() {
                 self.add_mask(&data);
-                for part in data.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+                for part in data
+                    .split(['\r', '\n'])
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
                     self.add_mask(part);
                 }
             }
@@ -190,7 +196,10 @@ fn parse_v2(line: &str, registered: impl Fn(&str) -> bool) -> Option<(String, St
     if !registered(name) {
         return None;
     }
-    let data = unescape(&rest[end + 2..], &[("%0D", "\r"), ("%0A", "\n"), ("%25", "%")]);
+    let data = unescape(
+        &rest[end + 2..],
+        &[("%0D", "\r"), ("%0A", "\n"), ("%25", "%")],
+    );
     Some((name.to_string(), data))
 }
 
@@ -207,7 +216,13 @@ fn parse_legacy(line: &str, registered: impl Fn(&str) -> bool) -> Option<(String
     }
     let data = unescape(
         &after[rb + 1..],
-        &[("%3B", ";"), ("%0D", "\r"), ("%0A", "\n"), ("%5D", "]"), ("%25", "%")],
+        &[
+            ("%3B", ";"),
+            ("%0D", "\r"),
+            ("%0A", "\n"),
+            ("%5D", "]"),
+            ("%25", "%"),
+        ],
     );
     Some((name.to_string(), data))
 }
@@ -232,4 +247,3 @@ pub fn assert_runner_safe(stdout: &str, stderr: &str, secrets: &[String]) -> Run
     );
     log
 }
-
