@@ -227,3 +227,81 @@ fn an_oidc_service_that_echoes_the_request_token_is_redacted() {
     // The request token is in the harness's secret list; its checks ran in `run`.
     assert!(!o.outputs["error-message"].is_empty());
 }
+
+// --- network edges ------------------------------------------------------------------------------
+
+/// A one-route HTTP server on `ip` that answers every request with `answer` (then, when
+/// `flood` is set, streams that many bytes of `{`), and counts the requests it saw.
+fn raw_server(
+    ip: &str,
+    answer: String,
+    flood: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 8192];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(answer.as_bytes());
+            let chunk = vec![b'{'; 64 * 1024];
+            let mut sent = 0;
+            while sent < flood && stream.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+            }
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn an_endless_vault_answer_is_cut_off_at_the_cap() {
+    let h = harness();
+    for (label, head) in [
+        ("declared", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 419430400\r\n\r\n"),
+        ("chunked", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"),
+    ] {
+        let (url, seen) = raw_server("127.0.0.1", head.to_string(), 8 * 1024 * 1024);
+        let o = h.run(&[("vault-addr", url.as_str())], &[]);
+        assert_ne!(o.code, 0, "{label}: {}", o.stdout);
+        assert!(
+            o.outputs["error-message"].contains("larger than 1048576 bytes"),
+            "{label}: {}",
+            o.outputs["error-message"]
+        );
+        assert!(seen.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    }
+}
+
+#[test]
+fn the_oidc_bearer_never_follows_a_redirect_to_another_origin() {
+    let h = harness();
+    // The second origin is another loopback address: a different host to the client.
+    let (elsewhere, seen_elsewhere) = raw_server(
+        "127.0.0.3",
+        "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"value\":\"jwt\"}".into(),
+        0,
+    );
+    let (oidc, _) = raw_server(
+        "127.0.0.1",
+        format!("HTTP/1.1 302 Found\r\nLocation: {elsewhere}/token\r\nContent-Length: 0\r\n\r\n"),
+        0,
+    );
+    let o = h.run(
+        &[],
+        &[("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{oidc}/idtoken"))],
+    );
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(
+        o.outputs["error-message"].contains("HTTP 302"),
+        "{}",
+        o.outputs["error-message"]
+    );
+    assert_eq!(seen_elsewhere.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

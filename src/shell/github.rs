@@ -76,6 +76,12 @@ impl GithubClient {
         timeout: Duration,
         extra_ca_pems: &[&str],
     ) -> Result<Self, GithubError> {
+        if !api_url_allowed(api_url) {
+            return Err(GithubError::Transport(format!(
+                "`GITHUB_API_URL` must be an https URL (http only on loopback), not `{}`",
+                crate::pure::command::escape_log_line(api_url)
+            )));
+        }
         let (owner, repo) = repository.split_once('/').ok_or_else(|| {
             GithubError::Transport(format!(
                 "`GITHUB_REPOSITORY` is not `owner/name`: `{repository}`"
@@ -333,6 +339,15 @@ impl GithubClient {
     }
 }
 
+/// The token goes with every API call: `GITHUB_API_URL` must be https, or http to this machine.
+pub fn api_url_allowed(api_url: &str) -> bool {
+    match reqwest::Url::parse(api_url) {
+        Ok(u) if u.scheme() == "https" => true,
+        Ok(u) if u.scheme() == "http" => crate::shell::is_loopback_url(api_url),
+        _ => false,
+    }
+}
+
 /// octocrab's transport, served by reqwest (proxies from the environment, extra CAs).
 #[derive(Clone)]
 struct ReqwestService(reqwest::Client);
@@ -360,7 +375,14 @@ impl tower::Service<http::Request<octocrab::OctoBody>> for ReqwestService {
                 reqwest::Body::wrap(body),
             ))?;
             let response = client.execute(request).await?;
-            Ok(http::Response::from(response))
+            // Every REST answer is read through a cap: a hostile or broken server cannot make
+            // octocrab buffer an unbounded body.
+            Ok(http::Response::from(response).map(|body| {
+                reqwest::Body::wrap(http_body_util::Limited::new(
+                    body,
+                    crate::shell::GITHUB_BODY_CAP,
+                ))
+            }))
         })
     }
 }
@@ -424,6 +446,19 @@ pub type SharedGithub = Arc<GithubClient>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_url_is_https_or_loopback_http() {
+        assert!(api_url_allowed("https://api.github.com"));
+        assert!(api_url_allowed("https://ghes.example.com/api/v3"));
+        assert!(api_url_allowed("http://127.0.0.1:8080"));
+        assert!(api_url_allowed("http://[::1]:8080/api/v3"));
+        // Checked before any connection: these are never contacted.
+        assert!(!api_url_allowed("http://10.0.0.1/api/v3"));
+        assert!(!api_url_allowed("http://ghes.example.com/api/v3"));
+        assert!(!api_url_allowed("ftp://x"));
+        assert!(!api_url_allowed("api.github.com"));
+    }
 
     #[test]
     fn content_disposition_keeps_the_base_name_only() {

@@ -44,6 +44,82 @@ pub fn tls_with_extra_roots(extra_pems: &[&str]) -> (rustls::ClientConfig, usize
     (config, added)
 }
 
+/// The most any Vault answer may hold: a config read with a large CA bundle is tens of KB.
+pub const VAULT_BODY_CAP: usize = 1024 * 1024;
+/// The most the OIDC token service may answer: `{"value": "<JWT>"}` is a few KB.
+pub const OIDC_BODY_CAP: usize = 64 * 1024;
+/// The most a GitHub REST answer may hold: a page of 100 artifacts or comments is well under it.
+pub const GITHUB_BODY_CAP: usize = 8 * 1024 * 1024;
+
+/// An answer larger than any real one: refused, not read whole into memory.
+#[derive(Debug)]
+pub enum ReadError {
+    TooLarge { cap: usize },
+    Transport(reqwest::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge { cap } => {
+                write!(
+                    f,
+                    "the answer is larger than {cap} bytes, more than any real one"
+                )
+            }
+            ReadError::Transport(e) => write!(f, "the answer broke off: {e}"),
+        }
+    }
+}
+
+/// Reads a response body up to `cap` bytes, streaming, and fails past it (the declared
+/// `Content-Length` is checked first, the bytes as they arrive after).
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ReadError::TooLarge { cap });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if bytes.len() + chunk.len() > cap {
+            return Err(ReadError::TooLarge { cap });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// `scheme://host:port` of a URL (empty when it does not parse): what "same origin" compares.
+pub fn origin_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default().unwrap_or(0)
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+/// Follows at most three redirects, and only to the origin of `url` (same scheme, host and
+/// port), so a bearer or token never reaches a host the caller did not name, and an https
+/// request is never downgraded.
+pub fn same_origin_redirects(url: &str) -> reqwest::redirect::Policy {
+    let origin = origin_of(url);
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > 3 {
+            attempt.error("too many redirects")
+        } else if origin_of(attempt.url().as_str()) == origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// True for hosts on this machine: no proxy can reach them, and a proxy must not see a token
 /// sent over plain http to one.
 pub fn is_loopback_url(url: &str) -> bool {

@@ -104,6 +104,9 @@ pub async fn request_token(
     }
     let mut builder = reqwest::Client::builder()
         .use_preconfigured_tls(super::tls_with_extra_roots(extra_ca_pems).0)
+        // The bearer is the job's right to mint tokens: never follow it to another host, nor
+        // from https to http.
+        .redirect(super::same_origin_redirects(&request.url))
         .timeout(Duration::from_secs(20));
     if super::is_loopback_url(&request.url) {
         builder = builder.no_proxy();
@@ -143,7 +146,11 @@ pub async fn request_token(
         if status != 200 {
             return Err(OidcError::Status(status));
         }
-        let body: serde_json::Value = response.json().await.map_err(|_| OidcError::NoValue)?;
+        let bytes = super::read_capped(response, super::OIDC_BODY_CAP)
+            .await
+            .map_err(|_| OidcError::NoValue)?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| OidcError::NoValue)?;
         return match body.get("value").and_then(|v| v.as_str()) {
             Some(v) if !v.is_empty() => Ok(Secret::new(v.to_string())),
             _ => Err(OidcError::NoValue),

@@ -144,18 +144,9 @@ impl VaultClient {
         if !extra_ca_pems.is_empty() && added == 0 {
             return Err(TransportError::BadVaultCa);
         }
-        let origin = origin_of(addr.as_str());
-        let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            // A standby's 307 points at the active node: follow it only on the same origin, so
-            // the token never goes to a host the caller did not name.
-            if attempt.previous().len() > 3 {
-                attempt.error("too many redirects")
-            } else if origin_of(attempt.url().as_str()) == origin {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        });
+        // A standby's 307 points at the active node: follow it only on the same origin, so
+        // the token never goes to a host the caller did not name.
+        let policy = super::same_origin_redirects(addr.as_str());
         let mut builder = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .redirect(policy)
@@ -294,7 +285,17 @@ impl VaultClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(RETRY_BUDGET.as_secs())));
-        let bytes = response.bytes().await.map_err(unreachable)?;
+        let bytes = match super::read_capped(response, super::VAULT_BODY_CAP).await {
+            Ok(b) => b,
+            Err(super::ReadError::Transport(e)) => return Err(unreachable(e)),
+            Err(e @ super::ReadError::TooLarge { .. }) => {
+                return Err(TransportError::BadBody {
+                    method,
+                    path: request.path.clone(),
+                    detail: format!("HTTP {status}: {e}"),
+                })
+            }
+        };
         let json: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
@@ -361,18 +362,6 @@ fn backoff(attempt: u32) -> Duration {
         .min(MAX_BACKOFF);
     let jitter = rand::thread_rng().gen_range(0.75..1.25);
     base.mul_f64(jitter)
-}
-
-fn origin_of(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}:{}",
-            u.scheme(),
-            u.host_str().unwrap_or_default(),
-            u.port_or_known_default().unwrap_or(0)
-        ),
-        Err(_) => String::new(),
-    }
 }
 
 /// The error chain of a reqwest failure, without the URL's query (never holds secrets here,
