@@ -3,7 +3,7 @@
 //! Owns the rules for every file the program reads on a user's behalf: regular files only (no
 //! FIFO, device, directory, nothing under `/proc`, `/sys` or `/dev`), at most `MAX_FILE_BYTES`,
 //! and in a runner (`GITHUB_ACTIONS=true`) only under the workspace or the runner's temp folder
-//! after symlinks are followed. The same rules apply to a file a kubeconfig references, resolved
+//! after symlinks are followed, judged on the descriptor actually opened (no check-then-reopen). The same rules apply to a file a kubeconfig references, resolved
 //! against the kubeconfig's folder. It is std-only so the offline CLI keeps it on wasm32-wasip1;
 //! it never decides what the bytes mean (the core does) and never quotes them in an error.
 
@@ -90,6 +90,8 @@ pub enum SourceError {
         resolved: String,
         roots: Vec<String>,
     },
+    #[error("{origin}: changed while it was being opened (a symlink swapped in between)")]
+    Swapped { origin: String },
     #[error("{origin}: is a kubeconfig but not UTF-8 text")]
     NotUtf8 { origin: String },
     #[error("{origin}: {source}")]
@@ -129,6 +131,9 @@ impl Diagnostic for SourceError {
                 roots.join(", ")
             ),
             SourceError::NotUtf8 { .. } => "save the kubeconfig as UTF-8".into(),
+            SourceError::Swapped { .. } => "something replaced the file or a link on its path \
+                while the action read it; make sure no other step writes it at the same time"
+                .into(),
             SourceError::Kubeconfig { source, .. } => return source.hint(),
             SourceError::Ca { source, .. } => return source.hint(),
             SourceError::NeedsNetwork { .. } => {
@@ -258,46 +263,54 @@ pub fn read_file(origin: &str, path: &Path, rules: &FileRules) -> Result<Vec<u8>
         std::io::ErrorKind::NotFound => SourceError::NotFound { origin },
         kind => SourceError::Io { origin, kind },
     };
-    // Follows symlinks, as the rule is about where the data really is.
-    let meta = std::fs::metadata(path).map_err(|e| io(e, origin.clone()))?;
-    check_type(&origin, &meta)?;
-    if let Ok(resolved) = path.canonicalize() {
-        if ["/proc", "/sys", "/dev"]
-            .iter()
-            .any(|p| resolved.starts_with(p))
-        {
-            return Err(SourceError::NotRegular {
-                origin,
-                what: "a kernel or device file",
-            });
-        }
-        if let Some(roots) = &rules.roots {
-            if !roots.iter().any(|root| resolved.starts_with(root)) {
-                return Err(SourceError::OutsideRoots {
+    // Open once, then judge what was opened: checking a path and opening it again by name lets
+    // a symlink swapped in between win. The descriptor's identity (device and inode) must be
+    // the file at the canonical path checked below, so a swap on either side is refused.
+    // A first look keeps devices and pipes from being opened at all (opening one can act).
+    check_type(
+        &origin,
+        &std::fs::metadata(path).map_err(|e| io(e, origin.clone()))?,
+    )?;
+    let file = open_nonblocking(path).map_err(|e| io(e, origin.clone()))?;
+    let opened = file.metadata().map_err(|e| io(e, origin.clone()))?;
+    check_type(&origin, &opened)?;
+    match path.canonicalize() {
+        Ok(resolved) => {
+            if ["/proc", "/sys", "/dev"]
+                .iter()
+                .any(|p| resolved.starts_with(p))
+            {
+                return Err(SourceError::NotRegular {
                     origin,
-                    resolved: resolved.display().to_string(),
-                    roots: roots.iter().map(|r| format!("`{}`", r.display())).collect(),
+                    what: "a kernel or device file",
                 });
             }
+            if let Some(roots) = &rules.roots {
+                if !roots.iter().any(|root| resolved.starts_with(root)) {
+                    return Err(SourceError::OutsideRoots {
+                        origin,
+                        resolved: resolved.display().to_string(),
+                        roots: roots.iter().map(|r| format!("`{}`", r.display())).collect(),
+                    });
+                }
+            }
+            let at_resolved = std::fs::metadata(&resolved).map_err(|e| io(e, origin.clone()))?;
+            if !same_file(&opened, &at_resolved) {
+                return Err(SourceError::Swapped { origin });
+            }
         }
-    } else if rules.roots.is_some() {
+        // By hand nothing is confined, and some platforms (WASI) cannot resolve a path.
+        Err(_) if rules.roots.is_none() => {}
         // Confinement needs the real path; without it nothing is read.
-        return Err(SourceError::Io {
-            origin,
-            kind: std::io::ErrorKind::Unsupported,
-        });
+        Err(e) => return Err(io(e, origin)),
     }
-    if meta.len() > rules.max_bytes {
+    if opened.len() > rules.max_bytes {
         return Err(SourceError::TooLarge {
             origin,
-            size: meta.len(),
+            size: opened.len(),
             max: rules.max_bytes,
         });
     }
-    let file = open_nonblocking(path).map_err(|e| io(e, origin.clone()))?;
-    // The path may have been swapped since the first look: check what was opened.
-    let opened = file.metadata().map_err(|e| io(e, origin.clone()))?;
-    check_type(&origin, &opened)?;
     let mut bytes = Vec::new();
     file.take(rules.max_bytes + 1)
         .read_to_end(&mut bytes)
@@ -310,6 +323,19 @@ pub fn read_file(origin: &str, path: &Path, rules: &FileRules) -> Result<Vec<u8>
         });
     }
     Ok(bytes)
+}
+
+/// True when two metadata describe the same file: device and inode on Unix.
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Elsewhere (the wasm32-wasip1 CLI, run by hand), the best identity std offers.
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
 fn check_type(origin: &str, meta: &std::fs::Metadata) -> Result<(), SourceError> {

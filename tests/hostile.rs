@@ -305,3 +305,69 @@ fn the_oidc_bearer_never_follows_a_redirect_to_another_origin() {
     );
     assert_eq!(seen_elsewhere.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+// --- file confinement ---------------------------------------------------------------------------
+
+#[test]
+fn a_symlink_flipped_during_the_read_never_yields_a_file_outside_the_workspace() {
+    use vault_k8s_handshake::source::{read_file, FileRules};
+    let tmp = tempfile::tempdir().unwrap();
+    let workspace = tmp.path().join("workspace");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&workspace).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(workspace.join("inside.crt"), "INSIDE").unwrap();
+    std::fs::write(outside.join("secret.crt"), "OUTSIDE-SECRET").unwrap();
+    let link = workspace.join("k8s-ca.crt");
+    std::os::unix::fs::symlink(workspace.join("inside.crt"), &link).unwrap();
+    let rules = FileRules::confined_to(std::slice::from_ref(&workspace));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let (stop, link, ws, out) = (
+            stop.clone(),
+            link.clone(),
+            workspace.clone(),
+            outside.clone(),
+        );
+        std::thread::spawn(move || {
+            let tmp_link = ws.join("k8s-ca.crt.tmp");
+            let mut flips = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let target = if flips % 2 == 0 {
+                    out.join("secret.crt")
+                } else {
+                    ws.join("inside.crt")
+                };
+                let _ = std::fs::remove_file(&tmp_link);
+                std::os::unix::fs::symlink(&target, &tmp_link).unwrap();
+                std::fs::rename(&tmp_link, &link).unwrap();
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let (mut inside, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        match read_file("`ca-file`", &link, &rules) {
+            Ok(bytes) => {
+                assert_eq!(bytes, b"INSIDE", "a file outside the workspace was read");
+                inside += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let flips = flipper.join().unwrap();
+    assert!(
+        flips > 0 && inside + refused == 3000,
+        "{flips} flips, {inside} read, {refused} refused"
+    );
+    // Kernel files are refused however they are reached.
+    std::os::unix::fs::symlink("/proc/self/environ", workspace.join("env.crt")).unwrap();
+    assert!(read_file(
+        "`ca-file`",
+        &workspace.join("env.crt"),
+        &FileRules::anywhere()
+    )
+    .is_err());
+}
