@@ -371,3 +371,73 @@ fn a_symlink_flipped_during_the_read_never_yields_a_file_outside_the_workspace()
     )
     .is_err());
 }
+
+// --- inputs are validated before any use ----------------------------------------------------------
+
+#[test]
+fn a_rejected_environment_is_used_nowhere() {
+    let h = harness();
+    let gh = GithubServer::start(GithubOptions {
+        owner: "acme".into(),
+        repo: "gitops".into(),
+        run_id: 4242,
+        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
+    })
+    .unwrap();
+    let api = gh.api_url();
+    for bad in ["dev --><img src=x onerror=alert(1)>", "a/../../x", "dev`x"] {
+        let o = h.run(
+            &[
+                ("environment", bad),
+                ("github-token", GH_TOKEN),
+                ("post", "step-summary,check-run"),
+            ],
+            &[("GITHUB_API_URL", api.as_str())],
+        );
+        assert_eq!(o.code, 2, "{bad}: {}", o.stdout);
+        assert!(
+            o.outputs["error-message"].contains("input `environment`"),
+            "{bad}"
+        );
+        // Quoted only escaped: the log's annotation is plain text, the summary is Markdown.
+        assert!(!o.summary.contains("<img"), "{bad}:\n{}", o.summary);
+        // Nothing was written outside the runner's temp folder, and the report is named safely.
+        assert!(
+            !h.root.join("x").exists() && !h.runner_temp.parent().unwrap().join("x.json").exists()
+        );
+        assert!(o.outputs["report-path"]
+            .ends_with("vault-k8s-handshake-invalid-environment-4242-1.json"));
+        let runs = gh.check_runs();
+        let last = runs.last().unwrap();
+        assert_eq!(last["name"], "vault-k8s-handshake");
+        assert!(!last.to_string().contains("<img"));
+    }
+}
+
+#[test]
+fn an_input_that_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let h = harness();
+    // Run by hand through the harness's variables, with one raw byte value added.
+    let bin = env!("CARGO_BIN_EXE_vault-k8s-handshake");
+    let out = std::process::Command::new(bin)
+        .arg("run")
+        .env_clear()
+        .env("INPUT_VAULT-ADDR", h.server.url())
+        .env("INPUT_ENVIRONMENT", "dev")
+        .env("INPUT_VAULT-TOKEN", h.server.root_token())
+        .env("INPUT_CA-FILE", "k8s-ca.crt")
+        .env(
+            "INPUT_JWT-ROLE",
+            std::ffi::OsStr::from_bytes(b"dev-\xffhandshake"),
+        )
+        .current_dir(&h.workspace)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("input `jwt-role` is not valid UTF-8"),
+        "{stderr}"
+    );
+}
