@@ -256,7 +256,12 @@ struct Run {
 }
 
 /// Runs `cmd`, killing container `name` if it outlives `RUN_TIMEOUT`.
-fn run_container(mut cmd: Command, name: &str, scratch: &Path) -> Run {
+fn run_container(cmd: Command, name: &str, scratch: &Path) -> Run {
+    run_container_with(cmd, name, scratch, || {})
+}
+
+/// `run_container`, calling `tick` every 100 ms while the container runs.
+fn run_container_with(mut cmd: Command, name: &str, scratch: &Path, mut tick: impl FnMut()) -> Run {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -277,6 +282,7 @@ fn run_container(mut cmd: Command, name: &str, scratch: &Path) -> Run {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
         }
+        tick();
         if Instant::now() > deadline {
             let _ = podman(scratch).args(["rm", "--force", name]).output();
             let _ = child.kill();
@@ -299,6 +305,98 @@ fn run_container(mut cmd: Command, name: &str, scratch: &Path) -> Run {
     run
 }
 
+/// The runner's `docker run` (actions-facts.md §2.3), plus `--read-only` with no tmpfs: the
+/// image's root takes no writes, so everything the action writes must land in a mount.
+/// `--http-proxy=false`: docker forwards no proxy variables the runner did not set.
+fn container_command(
+    scratch: &Path,
+    name: &str,
+    env: &BTreeMap<String, String>,
+    layout: &Layout,
+    image: &str,
+) -> Command {
+    let mut cmd = podman(scratch);
+    cmd.args(["run", "--name", name, "--workdir", WORKSPACE, "--rm"]);
+    for name in env.keys() {
+        cmd.args(["-e", name]);
+    }
+    cmd.envs(env);
+    cmd.args([
+        "--network",
+        "host",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "--http-proxy=false",
+        "--pull=never",
+    ]);
+    for volume in layout.volumes() {
+        cmd.args(["-v", &volume]);
+    }
+    // action.yml's `args`.
+    cmd.args([image, "run"]);
+    cmd
+}
+
+#[test]
+fn real_image_stops_revokes_and_reports_when_cancelled() {
+    let Some(image) = image_under_test() else {
+        return;
+    };
+    let h = harness();
+    // The VIP read stalls: the runner's cancel (SIGTERM to the container's PID 1) arrives then.
+    h.server.inject(vault_k8s_handshake::devserver::Fault::new(
+        "/v1/kv/dev/data/ip",
+        vault_k8s_handshake::devserver::FaultKind::Hang { ms: 120_000 },
+        1,
+    ));
+    let layout = Layout::create(&h);
+    let scratch = tempfile::tempdir().unwrap();
+    let grant = h.server.grant_oidc(job_claims(
+        &h.seed.repository,
+        &h.seed.environment,
+        "refs/heads/main",
+        "push",
+    ));
+    let env = runner_env(&h, &grant.request_url, &grant.request_token);
+    let name = format!("vkh-image-cancel-{}", std::process::id());
+    let cmd = container_command(scratch.path(), &name, &env, &layout, &image);
+    let mut sent = false;
+    let run = run_container_with(cmd, &name, scratch.path(), || {
+        if !sent && h.server.with_vault(|v| v.live_login_tokens().len()) > 0 {
+            // `docker kill --signal` is what the runner's cancel amounts to for a container.
+            let _ = podman(scratch.path())
+                .args(["kill", "--signal", "TERM", &name])
+                .output();
+            sent = true;
+        }
+    });
+    let context = format!(
+        "stdout:\n{}stderr:\n{}",
+        quote(&run.stdout),
+        quote(&run.stderr)
+    );
+    assert!(sent, "the run never logged in:\n{context}");
+    assert_ne!(run.code, Some(0), "{context}");
+    let outputs = parse_outputs(
+        &std::fs::read_to_string(layout.file_commands.join(format!("set_output_{STEP_ID}")))
+            .unwrap(),
+    );
+    assert_eq!(
+        outputs.get("result").map(String::as_str),
+        Some("cancelled"),
+        "{context}"
+    );
+    assert_eq!(
+        h.live_tokens(),
+        0,
+        "the token must die with the run:\n{context}"
+    );
+    assert!(h
+        .server
+        .with_vault(|v| v.k8s_config("", "dev-kubernetes"))
+        .is_none());
+}
+
 #[test]
 fn real_image_writes_the_config_as_a_container_action() {
     let Some(image) = image_under_test() else {
@@ -317,28 +415,7 @@ fn real_image_writes_the_config_as_a_container_action() {
     let before = snapshot(&h.root);
 
     let name = format!("vkh-image-test-{}", std::process::id());
-    let mut cmd = podman(scratch.path());
-    // The runner's `docker run` (actions-facts.md §2.3), plus `--read-only` with no tmpfs: the
-    // image's root takes no writes, so everything the action writes must land in a mount.
-    // `--http-proxy=false`: docker forwards no proxy variables the runner did not set.
-    cmd.args(["run", "--name", &name, "--workdir", WORKSPACE, "--rm"]);
-    for name in env.keys() {
-        cmd.args(["-e", name]);
-    }
-    cmd.envs(&env);
-    cmd.args([
-        "--network",
-        "host",
-        "--read-only",
-        "--read-only-tmpfs=false",
-        "--http-proxy=false",
-        "--pull=never",
-    ]);
-    for volume in layout.volumes() {
-        cmd.args(["-v", &volume]);
-    }
-    // action.yml's `args`.
-    cmd.args([image.as_str(), "run"]);
+    let cmd = container_command(scratch.path(), &name, &env, &layout, &image);
     let run = run_container(cmd, &name, scratch.path());
     // Quoted: this test's own log may run in a GitHub job, whose runner would otherwise take the
     // container's `::warning::` and `::group::` lines as its own workflow commands.

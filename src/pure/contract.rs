@@ -306,7 +306,8 @@ pub struct OutputSpec {
 pub const OUTPUTS: &[OutputSpec] = &[
     OutputSpec {
         name: "result",
-        description: "One of `unchanged`, `changed`, `planned`, `rolled-back`, `failed`.",
+        description:
+            "One of `unchanged`, `changed`, `planned`, `rolled-back`, `failed`, `cancelled`.",
     },
     OutputSpec {
         name: "changed",
@@ -353,15 +354,19 @@ pub enum Outcome {
     RolledBack,
     /// The run failed before or without a complete write.
     Failed,
+    /// The runner cancelled the step (SIGINT/SIGTERM); the run stopped at a safe point, revoked
+    /// its token and says what it had written.
+    Cancelled,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Unchanged,
         Outcome::Changed,
         Outcome::Planned,
         Outcome::RolledBack,
         Outcome::Failed,
+        Outcome::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -370,6 +375,7 @@ impl Outcome {
             Outcome::Changed => "changed",
             Outcome::Planned => "planned",
             Outcome::RolledBack => "rolled-back",
+            Outcome::Cancelled => "cancelled",
             Outcome::Failed => "failed",
         }
     }

@@ -212,6 +212,7 @@ pub fn conclusion(outcome: Outcome) -> &'static str {
         Outcome::Unchanged | Outcome::Changed => "success",
         Outcome::Planned => "neutral",
         Outcome::RolledBack | Outcome::Failed => "failure",
+        Outcome::Cancelled => "cancelled",
     }
 }
 
@@ -224,6 +225,7 @@ pub fn title(outcome: Outcome, environment: &str, changed: bool) -> String {
         Outcome::Planned => "dry run, nothing to change",
         Outcome::RolledBack => "written, failed verification, restored",
         Outcome::Failed => "the handshake failed",
+        Outcome::Cancelled => "cancelled",
     };
     if environment.is_empty() {
         said.to_string()

@@ -205,6 +205,12 @@ fn verdict(report: &RunReport) -> String {
             format!("↩️ **{env}**: {config} written, then restored; the run failed")
         }
         Outcome::Failed => format!("❌ **{env}**: the handshake failed"),
+        Outcome::Cancelled if report.changed => format!(
+            "🛑 **{env}**: cancelled after {config} was written and read back; the token is revoked"
+        ),
+        Outcome::Cancelled => {
+            format!("🛑 **{env}**: cancelled before anything was written; the token is revoked")
+        }
     }
 }
 
@@ -264,7 +270,7 @@ pub fn render_summary(report: &RunReport) -> String {
             Outcome::Changed => "Changed",
             Outcome::Planned => "Would change",
             Outcome::RolledBack => "Written, then restored",
-            Outcome::Failed if report.changed => "Written (and left in place)",
+            Outcome::Failed | Outcome::Cancelled if report.changed => "Written (and left in place)",
             _ => "Planned changes",
         };
         out.push_str(&format!(

@@ -112,19 +112,60 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
     let session: Shared<Option<Session>> = Arc::new(Mutex::new(None));
 
     let report_file_name = env.report_file_name.clone();
-    let task = tokio::spawn(steps(env, runner.clone(), report.clone(), session.clone()));
-    if let Err(e) = task.await {
-        let mut r = lock(&report);
-        r.outcome = Outcome::Failed;
-        r.failure = Some(FailureRecord {
-            class: ErrorClass::Bug,
-            message: if e.is_panic() {
-                "the handshake panicked".into()
-            } else {
-                "the handshake was cancelled".into()
-            },
-            hint: Some("please report this with the run's log".into()),
-        });
+    // Held from a config write until its read-back (and any rollback) is done: a cancel waits
+    // for it, so the run never stops between a write and knowing what it wrote.
+    let critical = Arc::new(tokio::sync::Mutex::new(()));
+    let mut task = tokio::spawn(steps(
+        env,
+        runner.clone(),
+        report.clone(),
+        session.clone(),
+        critical.clone(),
+    ));
+    tokio::select! {
+        joined = &mut task => {
+            if let Err(e) = joined {
+                let mut r = lock(&report);
+                r.outcome = Outcome::Failed;
+                r.failure = Some(FailureRecord {
+                    class: ErrorClass::Bug,
+                    message: if e.is_panic() {
+                        "the handshake panicked".into()
+                    } else {
+                        "the handshake stopped unexpectedly".into()
+                    },
+                    hint: Some("please report this with the run's log".into()),
+                });
+            }
+        }
+        signal = cancel_signal() => {
+            // The runner cancels with SIGINT, then SIGTERM, then SIGKILL: stop at a safe point,
+            // then revoke and report below while there is time.
+            let _safe_point = critical.lock().await;
+            task.abort();
+            let _ = (&mut task).await;
+            let mut r = lock(&report);
+            let written = r.changed;
+            let last = r.steps.last().map(|s| s.name).unwrap_or("start");
+            r.outcome = Outcome::Cancelled;
+            r.step(
+                "cancel",
+                StepStatus::Failed,
+                format!("the runner sent {signal}; stopped after the `{last}` step"),
+            );
+            r.failure = Some(FailureRecord {
+                class: ErrorClass::Remote,
+                message: format!(
+                    "cancelled by the runner ({signal}) after the `{last}` step; {}",
+                    if written {
+                        "the config was written and read back before the cancel"
+                    } else {
+                        "nothing was written"
+                    }
+                ),
+                hint: Some("re-run the job; the token of this run is revoked".into()),
+            });
+        }
     }
 
     revoke(&runner, &report, &session).await;
@@ -135,6 +176,32 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
         &report_file_name,
         publishing.targets.contains(&Target::StepSummary),
     )
+}
+
+/// Waits for SIGINT or SIGTERM (the runner's cancel) and names it. A container's PID 1 gets no
+/// default action for SIGTERM, so without this the step would only end at SIGKILL, token alive.
+#[cfg(unix)]
+async fn cancel_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        // Without handlers the process keeps the default behaviour; wait forever here.
+        _ => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn cancel_signal() -> &'static str {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => "Ctrl-C",
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// Where the finished report is posted.
@@ -281,8 +348,9 @@ async fn steps(
     runner: Arc<Runner>,
     report: Shared<RunReport>,
     session: Shared<Option<Session>>,
+    critical: Arc<tokio::sync::Mutex<()>>,
 ) {
-    let result = handshake(&env, &runner, &report, &session).await;
+    let result = handshake(&env, &runner, &report, &session, &critical).await;
     let mut r = lock(&report);
     if let Err(f) = result {
         if r.outcome != Outcome::RolledBack {
@@ -310,6 +378,7 @@ async fn handshake(
     runner: &Runner,
     report: &Shared<RunReport>,
     session_slot: &Shared<Option<Session>>,
+    critical: &tokio::sync::Mutex<()>,
 ) -> Result<(), FailureRecord> {
     // 1. Inputs.
     runner.group("Inputs");
@@ -601,6 +670,8 @@ async fn handshake(
             "already as desired: nothing written",
         );
     } else {
+        // From here to the read-back's verdict (and any rollback), a cancel waits.
+        let _critical = critical.lock().await;
         let body = Value::Object(planned.body.clone());
         let write = vault_api::write_config(mount, k8s_ns);
         let answer = record!(

@@ -87,6 +87,16 @@ impl Harness {
     /// (every declared input arrives, unset ones empty); `env` adds or, with an empty value,
     /// removes variables.
     pub fn run(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Outcome {
+        self.run_controlled(inputs, env, |_| {})
+    }
+
+    /// `run`, with `during` called once the process is started, given its pid (to signal it).
+    pub fn run_controlled(
+        &self,
+        inputs: &[(&str, &str)],
+        env: &[(&str, &str)],
+        during: impl FnOnce(u32),
+    ) -> Outcome {
         let before = self.server.requests().len();
         let files = self.runner_temp.join("_runner_file_commands");
         let output = files.join("set_output_1");
@@ -163,13 +173,18 @@ impl Harness {
                 vars.insert(k.to_string(), v.to_string());
             }
         }
-        let result = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
+        let child = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
             .arg("run")
             .env_clear()
             .envs(&vars)
             .current_dir(&self.workspace)
-            .output()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        during(child.id());
+        let result = child.wait_with_output().unwrap();
         let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
         let outcome = Outcome {
             code: result.status.code().unwrap_or(-1),
