@@ -395,6 +395,22 @@ pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
         github_api_url: env::read_api_url(),
         run_id: env::read_run_id(),
     };
+    // A panic's message may quote data (a Vault answer, a path): print only where it happened.
+    // The handshake's wrapper still revokes the token and reports the failure.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "{}",
+            crate::pure::command::render_annotation(
+                crate::pure::command::Level::Error,
+                Some(ErrorClass::Bug.title()),
+                &format!("the action panicked at {at}; please report it with the run's log"),
+            )
+        );
+    }));
     let runner = Arc::new(crate::shell::runner::Runner::new(env::read_runner_paths()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
