@@ -74,6 +74,33 @@ fn main() {
         println!("| {label} | {wall:.0} ms | {:.1} MiB |", rss / 1024.0);
     }
     println!("\nbinary: {} ({size} bytes)", binary.display());
+    hostile_kubeconfigs();
+}
+
+/// The worst kubeconfigs that pass the nesting check, at the 1 MiB file limit: how long the
+/// parser takes on them (the YAML parser's cost grows with the square of the nesting depth, so
+/// the check caps depth before parsing), and how fast a far deeper one is refused.
+fn hostile_kubeconfigs() {
+    use vault_k8s_handshake::pure::kubeconfig::parse_kubeconfig;
+    const MIB: usize = 1024 * 1024;
+    let flow_unit = format!("{}{}, ", "[".repeat(32), "]".repeat(32));
+    let flow = format!("a: [{}]\n", flow_unit.repeat((MIB - 16) / flow_unit.len()));
+    let indent_unit = format!("{}x: 1\n", " ".repeat(198));
+    let indent = format!("a:\n{}", indent_unit.repeat((MIB - 8) / indent_unit.len()));
+    let refused = format!("a: {}{}\n", "[".repeat(MIB / 2 - 8), "]".repeat(MIB / 2 - 8));
+    println!("\n| hostile kubeconfig (1 MiB) | parse time |");
+    println!("| --- | --- |");
+    for (label, text) in [
+        ("flow nesting 32 deep, repeated", &flow),
+        ("block indentation 198 columns, repeated", &indent),
+        ("flow nesting 524,280 deep (refused)", &refused),
+    ] {
+        let started = Instant::now();
+        let result = parse_kubeconfig(text);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let verdict = if result.is_ok() { "parsed" } else { "refused" };
+        println!("| {label} | {ms:.0} ms ({verdict}) |");
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -105,6 +132,8 @@ fn run_once(binary: &Path, server: &DevServer, workspace: &Path, dry_run: bool) 
         vars.insert(format!("INPUT_{}", k.to_uppercase()), v);
     }
     vars.insert("GITHUB_ACTIONS".into(), "true".into());
+    // Only the repository's own events write; a runner without one plans.
+    vars.insert("GITHUB_EVENT_NAME".into(), "push".into());
     vars.insert("GITHUB_WORKSPACE".into(), workspace.display().to_string());
     vars.insert("RUNNER_TEMP".into(), workspace.display().to_string());
     vars.insert("GITHUB_OUTPUT".into(), out.display().to_string());
