@@ -87,7 +87,11 @@ fn hostile_kubeconfigs() {
     let flow = format!("a: [{}]\n", flow_unit.repeat((MIB - 16) / flow_unit.len()));
     let indent_unit = format!("{}x: 1\n", " ".repeat(198));
     let indent = format!("a:\n{}", indent_unit.repeat((MIB - 8) / indent_unit.len()));
-    let refused = format!("a: {}{}\n", "[".repeat(MIB / 2 - 8), "]".repeat(MIB / 2 - 8));
+    let refused = format!(
+        "a: {}{}\n",
+        "[".repeat(MIB / 2 - 8),
+        "]".repeat(MIB / 2 - 8)
+    );
     println!("\n| hostile kubeconfig (1 MiB) | parse time |");
     println!("| --- | --- |");
     for (label, text) in [

@@ -441,3 +441,51 @@ fn an_input_that_is_not_utf8_is_refused_by_name() {
         "{stderr}"
     );
 }
+
+// --- which events may write -----------------------------------------------------------------------
+
+#[test]
+fn only_the_repositorys_own_events_write() {
+    for event in [
+        "pull_request_review",
+        "pull_request_review_comment",
+        "issue_comment",
+        "",
+        "workflow_call",
+        "brand_new_event",
+    ] {
+        let h = harness();
+        // An empty value removes the variable, as a runner without an event would have it.
+        let o = h.run(&[], &[("GITHUB_EVENT_NAME", event)]);
+        assert_eq!(o.code, 0, "{event}: {}", o.stdout);
+        assert_eq!(o.output("result"), "planned", "{event:?} must not write");
+        assert!(!o.wrote_config("dev-kubernetes"), "{event:?}");
+        assert!(o.summary.contains("dry run"), "{event:?}: {}", o.summary);
+        let why = if event.is_empty() {
+            "GITHUB_EVENT_NAME"
+        } else {
+            event
+        };
+        let shown = vault_k8s_handshake::pure::command::escape_markdown(why);
+        assert!(o.summary.contains(&shown), "{event:?}: {}", o.summary);
+    }
+    for event in [
+        "push",
+        "workflow_dispatch",
+        "schedule",
+        "release",
+        "merge_group",
+        "repository_dispatch",
+    ] {
+        let h = harness();
+        let o = h.run(&[], &[("GITHUB_EVENT_NAME", event)]);
+        assert_ok(&o, "changed");
+    }
+    // The opt-in still writes from an event that others control.
+    let h = harness();
+    let o = h.run(
+        &[("allow-pull-request-writes", "true")],
+        &[("GITHUB_EVENT_NAME", "issue_comment")],
+    );
+    assert_ok(&o, "changed");
+}

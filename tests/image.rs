@@ -376,6 +376,9 @@ fn real_image_stops_revokes_and_reports_when_cancelled() {
         quote(&run.stderr)
     );
     assert!(sent, "the run never logged in:\n{context}");
+    let mut secrets = h.secrets_seen(&h.server.requests());
+    secrets.push(grant.request_token.clone());
+    common::runner_log::assert_runner_safe(&run.stdout, &run.stderr, &secrets);
     assert_ne!(run.code, Some(0), "{context}");
     let outputs = parse_outputs(
         &std::fs::read_to_string(layout.file_commands.join(format!("set_output_{STEP_ID}")))
@@ -426,6 +429,10 @@ fn real_image_writes_the_config_as_a_container_action() {
     );
     eprintln!("{context}");
     assert_eq!(run.code, Some(0), "{context}");
+    // What the runner would show of it: no secret, no command this project does not send.
+    let mut secrets = h.secrets_seen(&h.server.requests());
+    secrets.push(grant.request_token.clone());
+    common::runner_log::assert_runner_safe(&run.stdout, &run.stderr, &secrets);
 
     // Secrets are masked before anything else is printed: the request token first of all.
     let lines: Vec<&str> = run.stdout.lines().collect();
