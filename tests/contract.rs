@@ -322,6 +322,40 @@ fn replace_generated(text: &str, name: &str, body: &str) -> Option<String> {
     found.then_some(out)
 }
 
+/// The binary action's job: the container action's job (from `  handshake:` to the marker)
+/// with the other action, condition and name.
+fn binary_job(text: &str) -> Option<String> {
+    let start = text.find("\n  handshake:\n")? + 1;
+    let end = text.find("  # contract:binary-job:start\n")?;
+    let job = &text[start..end];
+    let swaps = [
+        ("  handshake:\n", "  handshake-binary:\n"),
+        (
+            "    name: handshake (${{ matrix.environment.name }})\n",
+            "    name: handshake (${{ matrix.environment.name }}, binary)\n",
+        ),
+        ("    if: inputs.action == 'container'\n", "    if: inputs.action == 'binary'\n"),
+        ("        uses: $/.github/actions/container\n", "        uses: $/binary\n"),
+        (
+            "      - name: Vault kubernetes auth handshake (${{ matrix.environment.name }}, container)\n",
+            "      - name: Vault kubernetes auth handshake (${{ matrix.environment.name }}, binary)\n",
+        ),
+    ];
+    let mut out = job.to_string();
+    for (from, to) in swaps {
+        if out.matches(from).count() != 1 {
+            return None;
+        }
+        out = out.replace(from, to);
+    }
+    // Comments above the container job describe it; the twin keeps only its body.
+    let body_at = out.find("  handshake-binary:\n")?;
+    Some(format!(
+        "  # Generated from the job above by tests/contract.rs: the binary action.\n{}",
+        &out[body_at..]
+    ))
+}
+
 #[test]
 fn the_reusable_workflow_passes_every_input() {
     let path = root().join(".github/workflows/handshake.yml");
@@ -332,7 +366,11 @@ fn the_reusable_workflow_passes_every_input() {
         .and_then(|t| replace_generated(&t, "with", &render_reusable_workflow_with()))
         .and_then(|t| replace_generated(&t, "keys", &render_reusable_workflow_keys()))
         .and_then(|t| replace_generated(&t, "record", &render_reusable_workflow_record()))
-        .expect("handshake.yml has the # contract:inputs/secrets/with/keys/record markers");
+        .and_then(|t| {
+            let job = binary_job(&t)?;
+            replace_generated(&t, "binary-job", &job)
+        })
+        .expect("handshake.yml has its jobs and the # contract:… markers");
     if update() && want != got {
         std::fs::write(&path, &want).unwrap();
         return;
@@ -341,27 +379,27 @@ fn the_reusable_workflow_passes_every_input() {
         got == want,
         "handshake.yml drifted from src/pure/contract.rs; run UPDATE_GENERATED=1 cargo test --test contract"
     );
-    // Every input reaches both action steps, and nothing else does.
+    // Every input reaches the action step of both jobs, and nothing else does.
     let yml = yaml(&got);
-    let steps = yml["jobs"]["handshake"]["steps"].as_sequence().unwrap();
-    let action_steps: Vec<_> = steps
-        .iter()
-        .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("$/")))
-        .collect();
-    assert_eq!(
-        action_steps.len(),
-        2,
-        "the container step and the binary step"
-    );
-    for step in action_steps {
-        let keys: Vec<&str> = step["with"]
+    let names: Vec<&str> = INPUTS.iter().map(|s| s.name).collect();
+    for (job, uses) in [
+        ("handshake", "$/.github/actions/container"),
+        ("handshake-binary", "$/binary"),
+    ] {
+        let steps = yml["jobs"][job]["steps"].as_sequence().unwrap();
+        let action: Vec<_> = steps
+            .iter()
+            .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("$/")))
+            .collect();
+        assert_eq!(action.len(), 1, "{job}: one action step");
+        assert_eq!(action[0]["uses"].as_str(), Some(uses));
+        let keys: Vec<&str> = action[0]["with"]
             .as_mapping()
             .unwrap()
             .keys()
             .filter_map(|k| k.as_str())
             .collect();
-        let names: Vec<&str> = INPUTS.iter().map(|s| s.name).collect();
-        assert_eq!(keys, names, "{:?}", step["uses"]);
+        assert_eq!(keys, names, "{job}");
     }
     for name in PER_ENVIRONMENT_INPUTS {
         assert!(
@@ -516,7 +554,7 @@ fn posting_twin(text: &str) -> Option<String> {
     let actions = "      actions: read # `ca-artifact`: list and download this run's artifacts\n";
     let posting = "      checks: write # `post: check-run`\n      \
                    pull-requests: write # `post: pr-comment` (one sticky comment per environment)\n";
-    if text.matches(actions).count() != 1
+    if text.matches(actions).count() != 2
         || text.matches("\nname: vault-k8s-handshake\n").count() != 1
     {
         return None;
@@ -548,9 +586,15 @@ fn the_posting_workflow_is_the_reusable_workflow_with_posting_permissions() {
         "handshake-post.yml drifted from handshake.yml; run UPDATE_GENERATED=1 cargo test --test contract"
     );
     let yml = yaml(&want);
-    let permissions = &yml["jobs"]["handshake"]["permissions"];
-    assert_eq!(permissions["checks"].as_str(), Some("write"));
-    assert_eq!(permissions["pull-requests"].as_str(), Some("write"));
+    for job in ["handshake", "handshake-binary"] {
+        let permissions = &yml["jobs"][job]["permissions"];
+        assert_eq!(permissions["checks"].as_str(), Some("write"), "{job}");
+        assert_eq!(
+            permissions["pull-requests"].as_str(),
+            Some("write"),
+            "{job}"
+        );
+    }
     let plain = yaml(&base);
     assert!(plain["jobs"]["handshake"]["permissions"]["checks"].is_null());
 }

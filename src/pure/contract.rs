@@ -1557,7 +1557,7 @@ pub fn render_reusable_workflow_record() -> String {
         String::from("        env:\n          ENVIRONMENT: ${{ matrix.environment.name }}\n");
     for n in &names {
         out.push_str(&format!(
-            "          {}: ${{{{ steps.container.outputs.{n} || steps.binary.outputs.{n} }}}}\n",
+            "          {}: ${{{{ steps.handshake.outputs.{n} }}}}\n",
             var(n)
         ));
     }
