@@ -280,8 +280,11 @@ pub const INPUTS: &[InputSpec] = &[
     with_default(
         input(
             "allow-pull-request-writes",
-            "Write Vault on `pull_request`, `pull_request_target` and `workflow_run` events too. \
-             By default those events run as a dry run, because their code may come from a fork.",
+            "Write Vault on every event. By default only `push`, `workflow_dispatch`, `schedule`, \
+             `release`, `merge_group` and `repository_dispatch` write; every other event \
+             (`pull_request`, `pull_request_target`, `issue_comment`, `workflow_run`, …) and any \
+             unknown one runs as a dry run, because its code or trigger may come from outside the \
+             repository. In a reusable workflow the event is the caller's.",
         ),
         InputDefault::Literal("false"),
     ),
