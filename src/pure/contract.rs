@@ -1517,6 +1517,12 @@ pub fn render_reusable_workflow_with() -> String {
                           && !(matrix.environment.ca-artifact || inputs.ca-artifact) \
                           && vars.K8S_CA_DATA) || '' }}"
                 .to_string(),
+            // The artifact (by default `k8s-ca-{0}`) only when no other CA source is given, so
+            // setting `ca-file` or `ca-data` is enough to switch.
+            "ca-artifact" => "${{ !(matrix.environment.ca-file || inputs.ca-file || inputs.ca-data) \
+                              && (matrix.environment.ca-artifact || format(inputs.ca-artifact, \
+                              matrix.environment.name)) || '' }}"
+                .to_string(),
             "github-token" => "${{ secrets.github-token || github.token }}".to_string(),
             name if spec.secret => format!("${{{{ secrets.{name} }}}}"),
             name if PER_ENVIRONMENT_INPUTS.contains(&name) => format!(
