@@ -26,7 +26,7 @@ use vault_k8s_handshake::pure::contract::{InputDefault, INPUTS};
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// The runner names file-command files after a GUID per step.
 const STEP_ID: &str = "8c1e6f0a-5d1b-4c4e-9a43-2f7d8b1c0e57";
-/// Where the runner mounts its folders inside the container (actions-facts.md §2.3).
+/// Where the runner mounts its folders inside the container (docs/actions-behaviour.md §2.3).
 const WORKSPACE: &str = "/github/workspace";
 const RUNNER_TEMP: &str = "/github/runner_temp";
 const FILE_COMMANDS: &str = "/github/file_commands";
@@ -55,7 +55,7 @@ fn image_under_test() -> Option<String> {
 
 /// `podman` with the settings these machines need: no default ulimits (the sandbox refuses
 /// setrlimit) unless the caller already chose a containers.conf, and runc (crun cannot run with
-/// hybrid cgroups). See shared/reference/containers-here.md.
+/// hybrid cgroups). See CONTRIBUTING.md, "The image without Docker".
 fn podman(scratch: &Path) -> Command {
     let mut cmd = Command::new("podman");
     if std::env::var_os("CONTAINERS_CONF").is_none() {
@@ -305,7 +305,7 @@ fn run_container_with(mut cmd: Command, name: &str, scratch: &Path, mut tick: im
     run
 }
 
-/// The runner's `docker run` (actions-facts.md §2.3), plus `--read-only` with no tmpfs: the
+/// The runner's `docker run` (docs/actions-behaviour.md §2.3), plus `--read-only` with no tmpfs: the
 /// image's root takes no writes, so everything the action writes must land in a mount.
 /// `--http-proxy=false`: docker forwards no proxy variables the runner did not set.
 fn container_command(

@@ -3,7 +3,7 @@
 //! A server CA as RKE2's dynamiclistener makes it (EC P-256, serial number 0, CN
 //! `rke2-server-ca@<unix seconds>`, notBefore one hour back, ten years, CA:TRUE with
 //! keyCertSign), a client CA and an admin client certificate, and the `rke2.yaml` kubeconfig
-//! that carries them (reference/rke2-facts.md). Keys never leave memory except the admin key
+//! that carries them (docs/cluster-behaviour.md). Keys never leave memory except the admin key
 //! inside the kubeconfig, exactly as on a real server.
 
 use std::path::{Path, PathBuf};

@@ -72,7 +72,7 @@ const ANONYMOUS_RATE_LIMIT: u32 = 60;
 /// GitHub's largest `per_page`, and its default (the spec's `per-page` parameter).
 const MAX_PER_PAGE: usize = 100;
 const DEFAULT_PER_PAGE: usize = 30;
-/// Issue comment bodies: GitHub refuses more than 65,536 characters (reference/actions-facts.md
+/// Issue comment bodies: GitHub refuses more than 65,536 characters (docs/actions-behaviour.md
 /// §6.3; the refusal text is quoted in `create_comment`).
 const COMMENT_MAX_CHARS: usize = 65_536;
 /// "This URL expires after 1 minute" (the spec's description of the artifact download).
@@ -1259,7 +1259,7 @@ fn authorized(
     };
     if !granted {
         // The text a GITHUB_TOKEN without the scope gets (LouisBrunner/checks-action#35,
-        // joshmfrankel/simplecov-check-action#11; reference/crates-facts.md §2.2).
+        // joshmfrankel/simplecov-check-action#11; docs/dependencies.md §2).
         return error(403, "Resource not accessible by integration", docs)
             .header("x-accepted-github-permissions", accepted);
     }
@@ -1853,7 +1853,7 @@ fn blob_answer(
 ) -> Reply {
     if had_authorization {
         // The reason clients must drop the GitHub token when following the redirect
-        // (reference/actions-facts.md §5.3). The stand-in's detail names the cause; Azure's
+        // (docs/actions-behaviour.md §5.3). The stand-in's detail names the cause; Azure's
         // exact detail for a bearer token beside a SAS was not observed.
         return azure_error(
             403,

@@ -4,7 +4,7 @@
 //! `auth/<mount>/config` and `auth/<mount>/role/<name>`, and login validation with the order of
 //! checks and the exact error strings of hashicorp/vault-plugin-auth-jwt (`path_config.go`,
 //! `path_role.go`, `path_login.go`, `claims.go`) and hashicorp/cap (`jwt/jwt.go`,
-//! `jwt/keyset.go`), as summarised in reference/vault-facts.md §2.
+//! `jwt/keyset.go`), as summarised in docs/vault-behaviour.md §2.
 //!
 //! It is pure logic plus RSA: no sockets, no clock (callers pass `now` as Unix seconds), no
 //! storage, and randomness only through the RNG handed to [`IssuerKey::generate`]. It must never
@@ -35,12 +35,12 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::pure::secret::Secret;
 
-/// The issuer of GitHub.com Actions ID tokens (reference/actions-facts.md §4.2).
+/// The issuer of GitHub.com Actions ID tokens (docs/actions-behaviour.md §4.2).
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
-/// `exp - iat` of a GitHub Actions ID token (actions-facts §4.3: the docs' sample, and what users
-/// decoding real tokens report).
+/// `exp - iat` of a GitHub Actions ID token (docs/actions-behaviour.md §4.3: the docs' sample, and
+/// what users decoding real tokens report).
 pub const GITHUB_TOKEN_LIFETIME_SECS: i64 = 300;
-/// `iat - nbf` of a GitHub Actions ID token (actions-facts §4.3).
+/// `iat - nbf` of a GitHub Actions ID token (docs/actions-behaviour.md §4.3).
 pub const GITHUB_NOT_BEFORE_SECS: i64 = 600;
 
 const ISSUER_KEY_BITS: usize = 2048;
@@ -215,8 +215,8 @@ impl fmt::Debug for IssuerKey {
 // GitHub Actions-shaped claims
 // ---------------------------------------------------------------------------------------------
 
-/// What a GitHub Actions job's ID token says about the run (actions-facts §4.2). All custom
-/// claims are strings, as in GitHub's tokens.
+/// What a GitHub Actions job's ID token says about the run (docs/actions-behaviour.md §4.2). All
+/// custom claims are strings, as in GitHub's tokens.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GithubClaims {
     /// `owner/repo`.
@@ -290,8 +290,8 @@ impl GithubClaims {
         }
     }
 
-    /// The default `sub` (actions-facts §4.2): environment wins, then `pull_request`, then the
-    /// ref; a `:` inside a value is sent as `%3A`.
+    /// The default `sub` (docs/actions-behaviour.md §4.2): environment wins, then `pull_request`,
+    /// then the ref; a `:` inside a value is sent as `%3A`.
     pub fn subject(&self) -> String {
         let repo = &self.repository;
         match &self.environment {
@@ -1441,7 +1441,7 @@ pub fn parse_role_write(
         );
     }
     // The framework reports unknown fields only on a non-empty response, and the handler
-    // returns one only when it has warnings (reference/vault-facts.md §1.3).
+    // returns one only when it has warnings (docs/vault-behaviour.md §1.3).
     if !warnings.is_empty() && !fields.unknown.is_empty() {
         warnings.push(format!(
             "Endpoint ignored these unrecognized parameters: [{}]",
@@ -1675,7 +1675,7 @@ const LOGIN_FIELDS: &[(&str, FieldType)] = &[
 ];
 
 /// A `POST auth/<mount>/login` with body `{"role": …, "jwt": …}`, checked in path_login.go's
-/// order with its exact messages (reference/vault-facts.md §2.3). `mount` is the auth mount path
+/// order with its exact messages (docs/vault-behaviour.md §2.3). `mount` is the auth mount path
 /// (`jwt`, `jwt/`, or `auth/jwt/`), used for the display name. `remote_addr` is the client's
 /// address for `token_bound_cidrs`; without it a role with bound CIDRs refuses, as Vault does
 /// when it has no connection information.

@@ -1,8 +1,8 @@
 //! A kube-apiserver stand-in, so that the dev server's kubernetes auth logins perform a real
-//! TokenReview over TLS, as Vault does in client JWT mode (reference/vault-facts.md §3.7, §3.8).
+//! TokenReview over TLS, as Vault does in client JWT mode (docs/vault-behaviour.md §3.7, §3.8).
 //!
 //! Owns: a serving certificate shaped like RKE2's `serving-kube-apiserver.crt` and signed by a
-//! cluster CA (reference/rke2-facts.md), a ServiceAccount token signer standing in for RKE2's
+//! cluster CA (docs/cluster-behaviour.md), a ServiceAccount token signer standing in for RKE2's
 //! `service.key` (RSA-2048, RS256), an in-memory set of service accounts and of
 //! `system:auth-delegator` bindings, the review log tests assert on, and one endpoint,
 //! `POST /apis/authentication.k8s.io/v1/tokenreviews`, answered with the bodies a real
@@ -57,7 +57,7 @@ pub const API_AUDIENCES: [&str; 2] = ["https://kubernetes.default.svc.cluster.lo
 /// The one API path this stand-in serves.
 pub const TOKEN_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
 
-/// RKE2's `service.key` is RSA-2048 (rke2-facts "Where they are"; k3s `genServiceAccount`).
+/// RKE2's `service.key` is RSA-2048 (docs/cluster-behaviour.md §1; k3s `genServiceAccount`).
 const SIGNING_KEY_BITS: usize = 2048;
 
 /// go-jose's `jwt.DefaultLeeway` (one minute), which kube-apiserver's `Validate` applies to
@@ -294,7 +294,7 @@ impl KubeApiServer {
         let tls = if options.plain_http {
             None
         } else {
-            // RKE2 serves the leaf followed by its CA (rke2-facts "Leaf certs").
+            // RKE2 serves the leaf followed by its CA (docs/cluster-behaviour.md §1).
             let mut chain = vec![serving.der.clone()];
             chain.extend(
                 crate::pure::ca::certificate_ders(ca.pem.as_bytes())
@@ -626,7 +626,7 @@ impl axum::serve::Listener for TlsListener {
 // ---------------------------------------------------------------------------------------------
 
 /// A `meta/v1` Status, fields in Go's declaration order so the bytes match a real server's:
-/// Vault puts a 403 body verbatim into its error (vault-facts §3.7 step 7).
+/// Vault puts a 403 body verbatim into its error (docs/vault-behaviour.md §3.7 step 7).
 #[derive(Serialize)]
 struct StatusBody {
     kind: &'static str,
@@ -671,8 +671,8 @@ fn unauthorized() -> StatusBody {
     status_body(401, "Unauthorized", "Unauthorized".into())
 }
 
-/// RBAC's denial of `create tokenreviews`, verbatim as Vault logs it (vault-facts §3.7 step 7;
-/// argoproj-labs/argocd-vault-plugin#102 shows the whole body).
+/// RBAC's denial of `create tokenreviews`, verbatim as Vault logs it (docs/vault-behaviour.md §3.7
+/// step 7; argoproj-labs/argocd-vault-plugin#102 shows the whole body).
 fn forbidden(username: &str) -> StatusBody {
     let mut body = status_body(
         403,

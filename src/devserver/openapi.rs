@@ -66,7 +66,7 @@ pub struct NewerField {
 /// Body fields newer than the 1.15 spec. Keep it short: each entry is a field the action sends.
 pub const NEWER_BODY_FIELDS: &[NewerField] = &[NewerField {
     // `POST auth/<kubernetes>/config`. Vault 1.15 and older drop it silently with a 204
-    // (reference/vault-facts.md §1.3, §3.1), so the action may send it to every version.
+    // (docs/vault-behaviour.md §1.3, §3.1), so the action may send it to every version.
     schema: "KubernetesConfigureAuthRequest",
     field: "use_annotations_as_alias_metadata",
     since: "Vault 1.16.0, kubernetes auth plugin v0.18.0",

@@ -3,7 +3,7 @@
 //!
 //! Synchronous and deterministic: one `Vault` value behind the HTTP glue, `handle` takes a
 //! request and returns status and body. Behaviour, status codes and error strings follow
-//! reference/vault-facts.md (section numbers in comments); where a version changed them, the
+//! docs/vault-behaviour.md (section numbers in comments); where a version changed them, the
 //! `Profile` chosen at start decides. Never reachable from outside loopback: the HTTP glue binds
 //! 127.0.0.1 only.
 

@@ -5,7 +5,7 @@
 //! parsing that accepts real RKE2 CAs (EC P-256, serial number 0), the validity and CA checks
 //! (the time is passed in), and the canonical PEM that is uploaded: re-encoded from each
 //! certificate's DER, never the input bytes, because Vault's Go parser finds nothing behind a BOM
-//! or in indented lines and silently stores key blocks (reference/rke2-facts.md).
+//! or in indented lines and silently stores key blocks (docs/cluster-behaviour.md).
 //!
 //! It never reads files, never echoes input bytes in an error (a CA input may be a key or a
 //! token by mistake), and never checks signatures: trust is proven later by the TLS probe.

@@ -280,8 +280,11 @@ pub const INPUTS: &[InputSpec] = &[
     with_default(
         input(
             "allow-pull-request-writes",
-            "Write Vault on `pull_request`, `pull_request_target` and `workflow_run` events too. \
-             By default those events run as a dry run, because their code may come from a fork.",
+            "Write Vault on every event. By default only `push`, `workflow_dispatch`, `schedule`, \
+             `release`, `merge_group` and `repository_dispatch` write; every other event \
+             (`pull_request`, `pull_request_target`, `issue_comment`, `workflow_run`, …) and any \
+             unknown one runs as a dry run, because its code or trigger may come from outside the \
+             repository. In a reusable workflow the event is the caller's.",
         ),
         InputDefault::Literal("false"),
     ),
@@ -321,7 +324,8 @@ pub const OUTPUTS: &[OutputSpec] = &[
     },
     OutputSpec {
         name: "ca-not-after",
-        description: "When the first uploaded CA expires (RFC 3339, UTC).",
+        description: "The earliest expiry among the uploaded CAs (RFC 3339, UTC): when the \
+                      first of them stops being valid.",
     },
     OutputSpec {
         name: "kubernetes-host",
@@ -337,7 +341,9 @@ pub const OUTPUTS: &[OutputSpec] = &[
     },
     OutputSpec {
         name: "report-path",
-        description: "Path of the JSON report (audit trail) under the runner's temp folder.",
+        description: "Path of the JSON report (audit trail) under the runner's temp folder, as \
+                      the action saw it: the container action says `/github/runner_temp/<file>`, \
+                      which later steps open as `$RUNNER_TEMP/<file>` (same file name).",
     },
 ];
 
@@ -1156,18 +1162,170 @@ fn push_inputs(out: &mut String) {
     }
 }
 
-/// `action.yml`, generated from the tables. The file in the repository must equal this.
-pub fn render_action_yml() -> String {
-    let mut out = String::from(
+/// What a release commit pins: written into `action.yml`, `.github/actions/container/action.yml`
+/// and `binary/action.yml` by `tools/release-stamp.py`, and read back from them by the contract
+/// test, which renders the stamped form from these values and requires the files to equal it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseStamp {
+    /// `owner/name` of the repository the release is published from.
+    pub repository: String,
+    /// The release tag, `vX.Y.Z` (or `vX.Y.Z-pre`).
+    pub tag: String,
+    /// SHA-256 (lowercase hex) of each static binary, by target triple; see `BINARY_TARGETS`.
+    pub binaries: Vec<(String, String)>,
+}
+
+/// The image a stamped `action.yml` runs: a published image pinned by digest, or, for a run of
+/// this checkout's own image (the end-to-end workflow), the Dockerfile beside the binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionImage {
+    /// `docker://<name>@sha256:<hex>`.
+    Published { name: String, digest: String },
+    /// `dist/Dockerfile`, built by the runner from this checkout (the binary must be in `dist/`).
+    LocalDockerfile,
+}
+
+impl ActionImage {
+    /// The value of `runs.image`.
+    pub fn as_image(&self) -> String {
+        match self {
+            ActionImage::Published { name, digest } => format!("docker://{name}@{digest}"),
+            ActionImage::LocalDockerfile => LOCAL_DOCKERFILE.to_string(),
+        }
+    }
+
+    /// Parses a `runs.image` value of a stamped `action.yml`; `None` for any other shape.
+    pub fn parse(image: &str) -> Option<ActionImage> {
+        if image == LOCAL_DOCKERFILE {
+            return Some(ActionImage::LocalDockerfile);
+        }
+        let rest = image.strip_prefix("docker://")?;
+        let (name, digest) = rest.rsplit_once('@')?;
+        let hex = digest.strip_prefix("sha256:")?;
+        let name_ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "./-_:".contains(c));
+        (name_ok && is_sha256_hex(hex)).then(|| ActionImage::Published {
+            name: name.to_string(),
+            digest: digest.to_string(),
+        })
+    }
+}
+
+const LOCAL_DOCKERFILE: &str = "dist/Dockerfile";
+
+/// The release binaries `binary/action.yml` can run: (target triple, `runner.os`, `runner.arch`,
+/// the stamped variable holding its SHA-256). Releases build Linux musl binaries only.
+pub const BINARY_TARGETS: &[(&str, &str, &str, &str)] = &[
+    (
+        "x86_64-unknown-linux-musl",
+        "Linux",
+        "X64",
+        "SHA256_X86_64_LINUX",
+    ),
+    (
+        "aarch64-unknown-linux-musl",
+        "Linux",
+        "ARM64",
+        "SHA256_AARCH64_LINUX",
+    ),
+];
+
+/// Lowercase hex of 32 bytes.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// A release tag: `v` and a semantic version, optionally with a prerelease suffix.
+pub fn is_release_tag(tag: &str) -> bool {
+    let Some(version) = tag.strip_prefix('v') else {
+        return false;
+    };
+    let (core, pre) = match version.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (version, None),
+    };
+    let numbers: Vec<&str> = core.split('.').collect();
+    numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        && pre.is_none_or(|p| {
+            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        })
+}
+
+/// `owner/name` as GitHub allows them.
+pub fn is_repository(text: &str) -> bool {
+    let Some((owner, name)) = text.split_once('/') else {
+        return false;
+    };
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 100
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    part(owner) && part(name) && owner != "OWNER"
+}
+
+/// The header both forms of `action.yml` share.
+fn action_yml_header() -> String {
+    String::from(
         "# Generated from src/pure/contract.rs: edit the tables there, then run\n\
          # `UPDATE_GENERATED=1 cargo test --test contract` to rewrite this file and the README tables.\n\
+         # On a release commit `runs:` names the published image, pinned by digest (stamped by\n\
+         # tools/release-stamp.py). On any other commit the action stops at once with an error\n\
+         # that says to use a release: no image is built when a workflow starts.\n\
          name: \"Vault Kubernetes handshake\"\n\
          description: \"Write a cluster's Vault kubernetes auth config (CA, API server address, client \
          JWT mode), read it back and prove it, logging in with GitHub OIDC.\"\n\
          author: \"vault-k8s-handshake\"\n\
          branding:\n  icon: \"lock\"\n  color: \"blue\"\n\
          inputs:\n",
-    );
+    )
+}
+
+/// The error a commit that is not a release prints, in both actions.
+const UNRELEASED_ERROR: &str = "::error title=vault-k8s-handshake is not released at this \
+    commit::This commit is not a release, so its action names no image or binary. Reference a \
+    release instead: uses: <owner>/vault-k8s-handshake@<release commit SHA> # vX.Y.Z (the \
+    release page lists each tag and its commit). To run this checkout's own code, build it as \
+    CONTRIBUTING.md describes.";
+
+/// `action.yml` as committed on branches: every input and output, and a `runs:` that stops with
+/// a clear error. The file in the repository, unless stamped, must equal this.
+pub fn render_action_yml() -> String {
+    let mut out = action_yml_header();
+    push_inputs(&mut out);
+    out.push_str("outputs:\n");
+    for spec in OUTPUTS {
+        out.push_str(&format!(
+            "  {}:\n    description: {}\n    value: \"\"\n",
+            spec.name,
+            yaml_quote(spec.description)
+        ));
+    }
+    out.push_str(&format!(
+        "runs:\n  using: \"composite\"\n  steps:\n\
+         \x20   - name: \"Not a release: stop\"\n\
+         \x20     shell: bash\n\
+         \x20     run: |\n\
+         \x20       echo {}\n\
+         \x20       exit 1\n",
+        shell_single_quote(UNRELEASED_ERROR)
+    ));
+    out
+}
+
+/// `action.yml` of a release commit (or, with `ActionImage::LocalDockerfile`, of a checkout
+/// whose image the runner builds): the container action.
+pub fn render_stamped_action_yml(image: &ActionImage) -> String {
+    let mut out = action_yml_header();
     push_inputs(&mut out);
     out.push_str("outputs:\n");
     for spec in OUTPUTS {
@@ -1177,21 +1335,31 @@ pub fn render_action_yml() -> String {
             yaml_quote(spec.description)
         ));
     }
-    out.push_str(
-        "runs:\n  using: \"docker\"\n  image: \"dist/Dockerfile\"\n  args:\n    - \"run\"\n",
-    );
+    out.push_str(&format!(
+        "runs:\n  using: \"docker\"\n  image: {}\n  args:\n    - \"run\"\n",
+        yaml_quote(&image.as_image())
+    ));
     out
 }
 
-/// `binary/action.yml`: the same contract as a composite action that runs the released static
-/// binary on the runner itself, for self-hosted runners without Docker. Generated like
-/// `action.yml`; the binary is checked against the release's `SHA256SUMS` before it runs.
-pub fn render_composite_action_yml() -> String {
+fn shell_single_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// `binary/action.yml`: the same contract as a composite action that runs the release's static
+/// binary on the runner itself, for self-hosted runners without Docker. Unstamped (`None`), it
+/// stops with the same error as `action.yml`; a release commit stamps the repository, the tag and
+/// each binary's SHA-256, so it never depends on `github.action_repository` (empty for a local
+/// `uses:`, the outer action's inside another composite action) nor on a checksum file fetched
+/// from the same place as the binary.
+pub fn render_composite_action_yml(stamp: Option<&ReleaseStamp>) -> String {
     let mut out = String::from(
         "# Generated from src/pure/contract.rs: edit the tables there, then run\n\
          # `UPDATE_GENERATED=1 cargo test --test contract` to rewrite this file.\n\
-         # For runners without Docker: downloads the release's static binary for the runner's\n\
-         # architecture, checks it against the release's SHA256SUMS, and runs it with the inputs.\n\
+         # For runners without Docker: downloads the release's static binary for the runner's OS and\n\
+         # architecture, checks its SHA-256 against the value stamped here by the release commit\n\
+         # (tools/release-stamp.py), and runs it with the inputs. On any other commit it stops with\n\
+         # an error that says to use a release.\n\
          name: \"Vault Kubernetes handshake (binary)\"\n\
          description: \"The Vault Kubernetes handshake as a static binary on the runner, for \
          self-hosted runners without Docker.\"\n\
@@ -1209,34 +1377,68 @@ pub fn render_composite_action_yml() -> String {
             spec.name
         ));
     }
+    let stamped = |value: Option<&str>| yaml_quote(value.unwrap_or(""));
     out.push_str(
         "runs:\n  using: \"composite\"\n  steps:\n\
          \x20   - name: Download the release binary\n\
          \x20     shell: bash\n\
-         \x20     env:\n\
-         \x20       ACTION_REPOSITORY: ${{ github.action_repository }}\n\
-         \x20       ACTION_REF: ${{ github.action_ref }}\n\
-         \x20       RUNNER_ARCH_NAME: ${{ runner.arch }}\n\
+         \x20     env:\n",
+    );
+    out.push_str(&format!(
+        "        RELEASE_REPOSITORY: {}\n        RELEASE_TAG: {}\n",
+        stamped(stamp.map(|s| s.repository.as_str())),
+        stamped(stamp.map(|s| s.tag.as_str())),
+    ));
+    for (target, _, _, var) in BINARY_TARGETS {
+        let sha = stamp.and_then(|s| {
+            s.binaries
+                .iter()
+                .find(|(t, _)| t == target)
+                .map(|(_, sha)| sha.as_str())
+        });
+        out.push_str(&format!("        {var}: {}\n", stamped(sha)));
+    }
+    out.push_str(&format!(
+        "        UNRELEASED_ERROR: {}\n\
+         \x20       RUNNER_OS_NAME: ${{{{ runner.os }}}}\n\
+         \x20       RUNNER_ARCH_NAME: ${{{{ runner.arch }}}}\n\
          \x20     run: |\n\
          \x20       set -euo pipefail\n\
-         \x20       case \"$RUNNER_ARCH_NAME\" in\n\
-         \x20         X64) arch=x86_64 ;;\n\
-         \x20         ARM64) arch=aarch64 ;;\n\
-         \x20         *) echo \"::error::no release binary for runner architecture $RUNNER_ARCH_NAME\"; exit 1 ;;\n\
+         \x20       if [ -z \"$RELEASE_TAG\" ]; then echo \"$UNRELEASED_ERROR\"; exit 1; fi\n\
+         \x20       case \"$RUNNER_OS_NAME/$RUNNER_ARCH_NAME\" in\n",
+        yaml_quote(UNRELEASED_ERROR)
+    ));
+    for (target, os, arch, var) in BINARY_TARGETS {
+        out.push_str(&format!(
+            "          {os}/{arch}) target={target} want=${var} ;;\n"
+        ));
+    }
+    let supported: Vec<String> = BINARY_TARGETS
+        .iter()
+        .map(|(_, os, arch, _)| format!("{os}/{arch}"))
+        .collect();
+    out.push_str(&format!(
+        "          *)\n\
+         \x20           echo \"::error title=no release binary for $RUNNER_OS_NAME/$RUNNER_ARCH_NAME::Releases ship static binaries for {} only. Run this job on such a runner (or use the container action on Linux with Docker).\"\n\
+         \x20           exit 1 ;;\n\
          \x20       esac\n\
          \x20       dir=\"$RUNNER_TEMP/vault-k8s-handshake-bin\"\n\
          \x20       mkdir -p \"$dir\"\n\
-         \x20       base=\"https://github.com/$ACTION_REPOSITORY/releases/download/$ACTION_REF\"\n\
-         \x20       file=\"vault-k8s-handshake-$arch-unknown-linux-musl\"\n\
-         \x20       curl -fsSL --retry 3 -o \"$dir/$file\" \"$base/$file\"\n\
-         \x20       curl -fsSL --retry 3 -o \"$dir/SHA256SUMS\" \"$base/SHA256SUMS\"\n\
-         \x20       (cd \"$dir\" && grep \" $file\\$\" SHA256SUMS | sha256sum -c -)\n\
+         \x20       file=\"vault-k8s-handshake-$target\"\n\
+         \x20       url=\"https://github.com/$RELEASE_REPOSITORY/releases/download/$RELEASE_TAG/$file\"\n\
+         \x20       curl -fsSL --retry 3 -o \"$dir/$file\" \"$url\"\n\
+         \x20       got=$(sha256sum \"$dir/$file\" | cut -d' ' -f1)\n\
+         \x20       if [ \"$got\" != \"$want\" ]; then\n\
+         \x20         echo \"::error title=release binary does not match::$url has SHA-256 $got, but release $RELEASE_TAG pinned $want. Do not run it; report it (SECURITY.md).\"\n\
+         \x20         exit 1\n\
+         \x20       fi\n\
          \x20       install -m 0755 \"$dir/$file\" \"$dir/vault-k8s-handshake\"\n\
          \x20   - name: Run the handshake\n\
          \x20     id: run\n\
          \x20     shell: bash\n\
          \x20     env:\n",
-    );
+        supported.join(" and ")
+    ));
     for spec in INPUTS {
         // The same variable names a container action receives: `INPUT_<NAME>`, hyphens kept.
         out.push_str(&format!(
@@ -1246,6 +1448,184 @@ pub fn render_composite_action_yml() -> String {
         ));
     }
     out.push_str("      run: '\"$RUNNER_TEMP/vault-k8s-handshake-bin/vault-k8s-handshake\" run'\n");
+    out
+}
+
+/// Inputs whose value may differ per environment: in the reusable workflow, `{0}` in them stands
+/// for the environment's name, and an entry of `environments` may set them.
+pub const PER_ENVIRONMENT_INPUTS: &[&str] = &[
+    "vault-addr",
+    "vault-namespace",
+    "jwt-namespace",
+    "kubernetes-namespace",
+    "vip-namespace",
+    "jwt-mount",
+    "jwt-role",
+    "jwt-audience",
+    "kubernetes-mount",
+    "kubernetes-host",
+    "vip-mount",
+    "vip-secret",
+    "vip-key",
+    "vip-port",
+    "ca-file",
+    "ca-artifact",
+    "ca-artifact-path",
+    "proof-role",
+];
+
+/// Defaults the reusable workflow gives where the action has none (or another).
+pub const REUSABLE_WORKFLOW_DEFAULTS: &[(&str, &str)] =
+    &[("jwt-role", "{0}-handshake"), ("ca-artifact", "k8s-ca-{0}")];
+
+fn is_boolean_input(spec: &InputSpec) -> bool {
+    matches!(spec.default, InputDefault::Literal("true" | "false"))
+}
+
+/// The reusable workflow's `on.workflow_call.inputs` entries for the action's inputs (between
+/// `# contract:inputs:start` and `# contract:inputs:end` in `.github/workflows/handshake.yml`),
+/// and its `secrets` entries (between `# contract:secrets:start/end`). Secret inputs are
+/// `secrets:`, everything else an input of the same name, so a caller can pass every input.
+pub fn render_reusable_workflow_inputs() -> (String, String) {
+    let mut inputs = String::new();
+    let mut secrets = String::new();
+    for spec in INPUTS {
+        if spec.name == "environment" {
+            continue;
+        }
+        let description = if PER_ENVIRONMENT_INPUTS.contains(&spec.name) {
+            format!(
+                "{} `{{0}}` stands for the environment; an `environments` entry may set it.",
+                describe_input(spec)
+            )
+        } else {
+            describe_input(spec)
+        };
+        if spec.secret {
+            secrets.push_str(&format!(
+                "      {}:\n        description: {}\n        required: false\n",
+                spec.name,
+                yaml_quote(&description)
+            ));
+            continue;
+        }
+        let default = REUSABLE_WORKFLOW_DEFAULTS
+            .iter()
+            .find(|(n, _)| *n == spec.name)
+            .map(|(_, d)| *d);
+        inputs.push_str(&format!(
+            "      {}:\n        description: {}\n",
+            spec.name,
+            yaml_quote(&description)
+        ));
+        if is_boolean_input(spec) {
+            let InputDefault::Literal(d) = spec.default else {
+                unreachable!("is_boolean_input checked the literal default")
+            };
+            inputs.push_str(&format!("        type: boolean\n        default: {d}\n"));
+        } else {
+            let d = default.unwrap_or(match spec.default {
+                InputDefault::Literal(d) if !d.contains("${{") => d,
+                _ => "",
+            });
+            inputs.push_str(&format!(
+                "        type: string\n        default: {}\n",
+                yaml_quote(d)
+            ));
+        }
+    }
+    (inputs, secrets)
+}
+
+/// The `with:` of the reusable workflow's action steps (between `# contract:with:start` and
+/// `# contract:with:end`, once per step), indented for a step in a job.
+pub fn render_reusable_workflow_with() -> String {
+    let mut out = String::new();
+    for spec in INPUTS {
+        let value = match spec.name {
+            "environment" => "${{ matrix.environment.name }}".to_string(),
+            // Picked by event in the job's env: the plan role where the run cannot write.
+            "jwt-role" => "${{ env.JWT_ROLE }}".to_string(),
+            "vault-addr" => "${{ matrix.environment.vault-addr || format(inputs.vault-addr, \
+                             matrix.environment.name) || vars.VAULT_ADDR }}"
+                .to_string(),
+            "jwt-audience" => "${{ matrix.environment.jwt-audience || format(inputs.jwt-audience, \
+                               matrix.environment.name) || vars.VAULT_JWT_AUDIENCE }}"
+                .to_string(),
+            // The environment's K8S_CA_DATA variable when no other CA source is set.
+            "ca-data" => "${{ inputs.ca-data || (!(matrix.environment.ca-file || inputs.ca-file) \
+                          && !(matrix.environment.ca-artifact || inputs.ca-artifact) \
+                          && vars.K8S_CA_DATA) || '' }}"
+                .to_string(),
+            // The artifact (by default `k8s-ca-{0}`) only when no other CA source is given, so
+            // setting `ca-file` or `ca-data` is enough to switch.
+            "ca-artifact" => "${{ !(matrix.environment.ca-file || inputs.ca-file || inputs.ca-data) \
+                              && (matrix.environment.ca-artifact || format(inputs.ca-artifact, \
+                              matrix.environment.name)) || '' }}"
+                .to_string(),
+            "github-token" => "${{ secrets.github-token || github.token }}".to_string(),
+            name if spec.secret => format!("${{{{ secrets.{name} }}}}"),
+            name if PER_ENVIRONMENT_INPUTS.contains(&name) => format!(
+                "${{{{ matrix.environment.{name} || format(inputs.{name}, matrix.environment.name) }}}}"
+            ),
+            name => format!("${{{{ inputs.{name} }}}}"),
+        };
+        out.push_str(&format!("          {}: {value}\n", spec.name));
+    }
+    out
+}
+
+/// The keys an `environments` entry may hold, as the validating job's list (between
+/// `# contract:keys:start` and `# contract:keys:end`).
+pub fn render_reusable_workflow_keys() -> String {
+    let mut keys = vec!["name", "runs-on", "plan-role"];
+    keys.extend(PER_ENVIRONMENT_INPUTS);
+    let mut out = String::from("          KEYS = [\n");
+    for k in keys {
+        out.push_str(&format!("              \"{k}\",\n"));
+    }
+    out.push_str("          ]\n");
+    out
+}
+
+/// The outputs the reusable workflow's `results` map carries per environment, of those the
+/// action declares (`verification` joins once the action has it).
+pub const REUSABLE_WORKFLOW_RESULT_OUTPUTS: &[&str] =
+    &["result", "changed", "verification", "kubernetes-host"];
+
+/// The `env:` and `run:` of the step that records one environment's outputs (between
+/// `# contract:record:start` and `# contract:record:end`).
+pub fn render_reusable_workflow_record() -> String {
+    let names: Vec<&str> = REUSABLE_WORKFLOW_RESULT_OUTPUTS
+        .iter()
+        .copied()
+        .filter(|n| OUTPUTS.iter().any(|o| o.name == *n))
+        .collect();
+    let var = |n: &str| format!("OUT_{}", n.to_uppercase().replace('-', "_"));
+    let mut out =
+        String::from("        env:\n          ENVIRONMENT: ${{ matrix.environment.name }}\n");
+    for n in &names {
+        out.push_str(&format!(
+            "          {}: ${{{{ steps.handshake.outputs.{n} }}}}\n",
+            var(n)
+        ));
+    }
+    let fields: Vec<String> = names.iter().map(|n| format!("\"{n}\":%s")).collect();
+    let args: Vec<String> = names
+        .iter()
+        .map(|n| format!("\"$(json \"${}\")\"", var(n)))
+        .collect();
+    out.push_str(&format!(
+        "        run: |\n\
+         \x20         json() {{ local s=${{1//\\\\/\\\\\\\\}}; printf '\"%s\"' \"${{s//\\\"/\\\\\\\"}}\"; }}\n\
+         \x20         dir=\"$RUNNER_TEMP/vault-k8s-handshake-result\"\n\
+         \x20         mkdir -p \"$dir\"\n\
+         \x20         printf '{{%s:{{{}}}}}\\n' \"$(json \"$ENVIRONMENT\")\" \\\n\
+         \x20           {} \\\n\
+         \x20           >\"$dir/$ENVIRONMENT.json\"\n",
+        fields.join(","),
+        args.join(" ")
+    ));
     out
 }
 

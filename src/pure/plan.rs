@@ -8,7 +8,7 @@
 //! `token_reviewer_jwt` in a body: this tool has none, and Vault never returns a stored one. Its
 //! errors name a location, never the input text.
 //!
-//! The Vault facts it follows (reference/vault-facts.md §3, `path_config.go` of
+//! The Vault facts it follows (docs/vault-behaviour.md §3, `path_config.go` of
 //! <https://github.com/hashicorp/vault-plugin-auth-kubernetes>):
 //! - a config write replaces every field: whatever the body omits is reset to its default, so
 //!   the body carries `pem_keys`, `issuer`, `disable_iss_validation` and

@@ -3,7 +3,7 @@
 //!
 //! Owns the probe modes (`auto`, `require`, `off`), the findings a probe can end with, the
 //! classification of a failed handshake (including rustls's habit of reporting an expired leaf
-//! before a wrong CA, reference/crates-facts.md §11.16: the CA is what must change, so it is
+//! before a wrong CA, docs/dependencies.md §3: the CA is what must change, so it is
 //! reported first), and the messages and hints, with a variant for public summaries that leaves
 //! out host-internal details (names, addresses, issuers).
 //!
@@ -652,7 +652,7 @@ pub fn classify_tls_failure(
                 .collect();
             if !chains_to(&cert, &chain, &cas) {
                 // rustls stops at the first date problem, before looking for the issuer; the
-                // CA is what must change first (reference/crates-facts.md §11.16).
+                // CA is what must change first (docs/dependencies.md §3).
                 tracing::debug!("date failure masks a certificate no given CA signs");
                 return ProbeFinding::NotSignedByCa {
                     presented: facts,

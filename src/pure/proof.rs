@@ -3,7 +3,7 @@
 //!
 //! Vault tells a kubernetes-auth client some causes itself (`service account name not
 //! authorized`, `namespace not authorized`, an audience or expiry message) and hides every
-//! TokenReview, TLS and RBAC failure behind a bare `permission denied` (reference/vault-facts.md
+//! TokenReview, TLS and RBAC failure behind a bare `permission denied` (docs/vault-behaviour.md
 //! §3.7, §10). This module turns Vault's answer, the TLS probe's finding and the answer of the
 //! TokenReview the action sends itself into one cause with its fix. It never sends anything and
 //! never holds the JWT beyond parsing its public claims.

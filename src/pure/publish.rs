@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::contract::Outcome;
 
-/// GitHub's limit for a check run's `output.summary` and `output.text` (actions-facts §6.1).
+/// GitHub's limit for a check run's `output.summary` and `output.text`
+/// (docs/actions-behaviour.md §6.1).
 pub const CHECK_OUTPUT_LIMIT: usize = 65_535;
 /// GitHub refuses comment bodies over 65,536 characters; stay well under (§6.3).
 pub const COMMENT_LIMIT: usize = 60_000;

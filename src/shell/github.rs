@@ -396,7 +396,8 @@ pub struct Download {
 }
 
 impl Download {
-    /// Zip by content type or a `.zip` URL path, as the toolkit decides (actions-facts §5.3).
+    /// Zip by content type or a `.zip` URL path, as the toolkit decides
+    /// (docs/actions-behaviour.md §5.3).
     pub fn is_zip(&self) -> bool {
         let by_type = self.content_type.as_deref().is_some_and(|t| {
             let t = t

@@ -1,5 +1,6 @@
 //! The TLS probe of `kubernetes_host` on the wire: one TCP connection and one TLS handshake that
-//! trusts only the CAs about to be written to Vault, as Vault's own client will (vault-facts §3.5).
+//! trusts only the CAs about to be written to Vault, as Vault's own client will
+//! (docs/vault-behaviour.md §3.5).
 //!
 //! Owns the socket, the rustls client configuration (the ring provider passed in, never a
 //! process-wide default; no public roots) and the mapping of rustls and socket errors onto the
@@ -150,7 +151,7 @@ fn connect_failure(e: &io::Error, after_ms: u64) -> ProbeFinding {
     }
 }
 
-/// The rustls error inside an `io::Error`, however deeply wrapped (crates-facts §6, §11.17:
+/// The rustls error inside an `io::Error`, however deeply wrapped (docs/dependencies.md §3:
 /// `source()` skips the payload, `get_ref()` does not).
 fn find_rustls(e: &io::Error) -> Option<&rustls::Error> {
     let inner = e.get_ref()?;
@@ -179,7 +180,7 @@ fn map_rustls(e: &rustls::Error, stream: &FirstBytes) -> TlsFailureKind {
 }
 
 fn map_certificate_error(e: &CertificateError) -> TlsFailureKind {
-    // rustls 0.23 reports the `…Context` variants (crates-facts §11.16); both spellings map.
+    // rustls 0.23 reports the `…Context` variants (docs/dependencies.md §3); both spellings map.
     match e {
         CertificateError::UnknownIssuer => TlsFailureKind::UnknownIssuer,
         CertificateError::BadSignature => TlsFailureKind::BadSignature,
