@@ -394,11 +394,7 @@ pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
         run_id: env::read_run_id(),
     };
     let runner = Arc::new(crate::shell::runner::Runner::new(env::read_runner_paths()));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::shell::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

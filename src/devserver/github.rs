@@ -39,6 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine;
 
+use super::lifecycle::ServerThread;
 use super::{percent_decode, query_pairs};
 use rand::Rng;
 use serde::Deserialize;
@@ -180,8 +181,7 @@ pub struct GithubServer {
     api_addr: SocketAddr,
     blob_addr: SocketAddr,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::watch::Sender<bool>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: ServerThread,
 }
 
 impl GithubServer {
@@ -222,48 +222,27 @@ impl GithubServer {
                 used_anonymously: 0,
             }),
         });
-        let (tx, rx) = tokio::sync::watch::channel(false);
         let state = inner.clone();
-        let thread = std::thread::Builder::new()
-            .name("github-stand-in".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        eprintln!("github stand-in: cannot start a runtime: {e}");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let (Ok(api), Ok(blob)) = (
-                        tokio::net::TcpListener::from_std(api),
-                        tokio::net::TcpListener::from_std(blob),
-                    ) else {
-                        eprintln!("github stand-in: cannot adopt the listeners");
-                        return;
-                    };
-                    let api_app = Router::new().fallback(serve_api).with_state(state.clone());
-                    let blob_app = Router::new().fallback(serve_blob).with_state(state);
-                    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-                        // Either a `true` or the sender dropped: both mean stop.
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    };
-                    let api_server =
-                        axum::serve(api, api_app).with_graceful_shutdown(stop(rx.clone()));
-                    let blob_server = axum::serve(blob, blob_app).with_graceful_shutdown(stop(rx));
-                    let _ = tokio::join!(api_server, blob_server);
-                });
-            })?;
+        let thread = ServerThread::spawn("github-stand-in", move |shutdown| async move {
+            let (Ok(api), Ok(blob)) = (
+                tokio::net::TcpListener::from_std(api),
+                tokio::net::TcpListener::from_std(blob),
+            ) else {
+                eprintln!("github stand-in: cannot adopt the listeners");
+                return;
+            };
+            let api_app = Router::new().fallback(serve_api).with_state(state.clone());
+            let blob_app = Router::new().fallback(serve_blob).with_state(state);
+            let api_server =
+                axum::serve(api, api_app).with_graceful_shutdown(shutdown.clone().wait());
+            let blob_server = axum::serve(blob, blob_app).with_graceful_shutdown(shutdown.wait());
+            let _ = tokio::join!(api_server, blob_server);
+        })?;
         Ok(GithubServer {
             api_addr,
             blob_addr,
             inner,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -371,17 +350,6 @@ impl GithubServer {
         let past = now() - Duration::seconds(1);
         for link in self.inner.lock().links.values_mut() {
             link.expires_at = past;
-        }
-    }
-}
-
-impl Drop for GithubServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(true);
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

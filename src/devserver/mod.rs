@@ -11,6 +11,7 @@ pub mod demo;
 pub mod github;
 pub mod jwt;
 pub mod kube;
+pub mod lifecycle;
 pub mod openapi;
 pub mod seed;
 pub mod vault;
@@ -189,8 +190,7 @@ struct Inner {
 pub struct DevServer {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: lifecycle::ServerThread,
 }
 
 /// The two variables a runner sets for a job with `permissions: id-token: write`.
@@ -238,39 +238,20 @@ impl DevServer {
             enforce_contract: options.enforce_contract,
             token_review_timeout: options.token_review_timeout,
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
-        let thread = std::thread::Builder::new()
-            .name("dev-server".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        eprintln!("dev-server: cannot start a runtime: {e}");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let app = Router::new().fallback(serve).with_state(state);
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })?;
+        let thread = lifecycle::ServerThread::spawn("dev-server", move |shutdown| async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            let app = Router::new().fallback(serve).with_state(state);
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.wait())
+                .await;
+        })?;
         Ok(DevServer {
             addr,
             inner,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -390,17 +371,6 @@ impl DevServer {
             headers.push(("x-vault-token".to_string(), t.to_string()));
         }
         process(&self.inner, incoming, headers, text)
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
