@@ -4,6 +4,24 @@
 //! contract check every request passes through. The Vault behaviour itself is `vault::Vault`.
 //! It is a test double with real semantics, never a Vault to keep data in: everything lives in
 //! memory and is gone when it stops. It binds loopback only and never makes outbound calls.
+//!
+//! Modelled for real clients (hvac drives all of it in tests/conformance/): `sys/health`;
+//! `sys/auth` and `sys/mounts` (list, enable, disable; `sys/auth/<path>` read);
+//! `sys/policies/acl` and the legacy `sys/policy` (write, read, list, delete);
+//! `sys/capabilities-self`; `sys/namespaces` (create); `auth/token/lookup-self` and
+//! `revoke-self`; JWT auth (config, roles with LIST and DELETE, login); kubernetes auth (config,
+//! roles with LIST and DELETE, login with a real TokenReview); KV v1 (read, write) and KV v2
+//! (data read/write with check-and-set and delete; metadata read, LIST, delete).
+//!
+//! Out of scope, answered exactly as Vault answers a path no handler of a mounted backend
+//! serves (404, `1 error occurred: * unsupported path`), or as a path under no mount
+//! (`no handler for route`): `sys/auth/<path>/tune` and `sys/mounts/<path>/tune`,
+//! `sys/mounts/<path>` read, `sys/capabilities` and `sys/capabilities-accessor`, every other
+//! `sys/` path; the token store beyond the self endpoints (`auth/token/create`, `lookup`,
+//! roles); KV v2 metadata writes, `delete`/`undelete`/`destroy`, `config` and `subkeys`; the
+//! built-in `cubbyhole/`, `identity/` and `sys/` engines, which are not listed in `sys/mounts`.
+//! Requests that break the OpenAPI contract (e.g. the HTTP `PATCH` verb, absent from the
+//! 1.15 table) are refused with a 400 naming the violation before any of this.
 
 pub mod acl;
 pub mod cluster;
