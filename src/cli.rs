@@ -230,6 +230,13 @@ fn dev_server(matches: &ArgMatches) -> ExitCode {
     println!("OIDC for repository acme/gitops, environment dev:");
     println!("ACTIONS_ID_TOKEN_REQUEST_URL={}", grant.request_url);
     println!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={}", grant.request_token);
+    // Public, not a secret: what a JWT mount's `jwt_validation_pubkeys` takes in place of
+    // GitHub's discovery URL, which a laptop or a sealed CI machine cannot reach.
+    println!(
+        "OIDC issuer {} signs with this key (jwt_validation_pubkeys):",
+        server.issuer_url()
+    );
+    print!("{}", server.issuer_public_pem());
     println!("stop it with Ctrl-C");
     loop {
         std::thread::park();
