@@ -1,5 +1,6 @@
 //! The in-memory Vault: namespaces, mounts, tokens, ACL, and the backends the handshake and its
-//! operators use (sys, token, KV v2, JWT auth, kubernetes auth).
+//! operators use (sys, token, KV v2, JWT auth, kubernetes auth). The `sys/` backend lives in
+//! `sys` and the KV engines in `kv`; token, JWT and kubernetes routing stays here.
 //!
 //! Synchronous and deterministic: one `Vault` value behind the HTTP glue, `handle` takes a
 //! request and returns status and body. Behaviour, status codes and error strings follow
@@ -105,6 +106,17 @@ fn no_content() -> Outgoing {
     Outgoing {
         status: 204,
         body: None,
+    }
+}
+
+/// A write's answer: 204, or 200 with a body when there are warnings (§1.3).
+fn written(warnings: Vec<String>) -> Outgoing {
+    if warnings.is_empty() {
+        return no_content();
+    }
+    Outgoing {
+        status: 200,
+        body: Some(envelope(Value::Null, None, Some(warnings))),
     }
 }
 
@@ -601,16 +613,25 @@ impl Vault {
         }
     }
 
-    fn allowed(&self, entry: &TokenEntry, acl_path: &str, op: Operation, path: &str) -> bool {
-        if entry.policies.iter().any(|p| p == "root") {
-            return true;
-        }
+    /// The compiled ACL of a token's policies (those stored in its namespace; `root` allows
+    /// everything).
+    fn acl_of(&self, entry: &TokenEntry) -> Acl {
         let policies: Vec<&Policy> = entry
             .policies
             .iter()
             .filter_map(|name| self.policies.get(&(entry.namespace.clone(), name.clone())))
             .collect();
-        let acl = Acl::new(&policies, false);
+        Acl::new(
+            &policies,
+            entry.policies.iter().any(|p| p == acl::ROOT_POLICY_NAME),
+        )
+    }
+
+    fn allowed(&self, entry: &TokenEntry, acl_path: &str, op: Operation, path: &str) -> bool {
+        if entry.policies.iter().any(|p| p == acl::ROOT_POLICY_NAME) {
+            return true;
+        }
+        let acl = self.acl_of(entry);
         if !acl.allows(acl_path, op) {
             return false;
         }
@@ -1017,14 +1038,7 @@ impl Vault {
                     match jwt::parse_role_write(&name, &body, roles.get(&name)) {
                         Ok((role, warnings)) => {
                             roles.insert(name, role);
-                            if warnings.is_empty() {
-                                no_content()
-                            } else {
-                                Outgoing {
-                                    status: 200,
-                                    body: Some(envelope(Value::Null, None, Some(warnings))),
-                                }
-                            }
+                            written(warnings)
                         }
                         Err(e) => errors(e.status, &[&e.message]),
                     }

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::{
-    envelope, errors, mount_info, multierror, no_content, relative_to, Backend, Incoming, Mount,
-    MountKind, Outgoing, Vault,
+    envelope, errors, mount_info, multierror, no_content, relative_to, written, Backend, Incoming,
+    Mount, MountKind, Outgoing, Vault,
 };
-use crate::devserver::acl::{self, Acl, Policy};
+use crate::devserver::acl;
 
 /// What Vault answers for a path inside a mounted backend that none of its handlers matches:
 /// the framework's `unsupported path` error, wrapped by the request path's multierror (§1.4).
@@ -243,14 +243,7 @@ impl Vault {
                 if name != raw_name {
                     warnings.push(format!("policy name was converted to {name}"));
                 }
-                if warnings.is_empty() {
-                    no_content()
-                } else {
-                    Outgoing {
-                        status: 200,
-                        body: Some(envelope(Value::Null, None, Some(warnings))),
-                    }
-                }
+                written(warnings)
             }
             Err(e) => errors(400, &[&e.to_string()]),
         }
@@ -296,13 +289,7 @@ impl Vault {
             return errors(400, &["paths must be supplied"]);
         }
         let entry = &self.tokens[token];
-        let root = entry.policies.iter().any(|p| p == acl::ROOT_POLICY_NAME);
-        let policies: Vec<&Policy> = entry
-            .policies
-            .iter()
-            .filter_map(|name| self.policies.get(&(entry.namespace.clone(), name.clone())))
-            .collect();
-        let acl = Acl::new(&policies, root);
+        let acl = self.acl_of(entry);
         let mut data = Map::new();
         for path in &paths {
             let seen =
