@@ -1,7 +1,8 @@
 //! A Vault-compatible dev server for the demo and the tests, and a GitHub OIDC issuer beside it.
 //!
 //! Owns the HTTP glue (axum on 127.0.0.1 only), the request log tests assert on, and the OpenAPI
-//! contract check every request passes through. The Vault behaviour itself is `vault::Vault`.
+//! contract check every request passes through. The Vault behaviour itself is `vault::Vault`;
+//! the thread, runtime and shutdown every stand-in runs on are `lifecycle::ServerThread`.
 //! It is a test double with real semantics, never a Vault to keep data in: everything lives in
 //! memory and is gone when it stops. It binds loopback only and never makes outbound calls.
 //!
