@@ -740,6 +740,16 @@ def operator_checks(s):
         )
         s.rejects(
             exceptions.InvalidPath,
+            ["unsupported path"],
+            lambda: c.secrets.kv.v2.read_configuration(mount_point="kv/dev"),
+        )
+        s.rejects(
+            exceptions.InvalidPath,
+            ["unsupported path"],
+            lambda: c.secrets.kv.v2.delete_secret_versions("ip", [1], mount_point="kv/dev"),
+        )
+        s.rejects(
+            exceptions.InvalidPath,
             ["no handler for route \"nowhere/data/x\". route entry not found."],
             lambda: c.secrets.kv.v2.read_secret_version(
                 "x", mount_point="nowhere", raise_on_deleted_version=True

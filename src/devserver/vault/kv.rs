@@ -28,6 +28,14 @@ pub(super) fn kv2(
     {
         return metadata(secrets, method, key);
     }
+    // Real routes of the engine this model leaves out: answered as a path no handler serves.
+    let first = rest.split('/').next().unwrap_or_default();
+    if matches!(
+        first,
+        "config" | "delete" | "undelete" | "destroy" | "subkeys"
+    ) {
+        return unsupported_path();
+    }
     let Some(key) = rest.strip_prefix("data/").filter(|k| !k.is_empty()) else {
         let word = match method {
             "GET" => "read",
@@ -298,5 +306,18 @@ mod tests {
             ),
             unsupported_path()
         );
+        for path in [
+            "config",
+            "delete/ip",
+            "undelete/ip",
+            "destroy/ip",
+            "subkeys/ip",
+        ] {
+            assert_eq!(
+                kv2(&mut s, "GET", path, &Value::Null, 0),
+                unsupported_path(),
+                "{path}"
+            );
+        }
     }
 }
