@@ -210,10 +210,12 @@ class DevServer:
     """`<binary> dev-server --port 0`, read until it says it is ready."""
 
     def __init__(self, binary):
+        # stderr goes to a file: a pipe nobody reads could fill up and stall the server.
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [binary, "dev-server", "--port", "0"],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
             env={"PATH": os.environ.get("PATH", "")},
         )
@@ -246,7 +248,8 @@ class DevServer:
         )
         if not ready:
             self.stop()
-            raise SystemExit(f"dev-server did not start: {self.proc.stderr.read()}")
+            self.stderr.seek(0)
+            raise SystemExit(f"dev-server did not start: {self.stderr.read()}")
         for url in (self.addr, self.request_url):
             if not loopback_only(url):
                 self.stop()
