@@ -635,11 +635,11 @@ impl Vault {
         if !acl.allows(acl_path, op) {
             return false;
         }
-        // `sys/auth/<path>` and `sys/mounts/<path>` writes are root-protected: they need sudo.
-        let sudo_path = path.starts_with("sys/auth/") || path.starts_with("sys/mounts/");
-        !sudo_path
-            || op == Operation::Read
-            || acl.capabilities(acl_path).contains(&acl::Capability::Sudo)
+        // Everything under `sys/auth/<path>` is root-protected, reads included (§4.1: the sys
+        // backend lists `auth/*` as a root path); `sys/mounts/<path>` writes need sudo here too.
+        let sudo_path = path.starts_with("sys/auth/")
+            || (path.starts_with("sys/mounts/") && op != Operation::Read);
+        !sudo_path || acl.capabilities(acl_path).contains(&acl::Capability::Sudo)
     }
 
     /// Longest-prefix mount match: (mount path, rest of the path).

@@ -541,6 +541,33 @@ mod tests {
     }
 
     #[test]
+    fn reading_one_auth_mount_needs_sudo() {
+        let mut v = vault();
+        let k8s = json!({"type": "kubernetes"});
+        assert_eq!(
+            call(&mut v, "POST", "sys/auth/k", "hvs.root-test", Some(k8s)).status,
+            204
+        );
+        for (name, caps) in [("plain", "\"read\""), ("sudo", "\"read\", \"sudo\"")] {
+            let policy = format!(
+                "path \"sys/auth/*\" {{ capabilities = [{caps}] }}\n\
+                 path \"sys/auth\" {{ capabilities = [\"read\"] }}"
+            );
+            let body = Some(json!({ "policy": policy }));
+            let path = format!("sys/policies/acl/{name}");
+            assert_eq!(
+                call(&mut v, "PUT", &path, "hvs.root-test", body).status,
+                204
+            );
+        }
+        let plain = v.create_token("", &["plain"], 3600);
+        let sudo = v.create_token("", &["sudo"], 3600);
+        assert_eq!(call(&mut v, "GET", "sys/auth/k", &plain, None).status, 403);
+        assert_eq!(call(&mut v, "GET", "sys/auth", &plain, None).status, 200);
+        assert_eq!(call(&mut v, "GET", "sys/auth/k", &sudo, None).status, 200);
+    }
+
+    #[test]
     fn paths_the_sys_backend_does_not_model_answer_unsupported_path() {
         let mut v = vault();
         for (method, path) in [
