@@ -230,6 +230,13 @@ fn dev_server(matches: &ArgMatches) -> ExitCode {
     println!("OIDC for repository acme/gitops, environment dev:");
     println!("ACTIONS_ID_TOKEN_REQUEST_URL={}", grant.request_url);
     println!("ACTIONS_ID_TOKEN_REQUEST_TOKEN={}", grant.request_token);
+    // Public, not a secret: what a JWT mount's `jwt_validation_pubkeys` takes in place of
+    // GitHub's discovery URL, which a laptop or a sealed CI machine cannot reach.
+    println!(
+        "OIDC issuer {} signs with this key (jwt_validation_pubkeys):",
+        server.issuer_url()
+    );
+    print!("{}", server.issuer_public_pem());
     println!("stop it with Ctrl-C");
     loop {
         std::thread::park();
@@ -412,11 +419,7 @@ pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
         );
     }));
     let runner = Arc::new(crate::shell::runner::Runner::new(env::read_runner_paths()));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::shell::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

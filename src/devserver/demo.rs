@@ -196,11 +196,7 @@ fn run_demo(now: i64) -> Result<(), String> {
             step_summary: None,
             temp: Some(dir.clone()),
         }));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let runtime = crate::shell::runtime().map_err(|e| e.to_string())?;
         let code = runtime.block_on(handshake::run(env, runner));
         let outputs = std::fs::read_to_string(&output).unwrap_or_default();
         let result = outputs

@@ -44,6 +44,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::cluster::{self, ClusterCa};
+use super::lifecycle::ServerThread;
 
 /// The ServiceAccount token issuer RKE2 configures: k3s `pkg/daemons/control/server.go` sets
 /// `service-account-issuer` to `https://kubernetes.default.svc.<cluster domain>`.
@@ -255,8 +256,7 @@ pub struct KubeApiServer {
     ca_pem: String,
     serving_cert_pem: String,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: ServerThread,
 }
 
 impl fmt::Debug for KubeApiServer {
@@ -322,53 +322,35 @@ impl KubeApiServer {
             signer,
             state: Mutex::new(ClusterState::default()),
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
-        let thread = std::thread::Builder::new()
-            .name("kube-apiserver".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        eprintln!("kube-apiserver stand-in: cannot start a runtime: {e}");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let Ok(tcp) = tokio::net::TcpListener::from_std(listener) else {
+        let thread = ServerThread::spawn("kube-apiserver", move |shutdown| async move {
+            let Ok(tcp) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            let app = Router::new().fallback(handle).with_state(state);
+            match tls {
+                None => {
+                    let _ = axum::serve(tcp, app)
+                        .with_graceful_shutdown(shutdown.wait())
+                        .await;
+                }
+                Some(config) => {
+                    let Ok(listener) = TlsListener::spawn(tcp, config) else {
                         return;
                     };
-                    let app = Router::new().fallback(handle).with_state(state);
-                    let shutdown = async {
-                        let _ = rx.await;
-                    };
-                    match tls {
-                        None => {
-                            let _ = axum::serve(tcp, app).with_graceful_shutdown(shutdown).await;
-                        }
-                        Some(config) => {
-                            let Ok(listener) = TlsListener::spawn(tcp, config) else {
-                                return;
-                            };
-                            let _ = axum::serve(listener, app)
-                                .with_graceful_shutdown(shutdown)
-                                .await;
-                        }
-                    }
-                });
-            })?;
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown.wait())
+                        .await;
+                }
+            }
+        })?;
         Ok(KubeApiServer {
             addr,
             plain_http: options.plain_http,
             ca_pem: ca.pem.clone(),
             serving_cert_pem: serving.pem,
             inner,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -484,17 +466,6 @@ impl KubeApiServer {
     /// Every request answered so far, in order.
     pub fn reviews(&self) -> Vec<ReviewRecord> {
         self.inner.state().reviews.clone()
-    }
-}
-
-impl Drop for KubeApiServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

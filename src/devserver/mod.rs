@@ -1,9 +1,28 @@
 //! A Vault-compatible dev server for the demo and the tests, and a GitHub OIDC issuer beside it.
 //!
 //! Owns the HTTP glue (axum on 127.0.0.1 only), the request log tests assert on, and the OpenAPI
-//! contract check every request passes through. The Vault behaviour itself is `vault::Vault`.
+//! contract check every request passes through. The Vault behaviour itself is `vault::Vault`;
+//! the thread, runtime and shutdown every stand-in runs on are `lifecycle::ServerThread`.
 //! It is a test double with real semantics, never a Vault to keep data in: everything lives in
 //! memory and is gone when it stops. It binds loopback only and never makes outbound calls.
+//!
+//! Modelled for real clients (hvac drives all of it in tests/conformance/): `sys/health`;
+//! `sys/auth` and `sys/mounts` (list, enable, disable; `sys/auth/<path>` read);
+//! `sys/policies/acl` and the legacy `sys/policy` (write, read, list, delete);
+//! `sys/capabilities-self`; `sys/namespaces` (create); `auth/token/lookup-self` and
+//! `revoke-self`; JWT auth (config, roles with LIST and DELETE, login); kubernetes auth (config,
+//! roles with LIST and DELETE, login with a real TokenReview); KV v1 (read, write) and KV v2
+//! (data read/write with check-and-set and delete; metadata read, LIST, delete).
+//!
+//! Out of scope, answered exactly as Vault answers a path no handler of a mounted backend
+//! serves (404, `1 error occurred: * unsupported path`), or as a path under no mount
+//! (`no handler for route`): `sys/auth/<path>/tune` and `sys/mounts/<path>/tune`,
+//! `sys/mounts/<path>` read, `sys/capabilities` and `sys/capabilities-accessor`, every other
+//! `sys/` path; the token store beyond the self endpoints (`auth/token/create`, `lookup`,
+//! roles); KV v2 metadata writes, `delete`/`undelete`/`destroy`, `config` and `subkeys`; the
+//! built-in `cubbyhole/`, `identity/` and `sys/` engines, which are not listed in `sys/mounts`.
+//! Requests that break the OpenAPI contract (e.g. the HTTP `PATCH` verb, absent from the
+//! 1.15 table) are refused with a 400 naming the violation before any of this.
 
 pub mod acl;
 pub mod cluster;
@@ -11,6 +30,7 @@ pub mod demo;
 pub mod github;
 pub mod jwt;
 pub mod kube;
+pub mod lifecycle;
 pub mod openapi;
 pub mod seed;
 pub mod vault;
@@ -189,8 +209,7 @@ struct Inner {
 pub struct DevServer {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: lifecycle::ServerThread,
 }
 
 /// The two variables a runner sets for a job with `permissions: id-token: write`.
@@ -238,39 +257,20 @@ impl DevServer {
             enforce_contract: options.enforce_contract,
             token_review_timeout: options.token_review_timeout,
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
-        let thread = std::thread::Builder::new()
-            .name("dev-server".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        eprintln!("dev-server: cannot start a runtime: {e}");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let app = Router::new().fallback(serve).with_state(state);
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })?;
+        let thread = lifecycle::ServerThread::spawn("dev-server", move |shutdown| async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            let app = Router::new().fallback(serve).with_state(state);
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.wait())
+                .await;
+        })?;
         Ok(DevServer {
             addr,
             inner,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -390,17 +390,6 @@ impl DevServer {
             headers.push(("x-vault-token".to_string(), t.to_string()));
         }
         process(&self.inner, incoming, headers, text)
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The in-memory Vault: namespaces, mounts, tokens, ACL, and the backends the handshake and its
-//! operators use (sys, token, KV v2, JWT auth, kubernetes auth).
+//! operators use (sys, token, KV v2, JWT auth, kubernetes auth). The `sys/` backend lives in
+//! `sys` and the KV engines in `kv`; token, JWT and kubernetes routing stays here.
 //!
 //! Synchronous and deterministic: one `Vault` value behind the HTTP glue, `handle` takes a
 //! request and returns status and body. Behaviour, status codes and error strings follow
@@ -15,6 +16,11 @@ use serde_json::{json, Map, Value};
 use super::acl::{self, Acl, Operation, Policy};
 use super::jwt::{self, JwtAuthConfig, JwtRole};
 use super::openapi::{self, MountKind, MountRef};
+
+mod kv;
+mod sys;
+
+use kv::{kv1, kv2};
 
 /// The Vault release whose behaviour the server follows where versions differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,6 +106,17 @@ fn no_content() -> Outgoing {
     Outgoing {
         status: 204,
         body: None,
+    }
+}
+
+/// A write's answer: 204, or 200 with a body when there are warnings (§1.3).
+fn written(warnings: Vec<String>) -> Outgoing {
+    if warnings.is_empty() {
+        return no_content();
+    }
+    Outgoing {
+        status: 200,
+        body: Some(envelope(Value::Null, None, Some(warnings))),
     }
 }
 
@@ -555,7 +572,7 @@ impl Vault {
             _ => {}
         }
         if let Some(rest) = req.path.strip_prefix("sys/") {
-            return self.sys(req, rest);
+            return self.sys(req, rest, &token);
         }
         let Some((mount_path, rest)) = self.route(&req.namespace, &req.path) else {
             return errors(
@@ -596,24 +613,33 @@ impl Vault {
         }
     }
 
-    fn allowed(&self, entry: &TokenEntry, acl_path: &str, op: Operation, path: &str) -> bool {
-        if entry.policies.iter().any(|p| p == "root") {
-            return true;
-        }
+    /// The compiled ACL of a token's policies (those stored in its namespace; `root` allows
+    /// everything).
+    fn acl_of(&self, entry: &TokenEntry) -> Acl {
         let policies: Vec<&Policy> = entry
             .policies
             .iter()
             .filter_map(|name| self.policies.get(&(entry.namespace.clone(), name.clone())))
             .collect();
-        let acl = Acl::new(&policies, false);
+        Acl::new(
+            &policies,
+            entry.policies.iter().any(|p| p == acl::ROOT_POLICY_NAME),
+        )
+    }
+
+    fn allowed(&self, entry: &TokenEntry, acl_path: &str, op: Operation, path: &str) -> bool {
+        if entry.policies.iter().any(|p| p == acl::ROOT_POLICY_NAME) {
+            return true;
+        }
+        let acl = self.acl_of(entry);
         if !acl.allows(acl_path, op) {
             return false;
         }
-        // `sys/auth/<path>` and `sys/mounts/<path>` writes are root-protected: they need sudo.
-        let sudo_path = path.starts_with("sys/auth/") || path.starts_with("sys/mounts/");
-        !sudo_path
-            || op == Operation::Read
-            || acl.capabilities(acl_path).contains(&acl::Capability::Sudo)
+        // Everything under `sys/auth/<path>` is root-protected, reads included (§4.1: the sys
+        // backend lists `auth/*` as a root path); `sys/mounts/<path>` writes need sudo here too.
+        let sudo_path = path.starts_with("sys/auth/")
+            || (path.starts_with("sys/mounts/") && op != Operation::Read);
+        !sudo_path || acl.capabilities(acl_path).contains(&acl::Capability::Sudo)
     }
 
     /// Longest-prefix mount match: (mount path, rest of the path).
@@ -971,170 +997,6 @@ impl Vault {
         no_content()
     }
 
-    fn sys(&mut self, req: &Incoming, rest: &str) -> Outgoing {
-        let ns = req.namespace.clone();
-        let body = req.body.clone().unwrap_or(Value::Null);
-        match (req.method.as_str(), rest) {
-            ("GET", "auth") => {
-                let mut data = Map::new();
-                for ((n, path), m) in &self.mounts {
-                    if n != &ns {
-                        continue;
-                    }
-                    if let Some(p) = path.strip_prefix("auth/") {
-                        data.insert(format!("{p}/"), mount_info(m, self.profile));
-                    }
-                }
-                // Legacy routes copy `data` to the top level too (§1.3).
-                let mut env = envelope(Value::Object(data.clone()), None, None);
-                if let Value::Object(top) = &mut env {
-                    for (k, v) in data {
-                        top.insert(k, v);
-                    }
-                }
-                Outgoing {
-                    status: 200,
-                    body: Some(env),
-                }
-            }
-            ("POST" | "PUT", p) if p.starts_with("auth/") => {
-                let path = p["auth/".len()..].trim_matches('/').to_string();
-                let type_name = body
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let (kind, backend) = match type_name.as_str() {
-                    "jwt" | "oidc" => (
-                        MountKind::Jwt,
-                        Backend::Jwt {
-                            config: None,
-                            roles: BTreeMap::new(),
-                        },
-                    ),
-                    "kubernetes" => (
-                        MountKind::Kubernetes,
-                        Backend::Kubernetes {
-                            config: None,
-                            roles: BTreeMap::new(),
-                        },
-                    ),
-                    "" => return errors(400, &["plugin type must be specified"]),
-                    other => {
-                        return errors(400, &[&format!("plugin not found in the catalog: {other}")])
-                    }
-                };
-                self.enable(&ns, format!("auth/{path}"), kind, &type_name, None, backend)
-            }
-            ("POST" | "PUT", p) if p.starts_with("mounts/") => {
-                let path = p["mounts/".len()..].trim_matches('/').to_string();
-                let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
-                let version = body
-                    .pointer("/options/version")
-                    .and_then(Value::as_str)
-                    .unwrap_or("1");
-                let (kind, v) = match (type_name, version) {
-                    ("kv-v2", _) | ("kv", "2") => (MountKind::KvV2, 2),
-                    ("kv", _) => (MountKind::KvV1, 1),
-                    ("", _) => return errors(400, &["plugin type must be specified"]),
-                    (other, _) => {
-                        return errors(400, &[&format!("plugin not found in the catalog: {other}")])
-                    }
-                };
-                self.enable(&ns, path, kind, "kv", Some(v), Backend::Kv(BTreeMap::new()))
-            }
-            ("POST" | "PUT", p) if p.starts_with("policies/acl/") => {
-                let name = p["policies/acl/".len()..].to_lowercase();
-                let text = body
-                    .get("policy")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                match acl::parse_policy(&name, text) {
-                    Ok(policy) => {
-                        self.policies.insert((ns, name), policy);
-                        no_content()
-                    }
-                    Err(e) => errors(400, &[&e.to_string()]),
-                }
-            }
-            ("GET", p) if p.starts_with("policies/acl/") => {
-                let name = p["policies/acl/".len()..].to_lowercase();
-                match self.policies.get(&(ns, name.clone())) {
-                    Some(policy) => Outgoing {
-                        status: 200,
-                        body: Some(envelope(
-                            json!({"name": name, "policy": policy.text()}),
-                            None,
-                            None,
-                        )),
-                    },
-                    None => errors(404, &[]),
-                }
-            }
-            ("POST" | "PUT", p) if p.starts_with("namespaces/") => {
-                let child = p["namespaces/".len()..].trim_matches('/');
-                let full = if ns.is_empty() {
-                    child.to_string()
-                } else {
-                    format!("{ns}/{child}")
-                };
-                if !self.namespaces.contains(&full) {
-                    self.namespaces.push(full.clone());
-                    self.add_namespace_defaults(&full);
-                }
-                Outgoing {
-                    status: 200,
-                    body: Some(envelope(json!({"path": format!("{full}/")}), None, None)),
-                }
-            }
-            _ => errors(
-                404,
-                &[&format!(
-                    "no handler for route \"{}\". route entry not found.",
-                    req.path
-                )],
-            ),
-        }
-    }
-
-    fn enable(
-        &mut self,
-        ns: &str,
-        path: String,
-        kind: MountKind,
-        type_name: &str,
-        kv_version: Option<u8>,
-        backend: Backend,
-    ) -> Outgoing {
-        // Overlapping mounts are refused, whichever is the prefix of the other (§4.2).
-        if let Some((_, existing)) = self.mounts.keys().find(|(n, m)| {
-            n == ns
-                && (m == &path
-                    || path.starts_with(&format!("{m}/"))
-                    || m.starts_with(&format!("{path}/")))
-        }) {
-            let shown = existing.strip_prefix("auth/").unwrap_or(existing);
-            return errors(400, &[&format!("path is already in use at {shown}/")]);
-        }
-        let prefix = if path.starts_with("auth/") {
-            format!("auth_{type_name}")
-        } else {
-            type_name.to_string()
-        };
-        let accessor = self.accessor(&prefix);
-        self.mounts.insert(
-            (ns.to_string(), path),
-            Mount {
-                kind,
-                type_name: type_name.to_string(),
-                accessor,
-                kv_version,
-                backend,
-            },
-        );
-        no_content()
-    }
-
     fn backend(&mut self, req: &Incoming, mount_path: &str, rest: &str) -> Outgoing {
         let now = (self.now)();
         let profile = self.profile;
@@ -1176,14 +1038,7 @@ impl Vault {
                     match jwt::parse_role_write(&name, &body, roles.get(&name)) {
                         Ok((role, warnings)) => {
                             roles.insert(name, role);
-                            if warnings.is_empty() {
-                                no_content()
-                            } else {
-                                Outgoing {
-                                    status: 200,
-                                    body: Some(envelope(Value::Null, None, Some(warnings))),
-                                }
-                            }
+                            written(warnings)
                         }
                         Err(e) => errors(e.status, &[&e.message]),
                     }
@@ -1197,9 +1052,19 @@ impl Vault {
                         None => errors(404, &[]),
                     }
                 }
+                ("LIST", "role" | "role/") => sys::listing(roles.keys().cloned().collect()),
+                ("DELETE", r) if r.starts_with("role/") => {
+                    roles.remove(&r["role/".len()..].to_lowercase());
+                    no_content()
+                }
                 _ => multierror(405, &["unsupported operation"]),
             },
             Backend::Kubernetes { config, roles } => match (method.as_str(), rest) {
+                ("LIST", "role" | "role/") => sys::listing(roles.keys().cloned().collect()),
+                ("DELETE", r) if r.starts_with("role/") => {
+                    roles.remove(&r["role/".len()..].to_lowercase());
+                    no_content()
+                }
                 ("POST" | "PUT", "config") => match k8s_config_write(&body, profile) {
                     Ok(c) => {
                         *config = Some(c);
@@ -1228,9 +1093,9 @@ impl Vault {
                     }
                 }
                 (_, "config") => multierror(405, &["unsupported operation"]),
-                _ => errors(404, &["unsupported path"]),
+                _ => sys::unsupported_path(),
             },
-            Backend::Token => errors(404, &["unsupported path"]),
+            Backend::Token => sys::unsupported_path(),
         }
     }
 }
@@ -1294,127 +1159,6 @@ fn mount_info(m: &Mount, profile: Profile) -> Value {
         "running_plugin_version": running,
         "running_sha256": "",
     })
-}
-
-fn kv2(
-    secrets: &mut BTreeMap<String, Vec<KvVersion>>,
-    method: &str,
-    rest: &str,
-    body: &Value,
-    now: i64,
-) -> Outgoing {
-    let Some(key) = rest.strip_prefix("data/").filter(|k| !k.is_empty()) else {
-        let word = match method {
-            "GET" => "read",
-            "LIST" => "list",
-            "DELETE" => "delete",
-            _ => "write",
-        };
-        let warning = if rest == "data" || rest == "data/" {
-            "Non-listing operations on the root of a K/V v2 mount are not supported.".to_string()
-        } else {
-            format!("Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv {}' for this operation.", if word == "read" { "get" } else { word })
-        };
-        return Outgoing {
-            status: 404,
-            body: Some(envelope(Value::Null, None, Some(vec![warning]))),
-        };
-    };
-    match method {
-        "GET" => {
-            let Some(versions) = secrets.get(key) else {
-                return errors(404, &[]);
-            };
-            let Some(latest) = versions.last() else {
-                return errors(404, &[]);
-            };
-            let metadata = json!({
-                "created_time": latest.created,
-                "custom_metadata": null,
-                "deletion_time": latest.deleted,
-                "destroyed": latest.destroyed,
-                "version": versions.len(),
-            });
-            if latest.data.is_none() {
-                // Deleted or destroyed: 404 with a normal envelope and no `errors` (§6).
-                let mut env = envelope(json!({"data": null, "metadata": metadata}), None, None);
-                env["mount_type"] = json!("kv");
-                return Outgoing {
-                    status: 404,
-                    body: Some(env),
-                };
-            }
-            let mut env = envelope(
-                json!({"data": latest.data, "metadata": metadata}),
-                None,
-                None,
-            );
-            env["mount_type"] = json!("kv");
-            Outgoing {
-                status: 200,
-                body: Some(env),
-            }
-        }
-        "POST" | "PUT" => {
-            let Some(data) = body.get("data").filter(|d| d.is_object()) else {
-                return errors(400, &["no data provided"]);
-            };
-            let versions = secrets.entry(key.to_string()).or_default();
-            versions.push(KvVersion {
-                data: Some(data.clone()),
-                created: rfc3339(now),
-                deleted: String::new(),
-                destroyed: false,
-            });
-            let metadata = json!({"created_time": rfc3339(now), "custom_metadata": null, "deletion_time": "", "destroyed": false, "version": versions.len()});
-            Outgoing {
-                status: 200,
-                body: Some(envelope(metadata, None, None)),
-            }
-        }
-        "DELETE" => {
-            if let Some(latest) = secrets.get_mut(key).and_then(|v| v.last_mut()) {
-                latest.data = None;
-                latest.deleted = rfc3339(now);
-            }
-            no_content()
-        }
-        _ => multierror(405, &["unsupported operation"]),
-    }
-}
-
-fn kv1(
-    secrets: &mut BTreeMap<String, Vec<KvVersion>>,
-    method: &str,
-    rest: &str,
-    body: &Value,
-) -> Outgoing {
-    match method {
-        "GET" => match secrets
-            .get(rest)
-            .and_then(|v| v.last())
-            .and_then(|v| v.data.clone())
-        {
-            Some(data) => Outgoing {
-                status: 200,
-                body: Some(envelope(data, None, None)),
-            },
-            None => errors(404, &[]),
-        },
-        "POST" | "PUT" => {
-            secrets.insert(
-                rest.to_string(),
-                vec![KvVersion {
-                    data: Some(body.clone()),
-                    created: String::new(),
-                    deleted: String::new(),
-                    destroyed: false,
-                }],
-            );
-            no_content()
-        }
-        _ => multierror(405, &["unsupported operation"]),
-    }
 }
 
 fn bool_field(body: &Value, name: &str, default: bool) -> Result<bool, String> {

@@ -12,6 +12,15 @@ pub mod vault;
 
 use std::sync::Arc;
 
+/// The runtime every driver and stand-in runs on: two workers (the machines this runs on have
+/// few cores), IO and timers on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// TLS with only the public web roots compiled into the binary (the image is `FROM scratch`).
 pub fn tls_public_roots() -> rustls::ClientConfig {
     tls_with_extra_roots(&[]).0
