@@ -83,7 +83,8 @@ fn main() {
 fn hostile_kubeconfigs() {
     use vault_k8s_handshake::pure::kubeconfig::parse_kubeconfig;
     const MIB: usize = 1024 * 1024;
-    let flow_unit = format!("{}{}, ", "[".repeat(32), "]".repeat(32));
+    // 31 inside the outer list: 32 levels, the most the check admits.
+    let flow_unit = format!("{}{}, ", "[".repeat(31), "]".repeat(31));
     let flow = format!("a: [{}]\n", flow_unit.repeat((MIB - 16) / flow_unit.len()));
     let indent_unit = format!("{}x: 1\n", " ".repeat(198));
     let indent = format!("a:\n{}", indent_unit.repeat((MIB - 8) / indent_unit.len()));
@@ -102,8 +103,13 @@ fn hostile_kubeconfigs() {
         let started = Instant::now();
         let result = parse_kubeconfig(text);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let verdict = if result.is_ok() { "parsed" } else { "refused" };
-        println!("| {label} | {ms:.0} ms ({verdict}) |");
+        // Both admitted shapes lack a current context, so they end in that error after a full
+        // parse; the deep one ends at the nesting check. Errors never quote the input.
+        let verdict = match result {
+            Ok(_) => "parsed".to_string(),
+            Err(e) => e.to_string(),
+        };
+        println!("| {label} | {ms:.0} ms: {verdict} |");
     }
 }
 
