@@ -58,6 +58,8 @@ fn the_proof_logs_in_as_eso_and_both_tokens_are_revoked() {
     kube.bind_auth_delegator(ESO, ESO);
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
     assert_ok(&o, "changed");
+    assert_eq!(o.output("verification"), "proven");
+    assert!(o.summary.contains("✅ **dev**"), "{}", o.summary);
     assert!(o.summary.contains("logged in at"), "{}", o.summary);
     assert!(
         o.summary.contains("dev-external-secrets-policy"),
@@ -104,6 +106,33 @@ fn missing_auth_delegator_on_a_first_write_is_named_and_the_config_stays() {
         .iter()
         .any(|l| l.contains("cannot create resource"))));
     assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
+fn a_refused_proof_the_runner_cannot_see_lists_the_causes_and_blames_no_network() {
+    // ESO lacks `system:auth-delegator`, and the runner does not look (`probe: off`).
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let message = o.output("error-message");
+    assert!(message.contains("could not see why"), "{message}");
+    assert!(message.contains("the probe was off"), "{message}");
+    assert!(
+        !message.contains("TLS explains") && !message.contains("could not reach"),
+        "{message}"
+    );
+    // The causes in order, each with its fix, and where Vault logs the real reason.
+    let delegator = message.find("system:auth-delegator").expect("cause 1");
+    let token = message
+        .find("kubectl create token external-secrets -n external-secrets")
+        .expect("cause 2");
+    let reach = message.find("Vault itself cannot").expect("cause 3");
+    assert!(delegator < token && token < reach, "{message}");
+    assert!(
+        message.contains("vault monitor -log-level=debug"),
+        "{message}"
+    );
+    assert_eq!(o.output("verification"), "unverified");
 }
 
 #[test]
@@ -268,6 +297,27 @@ fn an_unreachable_host_warns_in_auto_and_fails_in_require() {
     let o = h.run(&[("vip-port", free.as_str())], &[]);
     assert_ok(&o, "changed");
     assert!(o.stdout.contains("::warning::probe of"), "{}", o.stdout);
+    // Nothing about the trust path was checked, and the verdict says so and what to add.
+    assert_eq!(o.output("verification"), "unverified");
+    assert!(
+        o.summary.contains("could not reach the API server"),
+        "{}",
+        o.summary
+    );
+    assert!(!o.summary.contains("✅ **dev**"), "{}", o.summary);
+    // `probe: off` is said as such, never as a failure to reach.
+    let h = harness();
+    let o = h.run(&[("vip-port", free.as_str()), ("probe", "off")], &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(o.output("verification"), "unverified");
+    assert!(o.summary.contains("probe: off"), "{}", o.summary);
+    assert!(!o.summary.contains("could not reach"), "{}", o.summary);
+    // A verified probe without a proof: TLS verified, the rest named as unchecked.
+    let (h, _kube) = cluster(KubeOptions::at(vip()));
+    let o = h.run(&[("vip-port", port(&_kube).as_str())], &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(o.output("verification"), "tls-verified");
+    assert!(o.summary.contains("auth-delegator"), "{}", o.summary);
     let h = harness();
     let o = h.run(&[("vip-port", free.as_str()), ("probe", "require")], &[]);
     assert_eq!(o.code, 3, "{}", o.stdout);

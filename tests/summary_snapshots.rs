@@ -78,6 +78,9 @@ fn previous() -> CurrentConfig {
 fn pass() -> RunReport {
     let mut r = base();
     r.outcome = Outcome::Changed;
+    // The proof ran and succeeded (its step below): the trust path is proven.
+    r.verification = vault_k8s_handshake::pure::summary::Verification::Proven;
+    r.probe = vault_k8s_handshake::pure::summary::ProbeSeen::Verified;
     r.changed = true;
     r.previous = Some(previous());
     r.changes = vec![ca_change()];
@@ -104,6 +107,9 @@ fn pass() -> RunReport {
 fn dry_run() -> RunReport {
     let mut r = base();
     r.outcome = Outcome::Planned;
+    // A dry run proves no login; the probe verified the API server's TLS.
+    r.verification = vault_k8s_handshake::pure::summary::Verification::TlsVerified;
+    r.probe = vault_k8s_handshake::pure::summary::ProbeSeen::Verified;
     r.changed = true;
     r.dry_run = true;
     r.dry_run_reason = Some("`pull_request` events run as a dry run: their code may come from a fork. Set `allow-pull-request-writes: true` to write from them.".into());

@@ -345,6 +345,13 @@ pub const OUTPUTS: &[OutputSpec] = &[
                       the action saw it: the container action says `/github/runner_temp/<file>`, \
                       which later steps open as `$RUNNER_TEMP/<file>` (same file name).",
     },
+    OutputSpec {
+        name: "verification",
+        description: "How much of the trust path this run proved: `proven` (a ServiceAccount \
+                      login through the config succeeded), `tls-verified` (the API server's \
+                      certificate verifies with the uploaded CA for the host; RBAC, role \
+                      bindings and Vault's reach unchecked), or `unverified` (neither).",
+    },
 ];
 
 /// The `result` output.

@@ -261,6 +261,17 @@ impl ProbeFinding {
         }
     }
 
+    /// True when the probe reached the API server's TLS at all: its finding is definite (a
+    /// verified certificate, or a wrong CA, SAN, date or protocol), not a failure to connect.
+    pub fn reached(&self) -> bool {
+        !matches!(
+            self,
+            ProbeFinding::Refused
+                | ProbeFinding::TimedOut { .. }
+                | ProbeFinding::Unreachable { .. }
+        )
+    }
+
     /// A short stable name for reports (`verified`, `not-signed-by-ca`, …).
     pub fn kind(&self) -> &'static str {
         match self {

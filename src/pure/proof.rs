@@ -192,8 +192,23 @@ pub enum ProofFailure {
         verdict: ReviewVerdict,
         facts: ProofJwtFacts,
     },
-    /// A bare `permission denied` that nothing the runner can see explains.
-    Hidden { host: String },
+    /// A bare `permission denied` that nothing the runner can see explains: the probe was off,
+    /// or the runner could not reach the API server, or its own review could not be sent.
+    Hidden {
+        host: String,
+        /// How the runner failed to look: `probe: off`, or no connection.
+        unseen: Unseen,
+        facts: ProofJwtFacts,
+    },
+}
+
+/// Why the runner could not see the reason behind a bare `permission denied`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    /// `probe: off`: the API server was not looked at.
+    ProbeOff,
+    /// The runner could not connect to the API server.
+    Unreachable,
 }
 
 impl std::fmt::Display for ProofFailure {
@@ -249,11 +264,17 @@ impl std::fmt::Display for ProofFailure {
                     ),
                 }
             }
-            ProofFailure::Hidden { host } => write!(
-                f,
-                "the proof login failed with `permission denied`; the runner could not reach `{host}` \
-                 to find out why (Vault logs the reason at debug level only)"
-            ),
+            ProofFailure::Hidden { host, unseen, .. } => {
+                let looked = match unseen {
+                    Unseen::ProbeOff => format!("the probe was off (`probe: off`), so `{host}` was not looked at"),
+                    Unseen::Unreachable => format!("this runner could not connect to `{host}`"),
+                };
+                write!(
+                    f,
+                    "the proof login failed with a bare `permission denied`, and this runner could \
+                     not see why: {looked}; Vault hides the reason from clients"
+                )
+            }
         }
     }
 }
@@ -329,10 +350,27 @@ impl Diagnostic for ProofFailure {
                     }
                 }
             }
-            ProofFailure::Hidden { .. } => {
-                "check that Vault reaches the API server and trusts the \
-                uploaded CA; Vault's debug log (`login unauthorized`) names the reason"
-                    .to_string()
+            ProofFailure::Hidden { host, facts, .. } => {
+                let sa = &facts.service_account;
+                let ns = &facts.namespace;
+                // The ServiceAccount name and namespace bindings are not among the causes: Vault
+                // names those failures itself (`service account name not authorized`,
+                // `namespace not authorized`) instead of a bare `permission denied`.
+                format!(
+                    "the likely causes, most likely first: (1) ESO's ServiceAccount lacks \
+                     `system:auth-delegator`, which client JWT mode needs: `kubectl create \
+                     clusterrolebinding {sa}-auth-delegator --clusterrole=system:auth-delegator \
+                     --serviceaccount={ns}:{sa}`; (2) the API server no longer accepts the token \
+                     (ServiceAccount deleted, token expired, minted on another cluster or for an \
+                     audience the API server refuses): mint a fresh one on this cluster with \
+                     `kubectl create token {sa} -n {ns} --duration 10m`; (3) Vault itself cannot \
+                     reach `{host}` or does not trust its certificate (firewall or proxy between \
+                     Vault and the VIP, a CA or SAN that differs from what this run uploaded): \
+                     test from the Vault host with `curl --cacert k8s-ca.crt {host}/version`. \
+                     Vault's server log names the real reason at debug level (`login \
+                     unauthorized`, Vault 1.11 and later): `vault monitor -log-level=debug` while \
+                     the login is retried"
+                )
             }
         };
         Some(hint)
@@ -445,7 +483,8 @@ mod tests {
             (said("invalid audience (aud) claim: audience claim does not match any expected audience"), "invalid audience", "--audience"),
             (ProofFailure::Review { verdict: ReviewVerdict::Forbidden { message: "tokenreviews… forbidden".into() }, facts: facts.clone() }, "may not create TokenReviews", "--clusterrole=system:auth-delegator --serviceaccount=external-secrets:external-secrets"),
             (ProofFailure::Review { verdict: ReviewVerdict::Unauthorized, facts: facts.clone() }, "(401)", "mint a new token"),
-            (ProofFailure::Hidden { host: "https://10.0.0.10:6443".into() }, "could not reach `https://10.0.0.10:6443`", "debug log"),
+            (ProofFailure::Hidden { host: "https://10.0.0.10:6443".into(), unseen: Unseen::Unreachable, facts: facts.clone() }, "could not connect to `https://10.0.0.10:6443`", "--serviceaccount=external-secrets:external-secrets"),
+            (ProofFailure::Hidden { host: "https://10.0.0.10:6443".into(), unseen: Unseen::ProbeOff, facts: facts.clone() }, "the probe was off", "vault monitor -log-level=debug"),
         ];
         for (failure, message, hint) in rows {
             assert!(failure.to_string().contains(message), "{failure}");

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::contract::Outcome;
+use super::summary::Verification;
 
 /// GitHub's limit for a check run's `output.summary` and `output.text`
 /// (docs/actions-behaviour.md §6.1).
@@ -208,9 +209,11 @@ pub fn check_run_name(environment: &str) -> String {
 }
 
 /// The check run conclusion for a verdict.
-pub fn conclusion(outcome: Outcome) -> &'static str {
+/// `success` only when the trust path was proven; a write that was not proven is `neutral`.
+pub fn conclusion(outcome: Outcome, verification: Verification) -> &'static str {
     match outcome {
-        Outcome::Unchanged | Outcome::Changed => "success",
+        Outcome::Unchanged | Outcome::Changed if verification == Verification::Proven => "success",
+        Outcome::Unchanged | Outcome::Changed => "neutral",
         Outcome::Planned => "neutral",
         Outcome::RolledBack | Outcome::Failed => "failure",
         Outcome::Cancelled => "cancelled",
@@ -218,15 +221,28 @@ pub fn conclusion(outcome: Outcome) -> &'static str {
 }
 
 /// The check run's one-line title.
-pub fn title(outcome: Outcome, environment: &str, changed: bool) -> String {
-    let said: &str = match outcome {
-        Outcome::Unchanged => "config already as desired",
-        Outcome::Changed => "config written and verified",
-        Outcome::Planned if changed => "dry run, the config would change",
-        Outcome::Planned => "dry run, nothing to change",
-        Outcome::RolledBack => "written, failed verification, restored",
-        Outcome::Failed => "the handshake failed",
-        Outcome::Cancelled => "cancelled",
+pub fn title(
+    outcome: Outcome,
+    verification: Verification,
+    environment: &str,
+    changed: bool,
+) -> String {
+    let said: &str = match (outcome, verification) {
+        (Outcome::Unchanged, Verification::Proven) => "config already as desired, login proven",
+        (Outcome::Unchanged, Verification::TlsVerified) => {
+            "config already as desired, TLS verified, login not proven"
+        }
+        (Outcome::Unchanged, _) => "config already as desired, unverified",
+        (Outcome::Changed, Verification::Proven) => "config written, login proven",
+        (Outcome::Changed, Verification::TlsVerified) => {
+            "config written, TLS verified, login not proven"
+        }
+        (Outcome::Changed, _) => "config written, unverified",
+        (Outcome::Planned, _) if changed => "dry run, the config would change",
+        (Outcome::Planned, _) => "dry run, nothing to change",
+        (Outcome::RolledBack, _) => "written, failed verification, restored",
+        (Outcome::Failed, _) => "the handshake failed",
+        (Outcome::Cancelled, _) => "cancelled",
     };
     if environment.is_empty() {
         said.to_string()
@@ -430,7 +446,27 @@ mod tests {
             "{w}"
         );
         assert!(refused_post(Target::PrComment, 403, "x").contains("pull-requests: write"));
-        assert_eq!(conclusion(Outcome::Planned), "neutral");
+        assert_eq!(
+            conclusion(Outcome::Planned, Verification::Proven),
+            "neutral"
+        );
+        // Only a proven trust path is a success; a write nobody proved is neutral.
+        assert_eq!(
+            conclusion(Outcome::Changed, Verification::Proven),
+            "success"
+        );
+        assert_eq!(
+            conclusion(Outcome::Changed, Verification::TlsVerified),
+            "neutral"
+        );
+        assert_eq!(
+            conclusion(Outcome::Unchanged, Verification::Unverified),
+            "neutral"
+        );
+        assert_eq!(
+            conclusion(Outcome::Failed, Verification::Unverified),
+            "failure"
+        );
         assert_eq!(check_run_name("dev"), "vault-k8s-handshake (dev)");
     }
 }

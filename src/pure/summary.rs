@@ -42,6 +42,46 @@ impl StepStatus {
     }
 }
 
+/// How much of the trust path a run proved. Never more than the evidence: a verdict is ✅ only
+/// for `Proven`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verification {
+    /// A ServiceAccount login through the written config succeeded (the proof).
+    Proven,
+    /// The probe connected and the live API server's certificate verifies with the uploaded CA
+    /// for the host; no login was proven.
+    TlsVerified,
+    /// Neither: the probe was off or could not reach the API server, and no proof ran.
+    #[default]
+    Unverified,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Proven => "proven",
+            Verification::TlsVerified => "tls-verified",
+            Verification::Unverified => "unverified",
+        }
+    }
+}
+
+/// What the probe did, as the verdict must say it (`probe: off` is never "could not reach").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProbeSeen {
+    /// The run ended before the probe step.
+    #[default]
+    NotRun,
+    /// `probe: off`.
+    Off,
+    /// The API server presented a certificate from the uploaded CA with a matching SAN.
+    Verified,
+    /// The runner could not open a connection (refused, timed out, no route).
+    Unreachable,
+    /// The probe connected and found a definite problem (wrong CA, SAN, expiry).
+    Finding,
+}
+
 /// One row of the steps table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepRecord {
@@ -113,6 +153,8 @@ pub struct RunReport {
     pub failure: Option<FailureRecord>,
     pub context: RunContext,
     pub report_path: Option<String>,
+    pub verification: Verification,
+    pub probe: ProbeSeen,
 }
 
 impl RunReport {
@@ -137,6 +179,8 @@ impl RunReport {
             failure: None,
             context,
             report_path: None,
+            verification: Verification::Unverified,
+            probe: ProbeSeen::NotRun,
         }
     }
 
@@ -184,32 +228,95 @@ pub fn render_outputs(report: &RunReport) -> Vec<(&'static str, String)> {
             "report-path",
             report.report_path.clone().unwrap_or_default(),
         ),
+        ("verification", report.verification.as_str().to_string()),
     ]
 }
 
 fn verdict(report: &RunReport) -> String {
-    let env = escape_markdown(&report.environment);
-    let config = code(&format!("auth/{}/config", report.mount));
-    match report.outcome {
-        Outcome::Unchanged => {
-            format!("✅ **{env}**: {config} already as desired, nothing written")
-        }
-        Outcome::Changed => format!("✅ **{env}**: {config} written and read back"),
-        Outcome::Planned if report.changed => {
-            format!("📝 **{env}**: dry run, {config} would change")
-        }
-        Outcome::Planned => {
-            format!("📝 **{env}**: dry run, {config} already as desired")
-        }
+    let (icon, text) = verdict_parts(report);
+    format!(
+        "{icon} **{}**: {}",
+        escape_markdown(&verdict_subject(report)),
+        escape_markdown_code(&text)
+    )
+}
+
+/// Who the verdict is about: the environment, or "this run" when it was rejected.
+pub fn verdict_subject(report: &RunReport) -> String {
+    if report.environment.is_empty() {
+        "this run".to_string()
+    } else {
+        report.environment.clone()
+    }
+}
+
+/// The verdict line as plain text (values in backticks) with its icon, after the subject
+/// ([`verdict_subject`]): the one wording every renderer uses (step summary, check run, comment,
+/// terminal). It says how much was verified, and never claims more: ✅ only when a login through
+/// the config was proven.
+pub fn verdict_parts(report: &RunReport) -> (&'static str, String) {
+    let config = format!("`auth/{}/config`", report.mount);
+    let what = match report.outcome {
+        Outcome::Unchanged => format!("{config} already as desired, nothing written"),
+        Outcome::Changed => format!("{config} written and read back"),
+        Outcome::Planned if report.changed => format!("dry run, {config} would change"),
+        Outcome::Planned => format!("dry run, {config} already as desired"),
         Outcome::RolledBack => {
-            format!("↩️ **{env}**: {config} written, then restored; the run failed")
+            return (
+                "↩️",
+                format!("{config} written, then restored; the run failed"),
+            )
         }
-        Outcome::Failed => format!("❌ **{env}**: the handshake failed"),
-        Outcome::Cancelled if report.changed => format!(
-            "🛑 **{env}**: cancelled after {config} was written and read back; the token is revoked"
-        ),
+        Outcome::Failed => return ("❌", "the handshake failed".to_string()),
+        Outcome::Cancelled if report.changed => {
+            return (
+                "🛑",
+                format!("cancelled after {config} was written and read back; the token is revoked"),
+            )
+        }
         Outcome::Cancelled => {
-            format!("🛑 **{env}**: cancelled before anything was written; the token is revoked")
+            return (
+                "🛑",
+                "cancelled before anything was written; the token is revoked".to_string(),
+            )
+        }
+    };
+    let dry = report.outcome == Outcome::Planned;
+    match report.verification {
+        Verification::Proven => (
+            if dry { "📝" } else { "✅" },
+            format!("{what}; verification `proven`: ESO's login through it succeeded"),
+        ),
+        Verification::TlsVerified => (
+            if dry { "📝" } else { "🔐" },
+            format!(
+                "{what}; verification `tls-verified`: the API server's certificate verifies with \
+                 the uploaded CA, but no login was proven, so `system:auth-delegator`, the role's \
+                 bindings and Vault's reach to the API server are unchecked (add `proof-jwt`)"
+            ),
+        ),
+        Verification::Unverified => {
+            let why = match report.probe {
+                ProbeSeen::Off => "the probe was off (`probe: off`) and no proof ran",
+                ProbeSeen::Unreachable => {
+                    "this runner could not reach the API server and no proof ran"
+                }
+                _ => "no probe result and no proof",
+            };
+            let add = match report.probe {
+                ProbeSeen::Off => "add `proof-jwt`, or turn the probe on (`probe: auto`)",
+                _ => {
+                    "add `proof-jwt`, or run on a runner that reaches the API server \
+                      (`probe: require` makes that a failure)"
+                }
+            };
+            (
+                if dry { "📝" } else { "⚠️" },
+                format!(
+                    "{what}; verification `unverified`: {why}, so nothing about the trust path \
+                     was checked ({add})"
+                ),
+            )
         }
     }
 }
@@ -356,6 +463,7 @@ pub fn render_report_json(report: &RunReport) -> String {
         "tool": "vault-k8s-handshake",
         "version": env!("CARGO_PKG_VERSION"),
         "result": report.outcome.as_str(),
+        "verification": report.verification.as_str(),
         "changed": report.changed,
         "dry_run": report.dry_run,
         "dry_run_reason": report.dry_run_reason,
@@ -439,7 +547,8 @@ mod tests {
         let md = render_summary(&sample());
         assert!(
             md.contains(
-                "✅ **dev**: <code>auth/dev-kubernetes/config</code> written and read back"
+                "⚠️ **dev**: <code>auth/dev-kubernetes/config</code> written and read back; \
+                 verification <code>unverified</code>"
             ),
             "{md}"
         );
@@ -447,6 +556,36 @@ mod tests {
         assert!(!md.contains("<script>"));
         assert!(md.contains("[run](https://github.com/acme/infra/actions/runs/42)"));
         assert!(md.contains("commit `0123456789ab`"), "{md}");
+    }
+
+    #[test]
+    fn the_verdict_never_claims_more_than_was_proven() {
+        let mut r = sample();
+        r.verification = Verification::Proven;
+        assert!(verdict(&r).starts_with("✅ **dev**"), "{}", verdict(&r));
+        r.verification = Verification::TlsVerified;
+        let v = verdict(&r);
+        assert!(
+            v.starts_with("🔐") && v.contains("auth-delegator") && v.contains("proof-jwt"),
+            "{v}"
+        );
+        r.verification = Verification::Unverified;
+        r.probe = ProbeSeen::Off;
+        let v = verdict(&r);
+        assert!(v.starts_with("⚠️") && v.contains("probe: off"), "{v}");
+        assert!(
+            !v.contains("reach"),
+            "`probe: off` is not a failure to reach: {v}"
+        );
+        r.probe = ProbeSeen::Unreachable;
+        assert!(verdict(&r).contains("could not reach the API server"));
+        r.outcome = Outcome::Planned;
+        assert!(verdict(&r).starts_with("📝") && verdict(&r).contains("dry run"));
+        let outputs = render_outputs(&r);
+        assert!(outputs.contains(&("verification", "unverified".to_string())));
+        // A rejected environment never shows as an empty or masked subject.
+        r.environment = String::new();
+        assert!(verdict(&r).contains("**this run**"), "{}", verdict(&r));
     }
 
     #[test]

@@ -13,10 +13,12 @@ use crate::pure::contract::{self, CaSource, HostSource, Outcome, Purpose, RawInp
 use crate::pure::host::{self, KubernetesHost};
 use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
 use crate::pure::probe::{ProbeMode, ProbeOutcome};
-use crate::pure::proof::{ProofFailure, ProofJwtFacts};
+use crate::pure::proof::{ProofFailure, ProofJwtFacts, Unseen};
 use crate::pure::publish::{self, EventFacts, Target};
 use crate::pure::secret::Secret;
-use crate::pure::summary::{self, CaRecord, FailureRecord, RunContext, RunReport, StepStatus};
+use crate::pure::summary::{
+    self, CaRecord, FailureRecord, ProbeSeen, RunContext, RunReport, StepStatus, Verification,
+};
 use crate::pure::vault_api;
 use crate::pure::{Diagnostic, ErrorClass};
 use crate::shell::github::GithubClient;
@@ -46,6 +48,8 @@ pub struct RunEnv {
 struct ProbeState {
     /// The API server presented a certificate from the uploaded CA with a matching SAN.
     verified: bool,
+    /// The probe got a definite answer from the API server's TLS (not a failed connection).
+    reached: bool,
     message: String,
     hint: String,
 }
@@ -220,12 +224,13 @@ async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
     if !wants(Target::CheckRun) && !wants(Target::PrComment) {
         return;
     }
-    let (summary, outcome, environment, changed, repository, sha, run_url) = {
+    let (summary, outcome, verification, environment, changed, repository, sha, run_url) = {
         let r = lock(report);
         (
             // Redacted here: these bodies leave the process through GitHub, not the runner.
             runner.redact(&summary::render_summary(&r)),
             r.outcome,
+            r.verification,
             r.environment.clone(),
             r.changed,
             r.context.repository.clone(),
@@ -273,8 +278,8 @@ async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
                     .create_check_run(
                         &publish::check_run_name(&environment),
                         &head,
-                        publish::conclusion(outcome),
-                        &publish::title(outcome, &environment, changed),
+                        publish::conclusion(outcome, verification),
+                        &publish::title(outcome, verification, &environment, changed),
                         &body,
                         run_url.as_deref(),
                     )
@@ -549,7 +554,13 @@ async fn handshake(
 
     // 5. Probe.
     let probed = if settings.probe == ProbeMode::Off {
-        lock(report).step("probe", StepStatus::Skipped, "`probe: off`");
+        let mut r = lock(report);
+        r.probe = ProbeSeen::Off;
+        r.step(
+            "probe",
+            StepStatus::Skipped,
+            "`probe: off`: the API server was not checked",
+        );
         None
     } else {
         runner.group("Probe");
@@ -566,6 +577,19 @@ async fn handshake(
         };
         let message = format!("probe of `{}`: {said}", host.as_str());
         let verified = finding.kind() == "verified";
+        {
+            let mut r = lock(report);
+            r.probe = if verified {
+                ProbeSeen::Verified
+            } else if finding.reached() {
+                ProbeSeen::Finding
+            } else {
+                ProbeSeen::Unreachable
+            };
+            if verified {
+                r.verification = Verification::TlsVerified;
+            }
+        }
         runner.info(&message);
         runner.end_group();
         match finding.outcome(settings.probe) {
@@ -593,6 +617,7 @@ async fn handshake(
         }
         Some(ProbeState {
             verified,
+            reached: finding.reached(),
             message,
             hint: hint.unwrap_or_default(),
         })
@@ -796,6 +821,7 @@ async fn prove(
                 .send(&vault_api::revoke_self(ns), Some(&login.token), None)
                 .await;
             let mut r = lock(report);
+            r.verification = Verification::Proven;
             let retried = if login.attempts > 1 {
                 format!(" after {} attempts", login.attempts)
             } else {
@@ -834,6 +860,12 @@ async fn prove(
         Err(CallError::Vault(_)) => {
             // A bare `permission denied`: Vault hides the reason. Ask the evidence in order.
             let cause = match probed {
+                // Only a definite finding (wrong CA, SAN, dates) may be named as the cause.
+                Some(p) if !p.reached => ProofFailure::Hidden {
+                    host: host.as_str().to_string(),
+                    unseen: Unseen::Unreachable,
+                    facts: facts.clone(),
+                },
                 Some(p) if !p.verified => ProofFailure::TrustPath {
                     finding: p.message.clone(),
                     hint: p.hint.clone(),
@@ -858,11 +890,19 @@ async fn prove(
                         },
                         Err(_) => ProofFailure::Hidden {
                             host: host.as_str().to_string(),
+                            unseen: Unseen::Unreachable,
+                            facts: facts.clone(),
                         },
                     }
                 }
                 None => ProofFailure::Hidden {
                     host: host.as_str().to_string(),
+                    unseen: if settings.probe == ProbeMode::Off {
+                        Unseen::ProbeOff
+                    } else {
+                        Unseen::Unreachable
+                    },
+                    facts: facts.clone(),
                 },
             };
             lock(report).step("proof", StepStatus::Failed, cause.to_string());
