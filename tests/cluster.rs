@@ -169,26 +169,53 @@ fn vault_named_causes_come_with_the_role_fix() {
             "other-sa",
             ESO,
             "service account name not authorized",
-            "bound_service_account_names=other-sa",
+            "bound_service_account_names",
         ),
         (
             ESO,
             "kube-system",
             "namespace not authorized",
-            "bound_service_account_namespaces=kube-system",
+            "bound_service_account_namespaces",
         ),
     ];
-    for (sa, ns, message, hint) in rows {
+    for (sa, ns, message, field) in rows {
         let (h, kube) = cluster(KubeOptions::at(vip()));
         kube.bind_auth_delegator(ns, sa);
-        let o = run_with_proof(&h, &kube, &eso_token(&kube, ns, sa), &[]);
+        let jwt = eso_token(&kube, ns, sa);
+        let o = run_with_proof(&h, &kube, &jwt, &[]);
         assert_eq!(o.code, 2, "{}", o.stdout);
         let text = o.output("error-message");
-        assert!(text.contains(message) && text.contains(hint), "{text}");
+        assert!(text.contains(message) && text.contains(field), "{text}");
         assert!(
             kube.reviews().is_empty(),
             "Vault refused before any TokenReview"
         );
+        // The fix, pasted as printed, binds the missing value and keeps the ones bound before.
+        paste_hint(&h, text);
+        let root = h.server.root_token();
+        let bound = h.server.call(
+            "GET",
+            "auth/dev-kubernetes/role/external-secrets",
+            "",
+            Some(&root),
+            None,
+        );
+        let role = bound.body.expect("the role reads back");
+        let list: Vec<&str> = role["data"][field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let added = if field.ends_with("names") { sa } else { ns };
+        assert!(
+            list.contains(&added) && list.contains(&ESO),
+            "{field}: {list:?}"
+        );
+        // Run again: the cause is gone and the login is proven.
+        let o = run_with_proof(&h, &kube, &jwt, &[]);
+        assert_ok(&o, "unchanged");
+        assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
     }
 }
 

@@ -143,6 +143,7 @@ fn rollback() -> RunReport {
     );
     r.failure = Some(FailureRecord {
         class: ErrorClass::User,
+        area: vault_k8s_handshake::pure::Area::Vault,
         message: message.into(),
         hint: Some("bind `system:auth-delegator` to the ServiceAccount: `kubectl create clusterrolebinding external-secrets-auth-delegator --clusterrole=system:auth-delegator --serviceaccount=external-secrets:external-secrets`".into()),
     });
@@ -161,6 +162,7 @@ fn diagnosed_failure() -> RunReport {
     );
     r.failure = Some(FailureRecord {
         class: ErrorClass::User,
+        area: vault_k8s_handshake::pure::Area::Vault,
         message: message.into(),
         hint: Some("add the VIP to RKE2's `tls-san` (`tls-san: [10.69.1.110]` in /etc/rancher/rke2/config.yaml) and restart rke2-server".into()),
     });

@@ -340,6 +340,10 @@ fn shown(name: &str) -> String {
 }
 
 impl Diagnostic for ArtifactError {
+    fn area(&self) -> super::Area {
+        super::Area::GitHub
+    }
+
     fn class(&self) -> ErrorClass {
         match self {
             ArtifactError::ListingMalformed { .. }

@@ -52,9 +52,48 @@ impl ErrorClass {
     }
 }
 
+/// Where a failure lies, for the annotation's title: what the person must look at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Area {
+    /// An input, a file, a CA: the workflow must change.
+    #[default]
+    Input,
+    /// Vault answered (or did not): its setup, policies or reach.
+    Vault,
+    /// The API server's certificate against the uploaded CA.
+    Tls,
+    /// The cluster: ServiceAccounts, RBAC, TokenReview.
+    Kubernetes,
+    /// GitHub: the OIDC token service, the REST API, artifacts.
+    GitHub,
+    /// The runner stopped the step.
+    Runner,
+}
+
+impl Area {
+    /// The `::error` annotation's title for a failure in this area.
+    pub fn title(self, class: ErrorClass) -> &'static str {
+        if class == ErrorClass::Bug {
+            return ErrorClass::Bug.title();
+        }
+        match self {
+            Area::Input => "vault-k8s-handshake: input error",
+            Area::Vault => "vault-k8s-handshake: Vault error",
+            Area::Tls => "vault-k8s-handshake: TLS error",
+            Area::Kubernetes => "vault-k8s-handshake: Kubernetes error",
+            Area::GitHub => "vault-k8s-handshake: GitHub error",
+            Area::Runner => "vault-k8s-handshake: cancelled",
+        }
+    }
+}
+
 /// An error a person reads: one-line Display (what and where), a class, and a hint (the fix).
 pub trait Diagnostic: std::error::Error {
     fn class(&self) -> ErrorClass;
+    /// Where the failure lies (the annotation's title). Inputs unless an error says otherwise.
+    fn area(&self) -> Area {
+        Area::Input
+    }
     /// The fix, printed on its own `hint:` line.
     fn hint(&self) -> Option<String>;
 }

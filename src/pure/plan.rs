@@ -267,6 +267,10 @@ pub struct ReadBackMismatch {
 }
 
 impl Diagnostic for ReadBackMismatch {
+    fn area(&self) -> super::Area {
+        super::Area::Vault
+    }
+
     fn class(&self) -> ErrorClass {
         ErrorClass::Remote
     }

@@ -51,6 +51,49 @@ impl Diagnostic for ProofJwtError {
 }
 
 /// Reads the public claims of a ServiceAccount JWT (unverified: the API server verifies it).
+/// The claims of a JWT's payload, decoded for display only (no signature is checked: Vault
+/// does that). `None` when the text is not a JWT.
+pub fn jwt_claims(jwt: &str) -> Option<serde_json::Map<String, Value>> {
+    let payload = jwt.trim().split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// The GitHub OIDC claims a JWT role binds, none of them secret, as `name=value` pairs in a
+/// fixed order: what this job presented, to set beside the role's bindings.
+pub const JOB_CLAIMS: [&str; 7] = [
+    "sub",
+    "repository",
+    "environment",
+    "ref",
+    "job_workflow_ref",
+    "event_name",
+    "aud",
+];
+
+/// `sub=…, repository=…, …` for the claims of [`JOB_CLAIMS`] present in `claims`.
+pub fn render_job_claims(claims: &serde_json::Map<String, Value>) -> String {
+    JOB_CLAIMS
+        .iter()
+        .filter_map(|name| {
+            let value = match claims.get(*name)? {
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            Some(format!("`{name}={value}`"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn parse_proof_jwt(jwt: &str, now: i64) -> Result<ProofJwtFacts, ProofJwtError> {
     let mut parts = jwt.trim().split('.');
     let (Some(_), Some(payload), Some(_), None) =
@@ -282,6 +325,14 @@ impl std::fmt::Display for ProofFailure {
 impl std::error::Error for ProofFailure {}
 
 impl Diagnostic for ProofFailure {
+    fn area(&self) -> super::Area {
+        match self {
+            ProofFailure::VaultSaid { .. } => super::Area::Vault,
+            ProofFailure::TrustPath { .. } => super::Area::Tls,
+            ProofFailure::Review { .. } | ProofFailure::Hidden { .. } => super::Area::Kubernetes,
+        }
+    }
+
     fn class(&self) -> ErrorClass {
         match self {
             ProofFailure::VaultSaid { status, .. } if *status >= 500 => ErrorClass::Remote,
@@ -301,12 +352,29 @@ impl Diagnostic for ProofFailure {
             } => {
                 let sa = &facts.service_account;
                 let ns = &facts.namespace;
+                let role_path = format!("auth/{mount}/role/{role}");
                 if message.contains("service account name not authorized") {
-                    format!("bind the ServiceAccount on the role: `vault write auth/{mount}/role/{role} \
-                             bound_service_account_names={sa}` (it is `{sa}` in `{ns}`)")
+                    format!(
+                        "bind the ServiceAccount `{sa}` (in `{ns}`) on the role, keeping the names \
+                         it binds already: `{}`",
+                        super::vault_api::append_list_command(
+                            &role_path,
+                            "bound_service_account_names",
+                            sa,
+                            ""
+                        )
+                    )
                 } else if message.contains("namespace not authorized") {
-                    format!("bind the namespace on the role: `bound_service_account_namespaces={ns}` on \
-                             `auth/{mount}/role/{role}`")
+                    format!(
+                        "bind the namespace `{ns}` on the role, keeping the namespaces it binds \
+                         already: `{}`",
+                        super::vault_api::append_list_command(
+                            &role_path,
+                            "bound_service_account_namespaces",
+                            ns,
+                            ""
+                        )
+                    )
                 } else if message.contains("invalid audience") {
                     format!("the role's `audience` is not in the token's audiences (`{}`): mint the token \
                              with `--audience <role audience>`, or clear the role's `audience`",
@@ -478,8 +546,8 @@ mod tests {
             facts: facts.clone(),
         };
         let rows: Vec<(ProofFailure, &str, &str)> = vec![
-            (said("service account name not authorized"), "Vault answered 403 `service account name not authorized`", "bound_service_account_names=external-secrets"),
-            (said("namespace not authorized"), "namespace not authorized", "bound_service_account_namespaces=external-secrets"),
+            (said("service account name not authorized"), "Vault answered 403 `service account name not authorized`", "bound_service_account_names=\"$(vault read -field=bound_service_account_names"),
+            (said("namespace not authorized"), "namespace not authorized", "bound_service_account_namespaces=\"$(vault read"),
             (said("invalid audience (aud) claim: audience claim does not match any expected audience"), "invalid audience", "--audience"),
             (ProofFailure::Review { verdict: ReviewVerdict::Forbidden { message: "tokenreviews… forbidden".into() }, facts: facts.clone() }, "may not create TokenReviews", "--clusterrole=system:auth-delegator --serviceaccount=external-secrets:external-secrets"),
             (ProofFailure::Review { verdict: ReviewVerdict::Unauthorized, facts: facts.clone() }, "(401)", "mint a new token"),

@@ -107,6 +107,7 @@ pub struct RunContext {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailureRecord {
     pub class: ErrorClass,
+    pub area: super::Area,
     pub message: String,
     pub hint: Option<String>,
 }
@@ -155,6 +156,8 @@ pub struct RunReport {
     pub report_path: Option<String>,
     pub verification: Verification,
     pub probe: ProbeSeen,
+    /// On a dry run: the policy change a real run would need, when this token may not write.
+    pub write_refused: Option<String>,
 }
 
 impl RunReport {
@@ -181,6 +184,7 @@ impl RunReport {
             report_path: None,
             verification: Verification::Unverified,
             probe: ProbeSeen::NotRun,
+            write_refused: None,
         }
     }
 
@@ -282,6 +286,15 @@ pub fn verdict_parts(report: &RunReport) -> (&'static str, String) {
         }
     };
     let dry = report.outcome == Outcome::Planned;
+    if dry && report.write_refused.is_some() {
+        return (
+            "🚫",
+            format!(
+                "{what}, but a real run would be refused: this token may not `update` {config} \
+                 (the fix is below)"
+            ),
+        );
+    }
     match report.verification {
         Verification::Proven => (
             if dry { "📝" } else { "✅" },
@@ -329,14 +342,21 @@ fn code(text: &str) -> String {
 /// The Markdown step summary.
 pub fn render_summary(report: &RunReport) -> String {
     let mut out = format!(
-        "### vault-k8s-handshake · {}\n\n{}\n\n",
-        escape_markdown(&report.environment),
+        "### vault-k8s-handshake · {}{}\n\n{}\n\n",
+        escape_markdown(&verdict_subject(report)),
+        if report.dry_run { " · dry run" } else { "" },
         verdict(report)
     );
     if let Some(reason) = &report.dry_run_reason {
         out.push_str(&format!(
             "> [!NOTE]\n> {}\n\n",
             escape_markdown_code(reason)
+        ));
+    }
+    if let Some(fix) = &report.write_refused {
+        out.push_str(&format!(
+            "> [!WARNING]\n> **A real run would be refused.** {}\n\n",
+            escape_markdown_code(fix)
         ));
     }
     if let Some(f) = &report.failure {
@@ -464,6 +484,7 @@ pub fn render_report_json(report: &RunReport) -> String {
         "version": env!("CARGO_PKG_VERSION"),
         "result": report.outcome.as_str(),
         "verification": report.verification.as_str(),
+        "write_refused": report.write_refused,
         "changed": report.changed,
         "dry_run": report.dry_run,
         "dry_run_reason": report.dry_run_reason,
@@ -595,6 +616,7 @@ mod tests {
         r.changed = false;
         r.failure = Some(FailureRecord {
             class: ErrorClass::User,
+            area: crate::pure::Area::Input,
             message: "bad".into(),
             hint: Some("fix it".into()),
         });

@@ -66,6 +66,10 @@ pub enum Purpose {
         role: String,
     },
     RevokeSelf,
+    /// The dry run's question: may this token write the config?
+    CapabilitiesSelf {
+        path: String,
+    },
 }
 
 /// One Vault call, without its secrets.
@@ -203,6 +207,111 @@ pub fn revoke_self(namespace: Option<&str>) -> Request {
     }
 }
 
+/// `POST sys/capabilities-self` with `{"paths": [path]}` (the body is added by the shell): the
+/// token's capabilities on `path`. Vault's `default` policy grants it to every token, so a dry
+/// run can ask whether the real run's write would be allowed without trying it.
+pub fn capabilities_self(path: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Post,
+        path: "sys/capabilities-self".into(),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        // Asking changes nothing, so it is retried like a read.
+        retry: Retry::Idempotent,
+        authenticated: true,
+        purpose: Purpose::CapabilitiesSelf { path: path.into() },
+    }
+}
+
+/// The capabilities of `path` in a `sys/capabilities-self` answer: Vault puts them under the
+/// path's own key (in `data` and, for the legacy shape, at the top level), and with a single
+/// path also under `capabilities`.
+pub fn parse_capabilities(body: &serde_json::Value, path: &str) -> Option<Vec<String>> {
+    let list = |v: &serde_json::Value| -> Option<Vec<String>> {
+        v.as_array().map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+    };
+    [
+        body.pointer("/data").and_then(|d| d.get(path)),
+        body.get(path),
+        body.pointer("/data/capabilities"),
+        body.get("capabilities"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(list)
+}
+
+/// True when these capabilities allow the config write: `update` (a config write has no
+/// existence check, so `create` alone is not enough), or `root`.
+pub fn allows_config_write(capabilities: &[String]) -> bool {
+    capabilities.iter().any(|c| c == "update" || c == "root")
+}
+
+/// The policy change that lets a token write the config, as a command that works when pasted:
+/// the policy is read, the `path` block appended, and the policy written back, so nothing it
+/// already grants is lost. `policies` are the token's; the first one besides `default` is the
+/// one to extend (the `default` policy is Vault's and shared by every token).
+pub fn config_write_policy_fix(mount: &str, policies: &[String]) -> String {
+    let block = format!("path \"auth/{mount}/config\" {{ capabilities = [\"read\", \"update\"] }}");
+    let own: Vec<&String> = policies
+        .iter()
+        .filter(|p| *p != "default" && *p != "root")
+        .collect();
+    let shown = if policies.is_empty() {
+        "unknown".to_string()
+    } else {
+        policies
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match own.first() {
+        Some(policy) if is_plain_name(policy) => format!(
+            "the token's policies ({shown}) lack `update` on `auth/{mount}/config`; add \
+             `{block}` to `{policy}`: `vault policy read {policy} > {policy}.hcl && printf \
+             '%s\\n' '{block}' >> {policy}.hcl && vault policy write {policy} {policy}.hcl`"
+        ),
+        _ => format!(
+            "the token's policies ({shown}) lack `update` on `auth/{mount}/config`; add \
+             `{block}` to a policy of the role this run logs in with"
+        ),
+    }
+}
+
+/// A `vault write` that adds `value` to the list `field` of `path` and keeps what the list held
+/// (a role write replaces each list it names): read, strip the JSON to a comma list, append.
+/// `extra` goes before the field (`role_type=jwt ` for JWT roles, which a write without it turns
+/// into OIDC roles).
+pub fn append_list_command(path: &str, field: &str, value: &str, extra: &str) -> String {
+    format!(
+        "vault write {path} {extra}{field}=\"$(vault read -field={field} -format=json {path} | \
+         tr -d '[]\" '),{value}\""
+    )
+}
+
+/// What every `vault write` to a JWT role must carry so the write changes only what it means
+/// to: `role_type=jwt` (a write without it makes the role `oidc`) and the role's current
+/// `bound_claims_type` (a write without it resets a `glob` role to `string`, path_role.go reads
+/// the schema default).
+pub fn jwt_role_keep(role_path: &str) -> String {
+    format!(
+        "role_type=jwt bound_claims_type=\"$(vault read -field=bound_claims_type {role_path})\" "
+    )
+}
+
+/// A policy name safe to paste unquoted into a shell command.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 /// Whether a response status may be retried under a policy.
 pub fn retryable_status(retry: Retry, status: u16) -> bool {
     match retry {
@@ -278,6 +387,7 @@ impl fmt::Display for VaultFailure {
             Purpose::WriteConfig { .. } => "writing the kubernetes auth config failed",
             Purpose::ProofLogin { .. } => "the proof login failed",
             Purpose::RevokeSelf => "revoking the action's token failed",
+            Purpose::CapabilitiesSelf { .. } => "asking Vault for the token's capabilities failed",
         };
         write!(f, "{what}: {} answered {}", self.location(), self.status)?;
         if !self.errors.is_empty() {
@@ -291,6 +401,10 @@ impl fmt::Display for VaultFailure {
 impl std::error::Error for VaultFailure {}
 
 impl Diagnostic for VaultFailure {
+    fn area(&self) -> super::Area {
+        super::Area::Vault
+    }
+
     fn class(&self) -> ErrorClass {
         match self.status {
             400 | 403 | 404 | 405 => ErrorClass::User,
@@ -315,25 +429,39 @@ impl Diagnostic for VaultFailure {
                 role,
                 audience,
             } => {
+                let role_path = format!("auth/{mount}/role/{role}");
                 if self.said("invalid audience (aud) claim") {
                     format!(
-                        "the role's `bound_audiences` must contain the audience this run requested \
-                         (`{audience}`): `vault write auth/{mount}/role/{role} \
-                         bound_audiences={audience}`, or set `jwt-audience` to a bound value"
+                        "add the audience this run requested to the role's `bound_audiences`, \
+                         keeping the ones it binds: `{}`; or set `jwt-audience` to a bound value",
+                        append_list_command(
+                            &role_path,
+                            "bound_audiences",
+                            audience,
+                            &jwt_role_keep(&role_path)
+                        )
                     )
                 } else if self.said("audience claim found in JWT but no audiences bound") {
-                    format!("bind the audience on the role: `bound_audiences={audience}`")
+                    format!(
+                        "bind the audience on the role: `vault write {role_path} {}bound_audiences={audience}`",
+                        jwt_role_keep(&role_path)
+                    )
                 } else if self.said("could not be found") || self.said("missing role") {
                     format!("no role `{role}` on `auth/{mount}`: check `jwt-role` and `jwt-mount`")
                 } else if self.said("role with oidc role_type is not allowed") {
                     format!(
-                        "set `role_type=jwt` on `auth/{mount}/role/{role}` (Vault defaults it \
-                             to `oidc` when a write omits it)"
+                        "make it a JWT role again (Vault turns a role into `oidc` when a write \
+                         omits `role_type`): `vault write {role_path} {}`",
+                        jwt_role_keep(&role_path).trim_end()
                     )
                 } else if self.said("error validating claims") {
-                    "the role's `bound_claims` do not match this run (repository, environment, \
-                     ref): compare them with the claims GitHub issues for this job"
-                        .to_string()
+                    format!(
+                        "the role's `bound_claims` do not match this job's claims (listed above): \
+                         compare with `vault read {role_path}`; a bound value with `*` matches \
+                         only under `bound_claims_type=glob` (any role write that omits it resets \
+                         it to `string`, which compares literally), so if yours hold `*`: \
+                         `vault write {role_path} role_type=jwt bound_claims_type=glob`"
+                    )
                 } else if self.said("invalid issuer") {
                     "the JWT auth config's `bound_issuer` must be `https://token.actions.\
                      githubusercontent.com` (GHES: `https://<host>/_services/token`)"
@@ -407,6 +535,10 @@ impl Diagnostic for VaultFailure {
                 keep the `default` policy (it grants `auth/token/revoke-self`)"
                     .to_string()
             }
+            Purpose::CapabilitiesSelf { .. } => {
+                "keep Vault's `default` policy on the role (it grants `sys/capabilities-self`)"
+                    .to_string()
+            }
         };
         Some(hint)
     }
@@ -461,7 +593,7 @@ mod tests {
             (failure(write.clone(), 404, &["no handler for route \"auth/dev-kubernetes/config\". route entry not found."]), "answered 404", "vault auth enable -path=dev-kubernetes kubernetes", ErrorClass::User),
             (failure(write.clone(), 400, &["kubernetes_ca_cert must be given when disable_local_ca_jwt is true"]), "answered 400", "1.9.3–1.16", ErrorClass::User),
             (failure(write, 503, &["Vault is sealed"]), "answered 503", "check the kubernetes auth method", ErrorClass::Remote),
-            (failure(login.clone(), 400, &["error validating token: invalid audience (aud) claim: audience claim does not match any expected audience"]), "Vault refused the GitHub OIDC login", "`bound_audiences` must contain the audience this run requested (`https://github.com/acme`)", ErrorClass::User),
+            (failure(login.clone(), 400, &["error validating token: invalid audience (aud) claim: audience claim does not match any expected audience"]), "Vault refused the GitHub OIDC login", "bound_audiences=\"$(vault read -field=bound_audiences -format=json auth/jwt/role/gitops", ErrorClass::User),
             (failure(login.clone(), 400, &["role \"gitops\" could not be found"]), "could not be found", "check `jwt-role`", ErrorClass::User),
             (failure(login.clone(), 400, &["role with oidc role_type is not allowed"]), "oidc", "role_type=jwt", ErrorClass::User),
             (failure(login.clone(), 400, &["error validating claims: claim \"environment\" does not match any associated bound claim values"]), "bound claim", "`bound_claims`", ErrorClass::User),

@@ -41,6 +41,10 @@ pub enum ArtifactFailure {
 }
 
 impl Diagnostic for ArtifactFailure {
+    fn area(&self) -> crate::pure::Area {
+        crate::pure::Area::GitHub
+    }
+
     fn class(&self) -> ErrorClass {
         match self {
             ArtifactFailure::List { source, .. } | ArtifactFailure::Download { source, .. }

@@ -20,7 +20,7 @@ use crate::pure::summary::{
     self, CaRecord, FailureRecord, ProbeSeen, RunContext, RunReport, StepStatus, Verification,
 };
 use crate::pure::vault_api;
-use crate::pure::{Diagnostic, ErrorClass};
+use crate::pure::{Area, Diagnostic, ErrorClass};
 use crate::shell::github::GithubClient;
 use crate::shell::oidc::{self, OidcError, OidcRequest};
 use crate::shell::proof;
@@ -62,6 +62,8 @@ struct Session {
     /// Revoke-self is routed to the token's own namespace.
     namespace: Option<String>,
     how: &'static str,
+    /// The token's policies, as Vault reported them at login or lookup.
+    policies: Vec<String>,
 }
 
 type Shared<T> = Arc<Mutex<T>>;
@@ -69,6 +71,7 @@ type Shared<T> = Arc<Mutex<T>>;
 fn failure(e: &dyn Diagnostic) -> FailureRecord {
     FailureRecord {
         class: e.class(),
+        area: e.area(),
         message: e.to_string(),
         hint: e.hint(),
     }
@@ -133,6 +136,7 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
                 r.outcome = Outcome::Failed;
                 r.failure = Some(FailureRecord {
                     class: ErrorClass::Bug,
+                    area: Area::Runner,
                     message: if e.is_panic() {
                         "the handshake panicked".into()
                     } else {
@@ -159,6 +163,7 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
             );
             r.failure = Some(FailureRecord {
                 class: ErrorClass::Remote,
+                area: Area::Runner,
                 message: format!(
                     "cancelled by the runner ({signal}) after the `{last}` step; {}",
                     if written {
@@ -394,6 +399,7 @@ async fn handshake(
     );
     let addr = settings.vault_addr.clone().ok_or_else(|| FailureRecord {
         class: ErrorClass::Bug,
+        area: Area::Input,
         message: "vault-addr missing after parsing".into(),
         hint: None,
     })?;
@@ -514,6 +520,7 @@ async fn handshake(
         })?;
     lock(report).step("login", StepStatus::Done, session.how.to_string());
     let token = session.token.clone();
+    let policies = session.policies.clone();
     *lock(session_slot) = Some(session);
     runner.end_group();
 
@@ -610,6 +617,12 @@ async fn handshake(
                 lock(report).step("probe", StepStatus::Failed, message.clone());
                 return Err(FailureRecord {
                     class: finding.class().unwrap_or(ErrorClass::User),
+                    // A definite certificate finding is TLS; no connection is the cluster's side.
+                    area: if finding.reached() {
+                        Area::Tls
+                    } else {
+                        Area::Kubernetes
+                    },
                     message,
                     hint,
                 });
@@ -673,6 +686,43 @@ async fn handshake(
     // 7. Apply.
     runner.group("Apply");
     if dry_run {
+        // Would the real run be allowed to write? Ask, without trying (`default` grants it).
+        if planned.has_changes() {
+            let path = format!("auth/{mount}/config");
+            let asked = client
+                .send(
+                    &vault_api::capabilities_self(&path, k8s_ns),
+                    Some(&token),
+                    Some(&serde_json::json!({ "paths": [path] })),
+                )
+                .await;
+            let mut r = lock(report);
+            match asked {
+                Ok(answer) => {
+                    let caps = answer
+                        .body
+                        .as_ref()
+                        .and_then(|b| vault_api::parse_capabilities(b, &path))
+                        .unwrap_or_default();
+                    if vault_api::allows_config_write(&caps) {
+                        r.notes.push(format!(
+                            "this token may write `{path}` (capabilities: {}): a real run would \
+                             be allowed",
+                            caps.join(", ")
+                        ));
+                    } else {
+                        let fix = vault_api::config_write_policy_fix(mount, &policies);
+                        r.write_refused = Some(fix.clone());
+                        runner.warning(&format!("dry run: a real run would be refused: {fix}"));
+                        r.warnings
+                            .push(format!("a real run would be refused: {fix}"));
+                    }
+                }
+                Err(e) => r.notes.push(format!(
+                    "could not check whether this token may write `{path}`: {e}"
+                )),
+            }
+        }
         let mut r = lock(report);
         r.outcome = Outcome::Planned;
         r.changed = planned.has_changes();
@@ -699,11 +749,23 @@ async fn handshake(
         let _critical = critical.lock().await;
         let body = Value::Object(planned.body.clone());
         let write = vault_api::write_config(mount, k8s_ns);
-        let answer = record!(
-            report,
-            "apply",
-            client.send(&write, Some(&token), Some(&body)).await
-        );
+        let sent = client.send(&write, Some(&token), Some(&body)).await;
+        let answer = match sent {
+            // Vault refused the write itself: name the token's policies and the block to add.
+            Err(CallError::Vault(f)) if f.status == 403 => {
+                let record = FailureRecord {
+                    class: ErrorClass::User,
+                    area: Area::Vault,
+                    message: format!(
+                        "Vault refused the write of `auth/{mount}/config` (403 `permission denied`)"
+                    ),
+                    hint: Some(vault_api::config_write_policy_fix(mount, &policies)),
+                };
+                lock(report).step("apply", StepStatus::Failed, record.message.clone());
+                return Err(record);
+            }
+            other => record!(report, "apply", other),
+        };
         for w in &answer.warnings {
             runner.warning(&format!("Vault: {w}"));
             lock(report).warnings.push(format!("Vault: {w}"));
@@ -726,6 +788,7 @@ async fn handshake(
             Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
             None => Err(FailureRecord {
                 class: ErrorClass::Remote,
+                area: Area::Vault,
                 message: format!(
                     "`auth/{mount}/config` reads as never written right after the write"
                 ),
@@ -999,14 +1062,36 @@ async fn login(
                 .await
                 .map_err(|e| failure(&e))?;
             runner.mask(&jwt);
+            // The job's own claims (none secret): a wrong `environment` input reads later as a
+            // missing policy, so it is named now, before any KV or config path can fail.
+            let claims = crate::pure::proof::jwt_claims(jwt.expose_secret()).unwrap_or_default();
+            let job_claims = crate::pure::proof::render_job_claims(&claims);
+            match claims.get("environment").and_then(Value::as_str) {
+                Some(claimed) if claimed != settings.environment => runner.warning(&format!(
+                    "input `environment` is `{}`, but this job's OIDC token says `environment={claimed}`: \
+                     a role bound to the job's environment grants the policies of `{claimed}`",
+                    settings.environment
+                )),
+                None => runner.notice(
+                    "this job's OIDC token has no `environment` claim (the job sets no \
+                     `environment:`): a role that binds `environment` will refuse it",
+                ),
+                _ => {}
+            }
             let shown_audience = audience.clone().unwrap_or_else(|| default_audience(env));
             let ns = settings.jwt_namespace.as_deref();
             let call = vault_api::jwt_login(login.mount.as_str(), &login.role, &shown_audience, ns);
             let body = serde_json::json!({"role": login.role, "jwt": jwt.expose_secret()});
-            let answer = client
-                .send(&call, None, Some(&body))
-                .await
-                .map_err(|e| failure(&e))?;
+            let answer = client.send(&call, None, Some(&body)).await.map_err(|e| {
+                let mut record = failure(&e);
+                // Refused for claims or audience: show what this job presented.
+                if matches!(&e, CallError::Vault(f) if f.status == 400 || f.status == 403)
+                    && !job_claims.is_empty()
+                {
+                    record.message = format!("{}; this job's claims: {job_claims}", record.message);
+                }
+                record
+            })?;
             let token = answer
                 .body
                 .as_ref()
@@ -1015,25 +1100,17 @@ async fn login(
                 .map(|t| Secret::new(t.to_string()))
                 .ok_or_else(|| FailureRecord {
                     class: ErrorClass::Remote,
+                    area: Area::Vault,
                     message: "the login answer has no `auth.client_token`".into(),
                     hint: Some("check that `vault-addr` is Vault's API".into()),
                 })?;
             runner.mask(&token);
-            let policies = answer
-                .body
-                .as_ref()
-                .and_then(|b| b.pointer("/auth/policies"))
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+            let policies = string_list(answer.body.as_ref(), "/auth/policies");
             runner.info(&format!(
-                "logged in with GitHub OIDC at auth/{} as role {} (policies: {policies})",
-                login.mount, login.role
+                "logged in with GitHub OIDC at auth/{} as role {} (policies: {})",
+                login.mount,
+                login.role,
+                policies.join(", ")
             ));
             Ok(Session {
                 client,
@@ -1041,13 +1118,14 @@ async fn login(
                 revoke: true,
                 namespace: settings.jwt_namespace.clone(),
                 how: "GitHub OIDC → JWT auth (token minted, revoked at the end)",
+                policies,
             })
         }
         (_, _, Some(token)) => {
             if settings.auth.oidc.is_some() {
                 runner.notice("the runner offers no OIDC token: using `vault-token`");
             }
-            client
+            let looked_up = client
                 .send(
                     &vault_api::lookup_self(settings.vault_namespace.as_deref()),
                     Some(token),
@@ -1055,6 +1133,7 @@ async fn login(
                 )
                 .await
                 .map_err(|e| failure(&e))?;
+            let policies = string_list(looked_up.body.as_ref(), "/data/policies");
             Ok(Session {
                 client,
                 token: token.clone(),
@@ -1065,15 +1144,30 @@ async fn login(
                 } else {
                     "`vault-token` (supplied, not revoked)"
                 },
+                policies,
             })
         }
         (Some(_), None, None) => Err(failure(&OidcError::NotOffered)),
         (None, _, None) => Err(FailureRecord {
             class: ErrorClass::Bug,
+            area: Area::Input,
             message: "no login method after input parsing".into(),
             hint: None,
         }),
     }
+}
+
+/// The strings of a JSON list at `pointer` (a token's policies), empty when absent.
+fn string_list(body: Option<&Value>, pointer: &str) -> Vec<String> {
+    body.and_then(|b| b.pointer(pointer))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn default_audience(env: &RunEnv) -> String {
@@ -1083,7 +1177,8 @@ fn default_audience(env: &RunEnv) -> String {
         .as_deref()
         .and_then(|r| r.split('/').next())
         .unwrap_or("<owner>");
-    format!("https://github.com/{owner} (GitHub's default)")
+    // GitHub's default audience when `jwt-audience` is empty.
+    format!("https://github.com/{owner}")
 }
 
 async fn resolve_host(
@@ -1114,6 +1209,7 @@ async fn resolve_host(
                 .and_then(Value::as_str)
                 .ok_or_else(|| FailureRecord {
                     class: ErrorClass::User,
+                    area: Area::Vault,
                     message: format!("`{location}` has no string value"),
                     hint: Some(format!(
                         "store it: `vault kv put -mount={mount} {secret} {key}=<vip>`, or pass `kubernetes-host`"
@@ -1195,7 +1291,7 @@ fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str, step_sum
         runner.warning(&format!("could not write the JSON report: {e}"));
     }
     if let Some(f) = &r.failure {
-        runner.error(f.class, &f.message, f.hint.as_deref());
+        runner.error(f.area.title(f.class), &f.message, f.hint.as_deref());
     }
     if let Err(e) = runner.write_outputs(&summary::render_outputs(&r)) {
         runner.warning(&format!("could not write the outputs: {e}"));

@@ -33,6 +33,13 @@ pub enum OidcError {
 }
 
 impl Diagnostic for OidcError {
+    fn area(&self) -> crate::pure::Area {
+        match self {
+            OidcError::NotOffered => crate::pure::Area::Input,
+            _ => crate::pure::Area::GitHub,
+        }
+    }
+
     fn class(&self) -> ErrorClass {
         match self {
             OidcError::NotOffered => ErrorClass::User,
@@ -44,8 +51,9 @@ impl Diagnostic for OidcError {
         match self {
             OidcError::NotOffered => Some(
                 "give the job `permissions: id-token: write` (and `contents: read`); pull requests \
-                 from forks and Dependabot runs never get an OIDC token, so run those as a dry run \
-                 or pass `vault-token` from a protected environment"
+                 from forks and Dependabot runs never get an OIDC token, not even for a dry run, so \
+                 skip the step for them: `if: ${{ !github.event.pull_request.head.repo.fork && \
+                 github.actor != 'dependabot[bot]' }}`"
                     .into(),
             ),
             OidcError::BadUrl => Some("this variable is set by the runner; do not override it".into()),

@@ -17,7 +17,6 @@ use rand::Rng;
 
 use crate::pure::command::{self, Level};
 use crate::pure::secret::{Redactor, Secret};
-use crate::pure::ErrorClass;
 
 /// Where the run writes. Built from the environment by `env::read_runner_paths`.
 #[derive(Clone, Debug, Default)]
@@ -131,7 +130,7 @@ impl Runner {
     }
 
     /// The one failure annotation of a run, with its hint.
-    pub fn error(&self, class: ErrorClass, message: &str, hint: Option<&str>) {
+    pub fn error(&self, title: &str, message: &str, hint: Option<&str>) {
         let message = self.redact(message);
         let hint = hint.map(|h| self.redact(h));
         let text = match &hint {
@@ -141,7 +140,7 @@ impl Runner {
         if self.paths.in_runner {
             self.line(&command::render_annotation(
                 Level::Error,
-                Some(class.title()),
+                Some(title),
                 &text,
             ));
         } else {

@@ -53,6 +53,10 @@ pub enum TransportError {
 }
 
 impl Diagnostic for TransportError {
+    fn area(&self) -> crate::pure::Area {
+        crate::pure::Area::Vault
+    }
+
     fn class(&self) -> ErrorClass {
         match self {
             TransportError::BadVaultCa => ErrorClass::User,
@@ -101,6 +105,10 @@ pub enum CallError {
 }
 
 impl Diagnostic for CallError {
+    fn area(&self) -> crate::pure::Area {
+        crate::pure::Area::Vault
+    }
+
     fn class(&self) -> ErrorClass {
         match self {
             CallError::Vault(e) => e.class(),

@@ -369,3 +369,48 @@ pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     out.extend_from_slice(&0u16.to_le_bytes());
     out
 }
+
+/// The shell commands a hint offers: its backticked spans that start with `vault `.
+pub fn hint_commands(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.starts_with("vault "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Pastes a hint's last `vault` command into bash, as a person would, with the `vault` CLI
+/// stand-in (tests/hints/vault) on PATH, pointed at the dev server with its root token. Panics
+/// unless the command succeeds.
+pub fn paste_hint(h: &Harness, text: &str) -> String {
+    let command = hint_commands(text)
+        .pop()
+        .unwrap_or_else(|| panic!("no `vault …` command in the hint: {text}"));
+    let shims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hints");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .args(["-c", &command])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                shims.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("VAULT_ADDR", h.server.url())
+        .env("VAULT_TOKEN", h.server.root_token())
+        .env_remove("HTTPS_PROXY")
+        .env_remove("HTTP_PROXY")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the pasted hint failed: {command}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    command
+}

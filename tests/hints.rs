@@ -1,0 +1,192 @@
+//! Every fix the action prints is a command that works when pasted: each cause is staged against
+//! the dev server, the hint's `vault …` command is run in bash as printed (with a `vault` CLI
+//! stand-in, tests/hints/vault, speaking HTTP to the dev server), and the action runs again
+//! with the cause gone.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use vault_k8s_handshake::devserver::seed::Seed;
+use vault_k8s_handshake::devserver::ServerOptions;
+
+fn read_only_config_policy() -> Harness {
+    let mut seed = Seed::new("dev", VIP);
+    seed.config_capabilities = vec!["read".into()];
+    harness_with(seed, ServerOptions::default())
+}
+
+#[test]
+fn a_policy_without_update_is_fixed_by_the_printed_command() {
+    let h = read_only_config_policy();
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("refused the write"), "{text}");
+    // The token's policies are named, and the HCL block to add is shown.
+    assert!(text.contains("`default`, `dev-handshake`"), "{text}");
+    assert!(
+        text.contains(r#"path "auth/dev-kubernetes/config" { capabilities = ["read", "update"] }"#),
+        "{text}"
+    );
+    assert!(
+        o.stdout
+            .contains("title=vault-k8s-handshake%3A Vault error"),
+        "{}",
+        o.stdout
+    );
+    paste_hint(&h, text);
+    assert_ok(&h.run(&[], &[]), "changed");
+}
+
+#[test]
+fn a_dry_run_predicts_a_refused_write_and_still_succeeds() {
+    let h = read_only_config_policy();
+    let o = h.run(&[("dry-run", "true")], &[]);
+    // The plan role may not write: the dry run succeeds and says what the real run would meet.
+    assert_ok(&o, "planned");
+    assert!(
+        o.summary.contains("A real run would be refused"),
+        "{}",
+        o.summary
+    );
+    assert!(o.summary.contains("dry run"), "{}", o.summary);
+    assert!(
+        o.stdout.contains("dry run: a real run would be refused"),
+        "{}",
+        o.stdout
+    );
+    let asked = o
+        .requests
+        .iter()
+        .any(|r| r.method == "POST" && r.path == "sys/capabilities-self");
+    assert!(asked, "the dry run asks Vault, it does not guess");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(o.output("report-path")).unwrap()).unwrap();
+    let fix = report["write_refused"].as_str().unwrap().to_string();
+    paste_hint(&h, &fix);
+    let o = h.run(&[("dry-run", "true")], &[]);
+    assert_ok(&o, "planned");
+    assert!(!o.summary.contains("would be refused"), "{}", o.summary);
+    assert!(
+        o.summary.contains("a real run would be allowed"),
+        "{}",
+        o.summary
+    );
+    assert_ok(&h.run(&[], &[]), "changed");
+}
+
+#[test]
+fn a_role_turned_into_oidc_is_made_a_jwt_role_again() {
+    let h = harness();
+    let root = h.server.root_token();
+    // A role write without `role_type`: Vault makes it an OIDC role.
+    let answer = h.server.call(
+        "POST",
+        "auth/jwt/role/dev-handshake",
+        "",
+        Some(&root),
+        Some(json!({
+            "token_ttl": "5m",
+            "bound_claims_type": "glob",
+            "allowed_redirect_uris": ["https://vault.example.com/cb"]
+        })),
+    );
+    assert!(answer.status < 300, "{answer:?}");
+    let o = h.run(&[], &[]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("oidc"), "{text}");
+    let pasted = paste_hint(&h, text);
+    assert!(pasted.contains("role_type=jwt"), "{pasted}");
+    assert_ok(&h.run(&[], &[]), "changed");
+}
+
+#[test]
+fn an_audience_the_role_does_not_bind_is_added_beside_the_bound_ones() {
+    let h = harness();
+    let audience = "https://vault.other.example";
+    let o = h.run(&[("jwt-audience", audience)], &[]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("invalid audience"), "{text}");
+    // This job's claims, beside the refusal.
+    assert!(text.contains("`repository=acme/gitops`"), "{text}");
+    assert!(text.contains("`environment=dev`"), "{text}");
+    let pasted = paste_hint(&h, text);
+    assert!(pasted.contains("role_type=jwt"), "{pasted}");
+    let root = h.server.root_token();
+    let role = h
+        .server
+        .call("GET", "auth/jwt/role/dev-handshake", "", Some(&root), None)
+        .body
+        .unwrap();
+    let bound = role["data"]["bound_audiences"].as_array().unwrap().clone();
+    assert!(
+        bound.contains(&json!(audience)) && bound.len() >= 2,
+        "{bound:?}"
+    );
+    assert_eq!(role["data"]["role_type"], "jwt");
+    assert_ok(&h.run(&[("jwt-audience", audience)], &[]), "changed");
+    // The audience bound before still works.
+    assert_ok(&h.run(&[], &[]), "unchanged");
+}
+
+#[test]
+fn a_missing_auth_mount_is_enabled_by_the_printed_command() {
+    let h = harness();
+    h.server
+        .with_vault(|v| v.disable_mount("", "auth/dev-kubernetes"));
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    let pasted = paste_hint(&h, text);
+    assert_eq!(pasted, "vault auth enable -path=dev-kubernetes kubernetes");
+    assert_ok(&h.run(&[], &[]), "changed");
+}
+
+#[test]
+fn an_environment_input_that_is_not_the_jobs_is_named_before_anything_fails() {
+    let mut seed = Seed::new("stage", VIP);
+    seed.repository = "acme/gitops".into();
+    let h = harness_with(seed, ServerOptions::default());
+    // The job runs in `stage` (its token says so), the input says `dev`.
+    let o = h.run(
+        &[("environment", "dev"), ("jwt-role", "stage-handshake")],
+        &[],
+    );
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    let warn = o
+        .stdout
+        .find("this job's OIDC token says `environment=stage`")
+        .expect("the mismatch is named");
+    let error = o.stdout.find("::error").expect("then the failure");
+    assert!(warn < error, "{}", o.stdout);
+}
+
+#[test]
+fn a_glob_role_reset_to_string_by_a_write_is_made_glob_again() {
+    let h = harness();
+    let root = h.server.root_token();
+    // A role write that omits `bound_claims_type`: Vault resets it to `string`, and the
+    // role's `refs/heads/*`-style patterns stop matching.
+    let answer = h.server.call(
+        "POST",
+        "auth/jwt/role/dev-handshake",
+        "",
+        Some(&root),
+        Some(json!({"role_type": "jwt", "token_ttl": "5m"})),
+    );
+    assert!(answer.status < 300, "{answer:?}");
+    let o = h.run(&[], &[]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(
+        text.contains("does not match any associated bound claim values"),
+        "{text}"
+    );
+    assert!(text.contains("`ref=refs/heads/main`"), "{text}");
+    let pasted = paste_hint(&h, text);
+    assert!(pasted.ends_with("bound_claims_type=glob"), "{pasted}");
+    assert_ok(&h.run(&[], &[]), "changed");
+}
