@@ -88,14 +88,30 @@ fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// Set (to anything but empty) to turn colour off: <https://no-color.org>.
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// Whether stdout is a terminal, and whether to colour it: only a terminal, and only when
+/// `NO_COLOR` is unset or empty.
+pub fn read_terminal() -> (bool, bool) {
+    use std::io::IsTerminal as _;
+    let tty = std::io::stdout().is_terminal();
+    (tty, tty && non_empty(NO_COLOR).is_none())
+}
+
 /// The paths the run writes to.
 #[cfg(feature = "native")]
 pub fn read_runner_paths() -> crate::shell::runner::RunnerPaths {
+    let in_runner = in_runner();
+    let (tty, colour) = read_terminal();
     crate::shell::runner::RunnerPaths {
-        in_runner: in_runner(),
+        in_runner,
         output: non_empty(GITHUB_OUTPUT).map(PathBuf::from),
         step_summary: non_empty(GITHUB_STEP_SUMMARY).map(PathBuf::from),
         temp: non_empty(RUNNER_TEMP).map(PathBuf::from),
+        person: !in_runner || tty,
+        colour,
+        temp_removed: false,
     }
 }
 
