@@ -82,7 +82,7 @@ fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), S
     let cluster = KubeApiServer::start(KubeOptions::at(vip))
         .map_err(|e| format!("cannot start the API server stand-in: {e}"))?;
     cluster.bind_auth_delegator("external-secrets", "external-secrets");
-    let bootstrap = super::cluster::write_bootstrap_output(&dir, when)?;
+    let bootstrap = super::cluster::write_bootstrap_output(dir, when)?;
     // The CA the bootstrap fetched is the one that signs the stand-in's serving certificate.
     std::fs::write(&bootstrap.ca_file, cluster.ca_pem()).map_err(|e| e.to_string())?;
     let ca_file = bootstrap
