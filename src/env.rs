@@ -96,7 +96,16 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub fn read_terminal() -> (bool, bool) {
     use std::io::IsTerminal as _;
     let tty = std::io::stdout().is_terminal();
-    (tty, tty && non_empty(NO_COLOR).is_none())
+    (
+        tty,
+        wants_colour(tty, std::env::var_os(NO_COLOR).as_deref()),
+    )
+}
+
+/// no-color.org: colour only on a terminal, and not when `NO_COLOR` is present and not empty
+/// (whatever its value, UTF-8 or not).
+pub fn wants_colour(tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    tty && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// The paths the run writes to.
@@ -182,6 +191,16 @@ pub fn report_file_name(environment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some(OsStr::new(""))));
+        assert!(!wants_colour(true, Some(OsStr::new("1"))));
+        assert!(!wants_colour(true, Some(OsStr::new("0"))));
+        assert!(!wants_colour(false, None));
+    }
 
     #[test]
     fn input_names_keep_hyphens() {
