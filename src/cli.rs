@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::env;
-use crate::pure::contract::{self, CaSource, HostSource, Purpose, RawInputs, INPUTS};
+use crate::pure::contract::{
+    self, CaSource, HostSource, InputDefault, InputSpec, Purpose, RawInputs, INPUTS,
+};
 use crate::pure::plan::{self, DesiredConfig, PlanOptions};
 use crate::pure::report;
 use crate::pure::{Diagnostic, ErrorClass};
@@ -27,12 +29,14 @@ pub enum CliError {
     Clock,
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::ErrorKind),
+    #[error("`--{0}` is an input of `run` only: an offline plan reads neither Vault nor GitHub")]
+    RunOnly(&'static str),
 }
 
 impl Diagnostic for CliError {
     fn class(&self) -> ErrorClass {
         match self {
-            CliError::BadNow(_) => ErrorClass::User,
+            CliError::BadNow(_) | CliError::RunOnly(_) => ErrorClass::User,
             CliError::Clock | CliError::Stdout(_) => ErrorClass::Remote,
         }
     }
@@ -42,6 +46,9 @@ impl Diagnostic for CliError {
             CliError::BadNow(_) => Some("omit `--now` to use the system clock".into()),
             CliError::Clock => Some("set the system clock".into()),
             CliError::Stdout(_) => None,
+            CliError::RunOnly(name) => Some(format!(
+                "drop `--{name}`; `plan --help` lists the inputs a plan reads"
+            )),
         }
     }
 }
@@ -84,8 +91,9 @@ pub fn command() -> Command {
                 .required(true)
                 .value_name("CONFIG_JSON")
                 .help(
-                    "The output of `vault read -format=json auth/<mount>/config` (or its `data`); \
-                     `null` for a mount never configured",
+                    "A file holding the output of `vault read -format=json auth/<mount>/config` \
+                     (or its `data`), or the word `null` for a mount never configured (no file \
+                     needed; write `./null` for a file of that name)",
                 ),
         )
         .arg(
@@ -95,7 +103,7 @@ pub fn command() -> Command {
                 .default_value("table")
                 .help("Output format"),
         );
-    plan = with_input_flags(plan);
+    plan = with_input_flags(plan, Purpose::Plan);
     let root = Command::new("vault-k8s-handshake")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Write a cluster's Vault kubernetes auth config and prove it, in one verified step")
@@ -107,14 +115,69 @@ pub fn command() -> Command {
     native_commands(root)
 }
 
-/// Every non-secret input as a flag. Secrets come only from `INPUT_*` variables.
-fn with_input_flags(mut cmd: Command) -> Command {
-    for spec in INPUTS.iter().filter(|s| !s.secret) {
+/// The inputs an offline `plan` reads, and so the only input flags it offers.
+///
+/// `plan` parses settings with `Purpose::Plan` and then uses only these: `environment` and
+/// `kubernetes-mount` (which config, `auth/<mount>/config`), `kubernetes-host` and
+/// `allow-loopback-host` (the desired host; an offline plan cannot read the VIP from KV, so the
+/// host is given), `ca-file` and `ca-data` (the desired CA), `disable-local-ca-jwt` (a field of
+/// the desired config) and `allow-reviewer-jwt-removal` (without it the plan refuses to drop a
+/// stored reviewer JWT). Every other input serves what only `run` does: reaching and trusting
+/// Vault or GitHub (address, namespaces, CA certificates, timeouts), logging in (the JWT inputs,
+/// `vault-token`), reading the VIP from KV, fetching `ca-artifact`, probing, proving, posting,
+/// and the dry-run policy of a run (`dry-run`, `allow-pull-request-writes`; a plan never writes).
+pub const PLAN_INPUTS: &[&str] = &[
+    "environment",
+    "kubernetes-mount",
+    "kubernetes-host",
+    "allow-loopback-host",
+    "ca-file",
+    "ca-data",
+    "disable-local-ca-jwt",
+    "allow-reviewer-jwt-removal",
+];
+
+/// The `[default: …]` an input's help ends with, from the contract.
+fn default_note(spec: &InputSpec) -> String {
+    match spec.default {
+        InputDefault::None => String::new(),
+        // Only a runner evaluates `${{ … }}`: by hand the input is simply unset.
+        InputDefault::Literal(d) if d.contains("${{") => {
+            format!(" [default in a workflow: {d}; by hand: none]")
+        }
+        InputDefault::Literal(d) | InputDefault::Derived(d) => format!(" [default: {d}]"),
+    }
+}
+
+/// The action's inputs as flags of the same names, with their defaults in the help. `run`
+/// offers every input, secrets included (their values are masked like `INPUT_*` values, and
+/// clap never echoes them: hyphen values are taken as values, so no part of one is reported as
+/// an unknown flag). `plan` offers [`PLAN_INPUTS`]; the other inputs are hidden flags it refuses
+/// by name, so a run's flag never meets a "did you mean" that suggests a different input.
+fn with_input_flags(mut cmd: Command, purpose: Purpose) -> Command {
+    for spec in INPUTS {
+        let offered = purpose == Purpose::Run || PLAN_INPUTS.contains(&spec.name);
+        let mut help = format!("{}{}", spec.description, default_note(spec));
+        if purpose == Purpose::Plan && spec.name == "kubernetes-host" {
+            // The input's own text describes `run`, which may read the VIP instead.
+            help = "API server URL the config would hold, e.g. `https://10.0.0.10:6443`. \
+                    Required: an offline plan cannot read the VIP from Vault KV."
+                .into();
+        }
+        if spec.secret {
+            help.push_str(&format!(
+                " Secret: prefer the `{}` variable, which stays out of the process list and \
+                 the shell's history.",
+                env::input_variable(spec.name)
+            ));
+        }
         cmd = cmd.arg(
             Arg::new(spec.name)
                 .long(spec.name)
-                .value_name("VALUE")
-                .help(spec.description)
+                .value_name(if spec.secret { "SECRET" } else { "VALUE" })
+                .allow_hyphen_values(spec.secret)
+                .help(help)
+                .hide(!offered)
                 .help_heading("Action inputs"),
         );
     }
@@ -132,7 +195,7 @@ fn native_commands(root: Command) -> Command {
         "Run the handshake: what the action's container does. Inputs come from `INPUT_*` \
          variables as the runner sets them; flags override them for local use",
     );
-    dev_commands(root.subcommand(with_input_flags(run)))
+    dev_commands(root.subcommand(with_input_flags(run, Purpose::Run)))
 }
 
 #[cfg(all(feature = "native", not(feature = "dev-server")))]
@@ -243,13 +306,22 @@ fn dev_server(matches: &ArgMatches) -> ExitCode {
     }
 }
 
-/// Input flags given on the command line, over the `INPUT_*` values.
-fn read_input_flags(matches: &ArgMatches, raw: &mut RawInputs) {
-    for spec in INPUTS.iter().filter(|s| !s.secret) {
+/// Input flags given on the command line, over the `INPUT_*` values. For `plan`, a flag of an
+/// input a plan does not read is refused by name (its value, perhaps a secret, is never shown).
+fn read_input_flags(
+    matches: &ArgMatches,
+    raw: &mut RawInputs,
+    purpose: Purpose,
+) -> Result<(), CliError> {
+    for spec in INPUTS {
         if let Some(value) = matches.get_one::<String>(spec.name) {
+            if purpose == Purpose::Plan && !PLAN_INPUTS.contains(&spec.name) {
+                return Err(CliError::RunOnly(spec.name));
+            }
             raw.set(spec.name, value.clone());
         }
     }
+    Ok(())
 }
 
 /// Runs the CLI with the process arguments and returns the exit code.
@@ -338,17 +410,21 @@ fn inspect_ca(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
 
 fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
     let mut raw = RawInputs::default();
-    read_input_flags(matches, &mut raw);
+    read_input_flags(matches, &mut raw, Purpose::Plan)?;
     let settings = contract::parse_settings(&raw, Purpose::Plan)?;
     let rules = env::read_file_rules();
     let current_path = matches
         .get_one::<String>("current")
         .cloned()
         .unwrap_or_default();
-    let current_origin = format!("`--current` `{current_path}`");
-    let current_bytes = source::read_file(&current_origin, Path::new(&current_path), &rules)?;
-    let current_text = String::from_utf8_lossy(&current_bytes);
-    let current = plan::parse_current_config(&current_text)?;
+    // `--current null` is Vault's answer for a mount never configured, given as is.
+    let current = if current_path == "null" {
+        None
+    } else {
+        let current_origin = format!("`--current` `{current_path}`");
+        let current_bytes = source::read_file(&current_origin, Path::new(&current_path), &rules)?;
+        plan::parse_current_config(&String::from_utf8_lossy(&current_bytes))?
+    };
     let loaded = source::load_ca(&settings.ca, &rules, now)?;
     let HostSource::Input(host) = &settings.host else {
         unreachable!("parse_settings requires kubernetes-host for Purpose::Plan")
@@ -379,7 +455,9 @@ fn plan(matches: &ArgMatches, now: i64) -> Result<(), Failure> {
 #[cfg(feature = "native")]
 fn run_action(matches: &ArgMatches, now: i64) -> ExitCode {
     let mut raw = env::read_inputs();
-    read_input_flags(matches, &mut raw);
+    if let Err(e) = read_input_flags(matches, &mut raw, Purpose::Run) {
+        return report_failure(&e);
+    }
     ExitCode::from(run_handshake(raw, now))
 }
 

@@ -88,14 +88,39 @@ fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// Set (to anything but empty) to turn colour off: <https://no-color.org>.
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// Whether stdout is a terminal, and whether to colour it: only a terminal, and only when
+/// `NO_COLOR` is unset or empty.
+pub fn read_terminal() -> (bool, bool) {
+    use std::io::IsTerminal as _;
+    let tty = std::io::stdout().is_terminal();
+    (
+        tty,
+        wants_colour(tty, std::env::var_os(NO_COLOR).as_deref()),
+    )
+}
+
+/// no-color.org: colour only on a terminal, and not when `NO_COLOR` is present and not empty
+/// (whatever its value, UTF-8 or not).
+pub fn wants_colour(tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    tty && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// The paths the run writes to.
 #[cfg(feature = "native")]
 pub fn read_runner_paths() -> crate::shell::runner::RunnerPaths {
+    let in_runner = in_runner();
+    let (tty, colour) = read_terminal();
     crate::shell::runner::RunnerPaths {
-        in_runner: in_runner(),
+        in_runner,
         output: non_empty(GITHUB_OUTPUT).map(PathBuf::from),
         step_summary: non_empty(GITHUB_STEP_SUMMARY).map(PathBuf::from),
         temp: non_empty(RUNNER_TEMP).map(PathBuf::from),
+        person: !in_runner || tty,
+        colour,
+        temp_removed: false,
     }
 }
 
@@ -166,6 +191,16 @@ pub fn report_file_name(environment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some(OsStr::new(""))));
+        assert!(!wants_colour(true, Some(OsStr::new("1"))));
+        assert!(!wants_colour(true, Some(OsStr::new("0"))));
+        assert!(!wants_colour(false, None));
+    }
 
     #[test]
     fn input_names_keep_hyphens() {

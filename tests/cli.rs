@@ -479,12 +479,12 @@ fn plan_refusals() {
     let o = cli(
         tmp.path(),
         &[],
-        &plan_args("reviewer.json", rke2, &["--dry-run", "yes"]),
+        &plan_args("reviewer.json", rke2, &["--disable-local-ca-jwt", "yes"]),
     );
     assert_refused(
         &o,
-        "input `dry-run` is `yes`, expected `true` or `false`",
-        "dry-run: true",
+        "input `disable-local-ca-jwt` is `yes`, expected `true` or `false`",
+        "disable-local-ca-jwt: true",
     );
     let o = cli(tmp.path(), &[], &["--now", "tomorrow", "inspect-ca", rke2]);
     assert_refused(&o, "`--now` is `tomorrow`", "system clock");
@@ -498,8 +498,249 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let o = cli(tmp.path(), &[], &["plan", "--help"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("--kubernetes-host"));
-    assert!(
-        !stdout(&o).contains("--vault-token"),
-        "secrets are never flags"
+}
+
+/// The help of `plan` lists the inputs a plan reads, each with its default from the contract,
+/// and none of a run's inputs.
+#[test]
+fn plan_help_shows_defaults_and_only_what_a_plan_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = cli(tmp.path(), &[], &["plan", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let help = stdout(&o);
+    for (flag, default) in [
+        ("--kubernetes-mount", "[default: <environment>-kubernetes]"),
+        ("--disable-local-ca-jwt", "[default: true]"),
+        ("--allow-loopback-host", "[default: false]"),
+        ("--allow-reviewer-jwt-removal", "[default: false]"),
+    ] {
+        let at = help
+            .find(flag)
+            .unwrap_or_else(|| panic!("{flag} in\n{help}"));
+        let next = help[at + 2..]
+            .find("\n      --")
+            .map_or(help.len(), |n| at + 2 + n);
+        assert!(
+            help[at..next].contains(default),
+            "{flag} lacks {default}:\n{help}"
+        );
+    }
+    assert!(help.contains("the word `null`"), "{help}");
+    for run_only in [
+        "--vault-addr",
+        "--vault-token",
+        "--jwt-role",
+        "--dry-run",
+        "--probe",
+        "--post",
+        "--proof-jwt",
+        "--github-token",
+        "--vip-mount",
+        "--ca-artifact",
+    ] {
+        assert!(!help.contains(run_only), "{run_only} in\n{help}");
+    }
+}
+
+/// Every input with a default shows it in `run --help`; the secret inputs are flags too.
+#[test]
+fn run_help_shows_every_input_with_its_default() {
+    use vault_k8s_handshake::pure::contract::{InputDefault, INPUTS};
+    let tmp = tempfile::tempdir().unwrap();
+    let o = cli(tmp.path(), &[], &["run", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let help = stdout(&o);
+    for spec in INPUTS {
+        let flag = format!("--{} <", spec.name);
+        let at = help
+            .find(&flag)
+            .unwrap_or_else(|| panic!("{flag} in\n{help}"));
+        let next = help[at + 2..]
+            .find("\n      --")
+            .map_or(help.len(), |n| at + 2 + n);
+        let entry = &help[at..next];
+        match spec.default {
+            InputDefault::None => assert!(!entry.contains("[default"), "{entry}"),
+            InputDefault::Literal(d) | InputDefault::Derived(d) => {
+                assert!(
+                    entry.contains(d),
+                    "{} lacks its default {d}: {entry}",
+                    spec.name
+                )
+            }
+        }
+        if spec.secret {
+            assert!(entry.contains("<SECRET>"), "{entry}");
+        }
+    }
+}
+
+/// `--current null` is a mount never configured, as the README says: no file is needed.
+#[test]
+fn plan_current_null_needs_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rke2 = fixture("rke2-server-ca.crt");
+    let o = cli(
+        tmp.path(),
+        &[],
+        &plan_args("null", rke2.to_str().unwrap(), &["--format", "json"]),
     );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["changed"], true);
+    assert_eq!(v["rollback"]["possible"], false);
+    // A file that happens to be called `null` is still reachable by a path.
+    std::fs::write(tmp.path().join("null"), "{\"errors\":[]}\n").unwrap();
+    let o = cli(
+        tmp.path(),
+        &[],
+        &plan_args("./null", rke2.to_str().unwrap(), &["--format", "json"]),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["changed"], true);
+}
+
+/// A run's input given to `plan` is refused by its own name, not met with a "did you mean"
+/// another input, and a secret's value is never shown.
+#[test]
+fn plan_refuses_a_runs_inputs_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rke2 = fixture("rke2-server-ca.crt");
+    let rke2 = rke2.to_str().unwrap();
+    for (flag, value) in [
+        ("--vault-token", "hvs.PLANTEDSECRET0123"),
+        ("--vault-token", "-PLANTEDSECRET0123"),
+        ("--dry-run", "true"),
+        ("--vault-addr", "https://vault.example.com:8200"),
+    ] {
+        let o = cli(tmp.path(), &[], &plan_args("null", rke2, &[flag, value]));
+        assert_refused(
+            &o,
+            &format!("`{flag}` is an input of `run` only"),
+            "plan --help",
+        );
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!all.contains("PLANTEDSECRET"), "{all}");
+        assert!(!all.contains("did you mean"), "{all}");
+    }
+}
+
+/// `run` outside a runner: the secret inputs are flags, their values never printed, and the
+/// summary is plain text for a person, not Markdown.
+#[test]
+fn run_by_hand_takes_secret_flags_and_prints_plain_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let temp = tmp.path().display().to_string();
+    let secrets = [
+        "hvs.PLANTEDVAULTTOKEN0123",
+        "-eyPLANTEDPROOFJWT0123",
+        "ghs_PLANTEDGITHUBTOKEN0123",
+    ];
+    let o = cli(
+        tmp.path(),
+        &[("TMPDIR", temp.as_str())],
+        &[
+            "run",
+            "--environment",
+            "dev",
+            "--vault-token",
+            secrets[0],
+            "--proof-jwt",
+            secrets[1],
+            "--github-token",
+            secrets[2],
+            "--ca-file",
+            "k8s-ca.crt",
+        ],
+    );
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(
+        err.contains("error: input `vault-addr` is required"),
+        "{err}"
+    );
+    for secret in secrets {
+        assert!(
+            !out.contains(&secret[1..12]) && !err.contains(&secret[1..12]),
+            "{out}{err}"
+        );
+    }
+    assert!(
+        out.contains("vault-k8s-handshake · dev\n✘ dev: the handshake failed\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nerror: input `vault-addr` is required\n"),
+        "{out}"
+    );
+    for markup in ["<code>", "\\", "| ", "**", "\u{1b}["] {
+        assert!(!out.contains(markup), "{markup:?} in\n{out}");
+    }
+}
+
+/// The demo as a person runs it: plain text, no empty section header, the staged failure
+/// labelled as expected, and no path of its scratch folder, which is gone when it ends.
+#[cfg(feature = "dev-server")]
+#[test]
+fn demo_prints_plain_text_and_labels_the_expected_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
+        .env_clear()
+        .env("TMPDIR", tmp.path())
+        .current_dir(tmp.path())
+        .arg("demo")
+        .output()
+        .unwrap();
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    for markup in [
+        "<code>",
+        "</code>",
+        "\\",
+        "| ",
+        "**",
+        "<details>",
+        "\u{1b}[",
+    ] {
+        assert!(!out.contains(markup), "{markup:?} in\n{out}");
+    }
+    assert!(
+        out.contains("━━━ expected failure: an API server whose certificate lacks the VIP"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected failure: failed (exit 2), nothing written: true"),
+        "{out}"
+    );
+    let scratch = tmp.path().display().to_string();
+    assert!(
+        !out.contains(&scratch) && !err.contains(&scratch),
+        "{out}{err}"
+    );
+    assert!(!out.contains("/tmp/"), "{out}");
+    // A phase's header is followed by a line of its own, never by another header or nothing;
+    // a run's title by its phases.
+    let lines: Vec<&str> = out.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let next = lines.get(i + 1).copied().unwrap_or_default();
+        if line.starts_with("== ") {
+            assert!(
+                !next.is_empty() && !next.starts_with("== ") && !next.starts_with("━━━"),
+                "empty header {line:?}:\n{out}"
+            );
+        }
+        if line.starts_with("━━━") {
+            assert!(
+                !next.is_empty() && !next.starts_with("━━━"),
+                "{line:?}:\n{out}"
+            );
+        }
+    }
+    assert_eq!(
+        out.matches("✘ dev: the handshake failed").count(),
+        1,
+        "{out}"
+    );
+    // The scratch folder is gone.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }

@@ -287,15 +287,88 @@ fn every_declared_input_is_read_by_the_parser() {
     }
 }
 
+#[cfg(feature = "native")]
 #[test]
-fn every_non_secret_input_is_a_cli_flag_of_plan() {
+fn every_input_is_a_cli_flag_of_run() {
     let cmd = vault_k8s_handshake::cli::command();
-    let plan = cmd.find_subcommand("plan").unwrap();
+    let run = cmd.find_subcommand("run").unwrap();
     for spec in INPUTS {
-        let flag = plan
+        let flag = run
             .get_arguments()
             .find(|a| a.get_long() == Some(spec.name));
-        assert_eq!(flag.is_some(), !spec.secret, "--{}", spec.name);
+        let flag = flag.unwrap_or_else(|| panic!("--{} is not a flag of run", spec.name));
+        assert!(!flag.is_hide_set(), "--{}", spec.name);
+    }
+}
+
+#[test]
+fn plan_offers_the_inputs_a_plan_reads_and_hides_the_rest() {
+    use vault_k8s_handshake::cli::PLAN_INPUTS;
+    let cmd = vault_k8s_handshake::cli::command();
+    let plan = cmd.find_subcommand("plan").unwrap();
+    for name in PLAN_INPUTS {
+        assert!(INPUTS.iter().any(|s| s.name == *name), "{name} is no input");
+    }
+    for spec in INPUTS {
+        // Hidden flags exist so that `plan` can refuse a run's input by name.
+        let flag = plan
+            .get_arguments()
+            .find(|a| a.get_long() == Some(spec.name))
+            .unwrap_or_else(|| panic!("--{} is not a flag of plan", spec.name));
+        assert_eq!(
+            !flag.is_hide_set(),
+            PLAN_INPUTS.contains(&spec.name),
+            "--{}",
+            spec.name
+        );
+    }
+}
+
+/// What an offline plan takes from its settings (see `plan` in src/cli.rs).
+fn plan_view(s: &vault_k8s_handshake::pure::contract::Settings) -> String {
+    format!(
+        "{:?}",
+        (
+            &s.environment,
+            &s.kubernetes_mount,
+            &s.host,
+            &s.ca,
+            s.disable_local_ca_jwt,
+            s.allow_reviewer_jwt_removal,
+        )
+    )
+}
+
+#[test]
+fn plan_flags_are_exactly_the_inputs_that_change_a_plan() {
+    use vault_k8s_handshake::cli::PLAN_INPUTS;
+    let mut base = RawInputs::default();
+    for (k, v) in [
+        ("environment", "dev"),
+        ("kubernetes-host", "https://10.69.1.110:6443"),
+        ("ca-file", "k8s-ca.crt"),
+    ] {
+        base.set(k, v);
+    }
+    let baseline = plan_view(&parse_settings(&base, Purpose::Plan).unwrap());
+    for spec in INPUTS {
+        let mut raw = base.clone();
+        if spec.name == "ca-data" {
+            // One CA source at a time.
+            raw.set("ca-file", "");
+        }
+        raw.set(spec.name, "odd value\n");
+        let result = parse_settings(&raw, Purpose::Plan);
+        if PLAN_INPUTS.contains(&spec.name) {
+            // Read: refused by name, or a different plan.
+            match result {
+                Err(e) => assert!(e.to_string().contains(&format!("`{}`", spec.name)), "{e}"),
+                Ok(s) => assert_ne!(plan_view(&s), baseline, "--{} changes nothing", spec.name),
+            }
+        } else if let Ok(s) = result {
+            // Not offered: whatever it holds, the plan is the same.
+            assert_eq!(plan_view(&s), baseline, "--{} changes the plan", spec.name);
+        }
     }
 }
 

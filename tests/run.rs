@@ -199,7 +199,10 @@ fn a_policy_without_update_fails_with_the_path_and_the_token_is_revoked() {
     let message = o.output("error-message");
     assert!(message.contains("403"), "{message}");
     assert!(message.contains("auth/dev-kubernetes/config"), "{message}");
-    assert!(message.contains("capability or mount"), "{message}");
+    assert!(
+        message.contains("`create` alone is not enough"),
+        "{message}"
+    );
     assert_eq!(h.live_tokens(), 0, "revoked after a failure too");
     assert!(o
         .requests

@@ -1,5 +1,6 @@
 //! Snapshots of the rendered step summary for the four shapes a person meets: a pass, a dry-run
-//! plan, a rollback, and a diagnosed failure. Review every change to a snapshot;
+//! plan, a rollback, and a diagnosed failure; as Markdown (`.md`, the step summary) and as plain
+//! text (`.txt`, what a terminal shows). Review every change to a snapshot;
 //! `UPDATE_SNAPSHOTS=1 cargo test --test summary_snapshots` rewrites them (never in CI).
 
 use std::path::Path;
@@ -9,6 +10,7 @@ use vault_k8s_handshake::pure::plan::{CurrentConfig, FieldChange};
 use vault_k8s_handshake::pure::summary::{
     render_summary, CaRecord, FailureRecord, RunContext, RunReport, StepStatus,
 };
+use vault_k8s_handshake::pure::terminal::render_text;
 use vault_k8s_handshake::pure::ErrorClass;
 
 fn base() -> RunReport {
@@ -170,12 +172,16 @@ fn diagnosed_failure() -> RunReport {
 }
 
 fn check(name: &str, report: &RunReport) {
+    compare(&format!("{name}.md"), &render_summary(report));
+    compare(&format!("{name}.txt"), &render_text(report, false));
+}
+
+fn compare(name: &str, got: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
-        .join(format!("{name}.md"));
-    let got = render_summary(report);
+        .join(name);
     if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") && std::env::var("CI").is_err() {
-        std::fs::write(&path, &got).unwrap();
+        std::fs::write(&path, got).unwrap();
         return;
     }
     let want = std::fs::read_to_string(&path).unwrap_or_default();

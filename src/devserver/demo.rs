@@ -9,6 +9,7 @@
 //! with `allow-loopback-host` (and the run says so), because no real cluster exists here.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::kube::{KubeApiServer, KubeOptions, San, API_AUDIENCES};
@@ -63,19 +64,37 @@ fn run_demo(now: i64) -> Result<(), String> {
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // The runs name their files relative to the demo's folder (`ca-file: k8s-ca.crt`, as the
+    // README's workflow does), so no line shows a path that is gone once the demo ends.
+    let previous = std::env::current_dir().map_err(|e| e.to_string())?;
+    std::env::set_current_dir(&dir).map_err(|e| e.to_string())?;
+    let result = run_in(&server, &seed, &dir, now);
+    let restored = std::env::set_current_dir(&previous);
+    let _ = std::fs::remove_dir_all(&dir);
+    restored.map_err(|e| e.to_string())?;
+    result
+}
+
+/// The three runs, in `dir` (the current directory), and the verdict.
+fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), String> {
     let when = time::OffsetDateTime::from_unix_timestamp(now).map_err(|e| e.to_string())?;
     let vip: std::net::IpAddr = DEMO_VIP.parse().map_err(|_| "bad demo VIP".to_string())?;
     let cluster = KubeApiServer::start(KubeOptions::at(vip))
         .map_err(|e| format!("cannot start the API server stand-in: {e}"))?;
     cluster.bind_auth_delegator("external-secrets", "external-secrets");
-    let bootstrap = super::cluster::write_bootstrap_output(&dir, when)?;
+    let bootstrap = super::cluster::write_bootstrap_output(dir, when)?;
     // The CA the bootstrap fetched is the one that signs the stand-in's serving certificate.
     std::fs::write(&bootstrap.ca_file, cluster.ca_pem()).map_err(|e| e.to_string())?;
+    let ca_file = bootstrap
+        .ca_file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     say(&format!(
         "▶ kube-apiserver stand-in on {} (RKE2 server CA, EC P-256, serial 0; ESO's ServiceAccount \
-         bound to system:auth-delegator); CA saved as {}",
+         bound to system:auth-delegator); CA saved as {ca_file} in a scratch folder the demo \
+         removes when it ends",
         cluster.url(),
-        bootstrap.ca_file.display()
     ));
     say(&format!(
         "▶ the VIP {DEMO_VIP} is loopback because no cluster runs here: the demo sets \
@@ -122,22 +141,24 @@ fn run_demo(now: i64) -> Result<(), String> {
             "unchanged",
         ),
         (
-            "staged failure: an API server whose certificate lacks the VIP in its SANs",
+            "expected failure: an API server whose certificate lacks the VIP in its SANs; this \
+             run must fail (exit 2) and write nothing",
             vec![
                 (
                     "kubernetes-host",
                     format!("https://{staged_ip}:{}", no_san.addr().port()),
                 ),
                 ("ca-file", {
-                    let path = dir.join("staged-ca.crt");
-                    std::fs::write(&path, no_san.ca_pem()).map_err(|e| e.to_string())?;
-                    path.display().to_string()
+                    std::fs::write(dir.join("staged-ca.crt"), no_san.ca_pem())
+                        .map_err(|e| e.to_string())?;
+                    "staged-ca.crt".to_string()
                 }),
             ],
             2,
             "failed",
         ),
     ];
+    let (_, colour) = crate::env::read_terminal();
     let mut results = Vec::new();
     for (attempt, (title, extra, want_code, want_result)) in runs.into_iter().enumerate() {
         say(&format!("\n━━━ {title} ━━━"));
@@ -152,7 +173,7 @@ fn run_demo(now: i64) -> Result<(), String> {
             ("vault-addr", server.url()),
             ("environment", "dev".to_string()),
             ("jwt-role", seed.jwt_role()),
-            ("ca-file", bootstrap.ca_file.display().to_string()),
+            ("ca-file", ca_file.clone()),
             ("vip-port", port.clone()),
             ("allow-loopback-host", "true".to_string()),
             (
@@ -194,7 +215,10 @@ fn run_demo(now: i64) -> Result<(), String> {
             in_runner: false,
             output: Some(output.clone()),
             step_summary: None,
-            temp: Some(dir.clone()),
+            temp: Some(dir.to_path_buf()),
+            person: true,
+            colour,
+            temp_removed: true,
         }));
         let runtime = crate::shell::runtime().map_err(|e| e.to_string())?;
         let code = runtime.block_on(handshake::run(env, runner));
@@ -214,9 +238,9 @@ fn run_demo(now: i64) -> Result<(), String> {
         .with_vault(|v| v.k8s_config("", "dev-kubernetes"))
         .is_some_and(|c| c.kubernetes_host.contains("127.0.0.11"));
     say(&format!(
-        "run 1: {} · run 2: {} · staged failure: {} (exit {}), nothing written: {} · tokens left \
-         alive: {live} · requests checked against Vault's OpenAPI spec: {} · check runs posted \
-         to the GitHub stand-in: {}",
+        "run 1: {} · run 2: {} · expected failure: {} (exit {}), nothing written: {} · tokens \
+         left alive: {live} · requests checked against Vault's OpenAPI spec: {} · check runs \
+         posted to the GitHub stand-in: {}",
         results[0].2,
         results[1].2,
         results[2].2,
@@ -225,10 +249,9 @@ fn run_demo(now: i64) -> Result<(), String> {
         server.requests().len(),
         github.check_runs().len()
     ));
-    let _ = std::fs::remove_dir_all(&dir);
     if ok && live == 0 && !staged_written {
         say("the first run wrote the config and ESO's login proved it, the second found nothing to \
-             change, the staged failure was named before any write, and every token was revoked");
+             change, the expected failure was named before any write, and every token was revoked");
         Ok(())
     } else {
         Err(format!(

@@ -19,6 +19,7 @@ pub mod publish;
 pub mod report;
 pub mod secret;
 pub mod summary;
+pub mod terminal;
 pub mod vault_api;
 
 /// Who must act on a failure. The class picks the exit code and the annotation title.

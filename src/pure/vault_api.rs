@@ -272,12 +272,14 @@ pub fn config_write_policy_fix(mount: &str, policies: &[String]) -> String {
     };
     match own.first() {
         Some(policy) if is_plain_name(policy) => format!(
-            "the token's policies ({shown}) lack `update` on `auth/{mount}/config`; add \
+            "the token's policies ({shown}) lack `update` on `auth/{mount}/config` (`create` \
+             alone is not enough: the path has no existence check); add \
              `{block}` to `{policy}`: `vault policy read {policy} > {policy}.hcl && printf \
              '%s\\n' '{block}' >> {policy}.hcl && vault policy write {policy} {policy}.hcl`"
         ),
         _ => format!(
-            "the token's policies ({shown}) lack `update` on `auth/{mount}/config`; add \
+            "the token's policies ({shown}) lack `update` on `auth/{mount}/config` (`create` \
+             alone is not enough: the path has no existence check); add \
              `{block}` to a policy of the role this run logs in with"
         ),
     }

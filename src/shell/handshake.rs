@@ -757,7 +757,8 @@ async fn handshake(
                     class: ErrorClass::User,
                     area: Area::Vault,
                     message: format!(
-                        "Vault refused the write of `auth/{mount}/config` (403 `permission denied`)"
+                        "Vault refused the write of `auth/{mount}/config`: 403 `{}`",
+                        f.errors.join("; ")
                     ),
                     hint: Some(vault_api::config_write_policy_fix(mount, &policies)),
                 };
@@ -1296,10 +1297,8 @@ fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str, step_sum
     if let Err(e) = runner.write_outputs(&summary::render_outputs(&r)) {
         runner.warning(&format!("could not write the outputs: {e}"));
     }
-    if step_summary {
-        if let Err(e) = runner.write_summary(&summary::render_summary(&r)) {
-            runner.warning(&format!("could not write the step summary: {e}"));
-        }
+    if let Err(e) = runner.write_summary(&r, step_summary) {
+        runner.warning(&format!("could not write the step summary: {e}"));
     }
     match &r.failure {
         Some(f) => f.class.exit_code(),

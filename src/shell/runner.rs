@@ -17,6 +17,8 @@ use rand::Rng;
 
 use crate::pure::command::{self, Level};
 use crate::pure::secret::{Redactor, Secret};
+use crate::pure::summary::{self, RunReport};
+use crate::pure::terminal;
 
 /// Where the run writes. Built from the environment by `env::read_runner_paths`.
 #[derive(Clone, Debug, Default)]
@@ -25,12 +27,22 @@ pub struct RunnerPaths {
     pub output: Option<PathBuf>,
     pub step_summary: Option<PathBuf>,
     pub temp: Option<PathBuf>,
+    /// A person reads stdout: outside a runner, or a terminal. The summary is then printed as
+    /// plain text as well (the runner renders only the Markdown file).
+    pub person: bool,
+    /// Colour the plain text (stdout is a terminal and `NO_COLOR` is unset).
+    pub colour: bool,
+    /// The temp folder is removed when the run ends (the demo): the printed summary then names
+    /// no report path, since the file would be gone by the time a person looks.
+    pub temp_removed: bool,
 }
 
 pub struct Runner {
     paths: RunnerPaths,
     delimiter: String,
     redactor: Mutex<Redactor>,
+    /// Outside a runner: the header of the open phase, until its first line is printed.
+    pending_group: Mutex<Option<String>>,
 }
 
 impl Runner {
@@ -41,6 +53,7 @@ impl Runner {
             paths,
             delimiter: format!("ghadelimiter_{random:032x}"),
             redactor: Mutex::new(Redactor::new()),
+            pending_group: Mutex::new(None),
         }
     }
 
@@ -62,6 +75,7 @@ impl Runner {
 
     /// Writes one rendered line to stdout, redacted once more: the last gate.
     fn line(&self, text: &str) {
+        self.flush_group();
         let text = self.redact(text);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
@@ -69,6 +83,7 @@ impl Runner {
 
     /// Writes one rendered line to stderr, redacted once more.
     fn err_line(&self, text: &str) {
+        self.flush_group();
         let text = self.redact(text);
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{text}");
@@ -91,18 +106,34 @@ impl Runner {
         }
     }
 
+    /// Opens a phase of the log. Outside a runner the `== title` header waits for the phase's
+    /// first line, so a phase that prints nothing leaves no empty header behind.
     pub fn group(&self, title: &str) {
         let title = self.redact(title);
         if self.paths.in_runner {
             self.line(&command::render_group(&title));
         } else {
-            self.line(&format!("== {}", command::escape_log_line(&title)));
+            *self.pending_group() = Some(format!("== {}", command::escape_log_line(&title)));
         }
     }
 
     pub fn end_group(&self) {
         if self.paths.in_runner {
             self.line(command::END_GROUP);
+        } else {
+            self.pending_group().take();
+        }
+    }
+
+    fn pending_group(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.pending_group.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Prints the header of the open phase, if it has not been printed yet.
+    fn flush_group(&self) {
+        if let Some(header) = self.pending_group().take() {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", self.redact(&header));
         }
     }
 
@@ -177,21 +208,37 @@ impl Runner {
         file.write_all(text.as_bytes())
     }
 
-    /// Appends the Markdown summary to `GITHUB_STEP_SUMMARY`; outside a runner, prints it.
-    pub fn write_summary(&self, markdown: &str) -> std::io::Result<()> {
-        let markdown = self.redact(markdown);
+    /// Appends the Markdown summary to `GITHUB_STEP_SUMMARY` (when `step_summary` is posted and
+    /// the file is set), and prints the plain-text summary when a person reads stdout or no
+    /// summary file exists.
+    pub fn write_summary(&self, report: &RunReport, step_summary: bool) -> std::io::Result<()> {
+        if self.paths.person || self.paths.step_summary.is_none() {
+            self.write_terminal_summary(report);
+        }
         match &self.paths.step_summary {
-            Some(path) => {
+            Some(path) if step_summary => {
+                let markdown = self.redact(&summary::render_summary(report));
                 let mut file = OpenOptions::new().append(true).create(true).open(path)?;
                 file.write_all(markdown.as_bytes())
             }
-            None => {
-                self.line("");
-                for line in markdown.lines() {
-                    self.line(&command::escape_log_line(line));
-                }
-                Ok(())
-            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Prints the report as plain text (`pure::terminal`), each line redacted by `line`.
+    pub fn write_terminal_summary(&self, report: &RunReport) {
+        let text = if self.paths.temp_removed && report.report_path.is_some() {
+            let mut shown = report.clone();
+            shown.report_path = None;
+            terminal::render_text(&shown, self.paths.colour)
+        } else {
+            terminal::render_text(report, self.paths.colour)
+        };
+        // The summary stands on its own: an open phase that printed nothing keeps no header.
+        self.pending_group().take();
+        self.line("");
+        for line in text.lines() {
+            self.line(line);
         }
     }
 
