@@ -136,6 +136,65 @@ fn a_refused_proof_the_runner_cannot_see_lists_the_causes_and_blames_no_network(
 }
 
 #[test]
+fn the_proof_token_travels_as_a_file_in_the_same_job_and_is_removed() {
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    kube.bind_auth_delegator(ESO, ESO);
+    let port = port(&kube);
+    // What the bootstrap step leaves: `kubectl create token … > eso.jwt` beside the CA.
+    std::fs::write(
+        h.workspace.join("eso.jwt"),
+        format!("{}\n", eso_token(&kube, ESO, ESO)),
+    )
+    .unwrap();
+    let o = h.run(
+        &[("vip-port", port.as_str()), ("proof-jwt-file", "eso.jwt")],
+        &[],
+    );
+    assert_ok(&o, "changed");
+    assert_eq!(o.output("verification"), "proven");
+    assert!(
+        !h.workspace.join("eso.jwt").exists(),
+        "the token file is removed after reading"
+    );
+    assert!(
+        o.summary.contains("was removed after reading"),
+        "{}",
+        o.summary
+    );
+    // Kept when asked.
+    std::fs::write(h.workspace.join("eso.jwt"), eso_token(&kube, ESO, ESO)).unwrap();
+    let o = h.run(
+        &[
+            ("vip-port", port.as_str()),
+            ("proof-jwt-file", "eso.jwt"),
+            ("keep-proof-jwt-file", "true"),
+        ],
+        &[],
+    );
+    assert_ok(&o, "unchanged");
+    assert!(h.workspace.join("eso.jwt").exists());
+    // Confined like `ca-file`, and exclusive with `proof-jwt`.
+    let outside = h.root.join("outside.jwt");
+    std::fs::write(&outside, eso_token(&kube, ESO, ESO)).unwrap();
+    let o = h.run(&[("proof-jwt-file", outside.to_str().unwrap())], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(
+        o.output("error-message").contains("outside the workspace"),
+        "{}",
+        o.output("error-message")
+    );
+    assert!(outside.exists(), "a refused file is not touched");
+    let o = h.run(
+        &[("proof-jwt-file", "eso.jwt"), ("proof-jwt", "x.y.z")],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o
+        .output("error-message")
+        .contains("`proof-jwt` and `proof-jwt-file`"));
+}
+
+#[test]
 fn a_failed_proof_after_a_change_restores_the_previous_config() {
     let (h, kube) = cluster(KubeOptions::at(vip()));
     let port_value = port(&kube);

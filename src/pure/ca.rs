@@ -221,6 +221,8 @@ pub enum CaError {
     BadPem { block: usize, reason: &'static str },
     #[error("certificate {position} of the CA input cannot be parsed as X.509: {reason}")]
     BadCertificate { position: usize, reason: String },
+    #[error("the CA input is base64 of base64: decoded once, it is still base64 of a certificate")]
+    EncodedTwice,
     #[error("the CA input holds no certificate (it is not PEM, DER, or base64 of either)")]
     NoCertificate,
     #[error("the CA input holds no valid CA certificate: {}", summarise(.dropped))]
@@ -252,6 +254,9 @@ impl Diagnostic for CaError {
                 "copy the CA file again unmodified (`{CA_PATH}`), or decode kubeconfig data with \
                  `base64 -d`"
             ),
+            CaError::EncodedTwice => "decode it once more before passing it (`base64 -d`), or \
+                pass the kubeconfig's `certificate-authority-data` value exactly as it is"
+                .to_string(),
             CaError::NoCertificate => format!(
                 "pass the cluster CA (`{CA_PATH}`) or a kubeconfig (`/etc/rancher/rke2/rke2.yaml`); \
                  `kubectl config view --raw --minify --flatten` exports one"
@@ -430,6 +435,19 @@ fn decode(input: &[u8]) -> Result<Decoded, CaError> {
     }
     if decoded.first() == Some(&0x30) {
         return Ok((Encoding::Base64Der, split_der(decoded)?, Vec::new()));
+    }
+    // Base64 of base64 (a kubeconfig's `certificate-authority-data` encoded once more): say so
+    // rather than "no certificate".
+    let again: Vec<u8> = decoded
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if let Ok(twice) = STANDARD.decode(&again) {
+        let twice = strip_bom(&twice);
+        if twice.first() == Some(&0x30) || matches!(decode_pem(twice), Ok(Some(_))) {
+            return Err(CaError::EncodedTwice);
+        }
     }
     Err(CaError::NoCertificate)
 }
@@ -929,5 +947,20 @@ mod tests {
     #[test]
     fn subjects_with_control_characters_are_escaped() {
         assert_eq!(printable("CN=a\nb\u{1b}[31m"), "CN=a\\u{a}b\\u{1b}[31m");
+    }
+
+    #[test]
+    fn base64_of_base64_says_decode_once_more() {
+        use base64::Engine as _;
+        let once = STANDARD.encode(RKE2_CA);
+        assert!(parse_ca(once.as_bytes(), NOW).is_ok());
+        let twice = STANDARD.encode(once.as_bytes());
+        let e = parse_ca(twice.as_bytes(), NOW).unwrap_err();
+        assert_eq!(e, CaError::EncodedTwice);
+        assert!(
+            e.hint().unwrap().contains("decode it once more"),
+            "{:?}",
+            e.hint()
+        );
     }
 }

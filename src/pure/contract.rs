@@ -258,6 +258,22 @@ pub const INPUTS: &[InputSpec] = &[
          would, reports the policies Vault granted, and revokes that token; a failed proof rolls \
          the write back. A token without `exp` is refused.",
     )),
+    input(
+        "proof-jwt-file",
+        "Path of a file holding the proof's ServiceAccount JWT, written by an earlier step of \
+         the same job (e.g. `kubectl create token … > eso.jwt` right after the CA is exported). \
+         Read like `ca-file` (in a runner, only under the workspace or the runner's temp \
+         folder), masked at once, and the file is removed after reading unless \
+         `keep-proof-jwt-file` is `true`. Exclusive with `proof-jwt`.",
+    ),
+    with_default(
+        input(
+            "keep-proof-jwt-file",
+            "Leave `proof-jwt-file` in place after reading it (it is removed by default: the \
+             token is a credential).",
+        ),
+        InputDefault::Literal("false"),
+    ),
     with_default(
         input("proof-role", "Kubernetes auth role for the login proof."),
         InputDefault::Literal("external-secrets"),
@@ -571,6 +587,9 @@ pub struct Settings {
     pub probe_timeout: std::time::Duration,
     /// The ServiceAccount JWT for the login proof (checked against the clock by `pure::proof`).
     pub proof_jwt: Option<Secret>,
+    /// Where the shell reads the proof JWT from, when it comes from a file.
+    pub proof_jwt_file: Option<String>,
+    pub keep_proof_jwt_file: bool,
     pub proof_role: String,
     pub proof_window: std::time::Duration,
     pub request_timeout: std::time::Duration,
@@ -778,6 +797,18 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         proof_jwt: raw
             .value("proof-jwt")
             .map(|j| Secret::new(j.trim().to_string())),
+        proof_jwt_file: match (raw.value("proof-jwt"), raw.value("proof-jwt-file")) {
+            (Some(_), Some(_)) => {
+                return Err(InputError::Conflict {
+                    inputs: vec!["proof-jwt", "proof-jwt-file"],
+                    fix: "keep one: `proof-jwt` for the token from a secret or an output, \
+                          `proof-jwt-file` for a file an earlier step wrote"
+                        .into(),
+                })
+            }
+            (_, file) => file.map(str::to_string),
+        },
+        keep_proof_jwt_file: parse_bool(raw, "keep-proof-jwt-file")?,
         proof_role: {
             let role = raw
                 .value_or_default("proof-role")

@@ -392,11 +392,25 @@ async fn handshake(
 ) -> Result<(), FailureRecord> {
     // 1. Inputs.
     runner.group("Inputs");
-    let settings = record!(
+    let mut settings = record!(
         report,
         "inputs",
         contract::parse_settings(&env.raw, Purpose::Run)
     );
+    if let Some(path) = settings.proof_jwt_file.clone() {
+        // Read, masked and (unless kept) removed before anything else is printed.
+        let jwt = read_proof_jwt_file(&path, &env.rules, runner).inspect_err(|f| {
+            lock(report).step("inputs", StepStatus::Failed, f.message.clone());
+        })?;
+        if !settings.keep_proof_jwt_file {
+            let note = match std::fs::remove_file(&path) {
+                Ok(()) => format!("`proof-jwt-file` `{path}` was removed after reading"),
+                Err(e) => format!("`proof-jwt-file` `{path}` could not be removed: {e}"),
+            };
+            lock(report).notes.push(note);
+        }
+        settings.proof_jwt = Some(jwt);
+    }
     let addr = settings.vault_addr.clone().ok_or_else(|| FailureRecord {
         class: ErrorClass::Bug,
         area: Area::Input,
@@ -1156,6 +1170,39 @@ async fn login(
             hint: None,
         }),
     }
+}
+
+/// The proof's ServiceAccount JWT from `proof-jwt-file`, under the same file rules as
+/// `ca-file`, trimmed and masked the moment it is read.
+fn read_proof_jwt_file(
+    path: &str,
+    rules: &FileRules,
+    runner: &Runner,
+) -> Result<Secret, FailureRecord> {
+    let origin = format!("`proof-jwt-file` `{path}`");
+    let bytes =
+        source::read_file(&origin, std::path::Path::new(path), rules).map_err(|e| failure(&e))?;
+    let text = String::from_utf8(bytes).map_err(|_| FailureRecord {
+        class: ErrorClass::User,
+        area: Area::Input,
+        message: format!("{origin} is not UTF-8 text, so it holds no JWT"),
+        hint: Some("write the token with `kubectl create token … > file`".into()),
+    })?;
+    let jwt = Secret::new(text.trim().to_string());
+    runner.mask(&jwt);
+    if jwt.expose_secret().is_empty() {
+        return Err(FailureRecord {
+            class: ErrorClass::User,
+            area: Area::Input,
+            message: format!("{origin} is empty"),
+            hint: Some(
+                "mint the token into it in an earlier step of this job: `kubectl create token \
+                 external-secrets -n external-secrets --duration 10m > eso.jwt`"
+                    .into(),
+            ),
+        });
+    }
+    Ok(jwt)
 }
 
 /// The strings of a JSON list at `pointer` (a token's policies), empty when absent.
