@@ -432,6 +432,9 @@ async fn handshake(
     let event = env.context.event_name.clone().unwrap_or_default();
     let trust = publish::event_trust(&event, runner.in_runner());
     let dry_run = settings.dry_run || (!trust.may_write() && !settings.allow_pull_request_writes);
+    if dry_run {
+        runner.set_dry_run();
+    }
     if dry_run && !settings.dry_run {
         let reason = trust.dry_run_reason(&event);
         runner.notice(&reason);

@@ -43,6 +43,8 @@ pub struct Runner {
     redactor: Mutex<Redactor>,
     /// Outside a runner: the header of the open phase, until its first line is printed.
     pending_group: Mutex<Option<String>>,
+    /// Once the run knows it is a dry run, every phase title and log line says so.
+    dry_run: std::sync::atomic::AtomicBool,
 }
 
 impl Runner {
@@ -54,6 +56,7 @@ impl Runner {
             delimiter: format!("ghadelimiter_{random:032x}"),
             redactor: Mutex::new(Redactor::new()),
             pending_group: Mutex::new(None),
+            dry_run: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -108,8 +111,23 @@ impl Runner {
 
     /// Opens a phase of the log. Outside a runner the `== title` header waits for the phase's
     /// first line, so a phase that prints nothing leaves no empty header behind.
+    /// From now on, phase titles and log lines say that this is a dry run.
+    pub fn set_dry_run(&self) {
+        self.dry_run
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn dry(&self) -> bool {
+        self.dry_run.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn group(&self, title: &str) {
         let title = self.redact(title);
+        let title = if self.dry() {
+            format!("{title} (dry run)")
+        } else {
+            title
+        };
         if self.paths.in_runner {
             self.line(&command::render_group(&title));
         } else {
@@ -139,7 +157,13 @@ impl Runner {
 
     /// A plain log line (untrusted text escaped).
     pub fn info(&self, text: &str) {
-        self.line(&command::escape_log_line(&self.redact(text)));
+        let text = self.redact(text);
+        let text = if self.dry() {
+            format!("dry run: {text}")
+        } else {
+            text
+        };
+        self.line(&command::escape_log_line(&text));
     }
 
     pub fn warning(&self, text: &str) {
