@@ -190,3 +190,60 @@ fn a_glob_role_reset_to_string_by_a_write_is_made_glob_again() {
     assert!(pasted.ends_with("bound_claims_type=glob"), "{pasted}");
     assert_ok(&h.run(&[], &[]), "changed");
 }
+
+#[test]
+fn a_wrong_vip_key_names_the_keys_and_the_patch_keeps_them() {
+    let h = harness();
+    let root = h.server.root_token();
+    // The VIP is stored under another key, beside an unrelated one.
+    let answer = h.server.call(
+        "POST",
+        "kv/dev/data/ip",
+        "",
+        Some(&root),
+        Some(json!({"data": {"address": VIP, "owner": "platform"}})),
+    );
+    assert!(answer.status < 300, "{answer:?}");
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("it holds `address`, `owner`"), "{text}");
+    assert!(text.contains("`vip-key: address`"), "{text}");
+    assert!(
+        !text.contains("kv put"),
+        "a put would drop the other keys: {text}"
+    );
+    // Either fix works: naming the key, or pasting the patch with the VIP.
+    assert_ok(&h.run(&[("vip-key", "address")], &[]), "changed");
+    let pasted = paste_hint_after(&h, text, &format!("VIP={VIP}; "));
+    assert!(pasted.starts_with("vault kv patch"), "{pasted}");
+    let stored = h
+        .server
+        .call("GET", "kv/dev/data/ip", "", Some(&root), None)
+        .body
+        .unwrap();
+    assert_eq!(
+        stored["data"]["data"]["owner"], "platform",
+        "the other keys stay"
+    );
+    assert_ok(&h.run(&[], &[]), "unchanged");
+}
+
+#[test]
+fn a_vault_addr_without_scheme_or_with_v1_gets_the_corrected_value() {
+    let h = harness();
+    let url = h.server.url();
+    let bare = url.trim_start_matches("http://").to_string();
+    let o = h.run(&[("vault-addr", bare.as_str())], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(
+        o.output("error-message").contains("has no scheme"),
+        "{}",
+        o.output("error-message")
+    );
+    let with_v1 = format!("{url}/v1");
+    let o = h.run(&[("vault-addr", with_v1.as_str())], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains(&format!("`vault-addr: {url}`")), "{text}");
+}

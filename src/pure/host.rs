@@ -109,6 +109,13 @@ pub enum HostError {
     NumericShorthand { origin: String, host: String },
     #[error("`{origin}` uses `http://` to a host other than loopback: the Vault token would cross the network in clear text")]
     PlainHttpVault { origin: String },
+    #[error("`{origin}` {reason}")]
+    BadVaultAddr {
+        origin: String,
+        reason: &'static str,
+        /// The corrected value, when it can be derived from the input.
+        fixed: Option<String>,
+    },
     #[error("the VIP at `{origin}` is not an IP address or DNS name")]
     BadVip { origin: String },
 }
@@ -152,6 +159,15 @@ impl Diagnostic for HostError {
             HostError::PlainHttpVault { .. } => {
                 "use `https://vault.example.com:8200`; `http://` is accepted only for a Vault on \
                  this machine (`http://127.0.0.1:8200`)"
+                    .to_string()
+            }
+            HostError::BadVaultAddr { fixed: Some(v), .. } => format!(
+                "set `vault-addr: {v}` (Vault's address: scheme, host and port; the action adds \
+                 `/v1/…` itself)"
+            ),
+            HostError::BadVaultAddr { fixed: None, .. } => {
+                "set `vault-addr` to Vault's address with its scheme, e.g. \
+                 `https://vault.example.com:8200` (what `VAULT_ADDR` holds for the vault CLI)"
                     .to_string()
             }
             HostError::BadVip { .. } => "store the bare VIP, e.g. `10.0.0.10` or `fd00::10`, \
@@ -239,6 +255,30 @@ impl fmt::Display for VaultAddr {
 
 /// Parses the `vault-addr` input.
 pub fn parse_vault_addr(origin: &str, value: &str) -> Result<VaultAddr, HostError> {
+    let trimmed = value.trim();
+    if !trimmed.is_empty() && !trimmed.contains("://") {
+        // `vault.example.com:8200`: the vault CLI's VAULT_ADDR always carries a scheme.
+        let fixed = (!trimmed.contains(char::is_whitespace))
+            .then(|| format!("https://{}", trimmed.trim_end_matches('/')));
+        return Err(HostError::BadVaultAddr {
+            origin: origin.into(),
+            reason: "has no scheme (`https://`)",
+            fixed,
+        });
+    }
+    if let Some((base, path)) = trimmed.split_once("://").and_then(|(scheme, rest)| {
+        rest.find('/')
+            .map(|i| (format!("{scheme}://{}", &rest[..i]), &rest[i..]))
+    }) {
+        let path = path.trim_end_matches('/');
+        if path == "/v1" || path.starts_with("/v1/") {
+            return Err(HostError::BadVaultAddr {
+                origin: origin.into(),
+                reason: "ends in `/v1`: the action adds the API prefix itself",
+                fixed: Some(base),
+            });
+        }
+    }
     let parts = split_url(origin, value, true)?;
     if parts.http {
         let loopback = match &parts.host {
@@ -800,9 +840,23 @@ mod tests {
                 "in clear text",
                 "http://127.0.0.1:8200",
             ),
-            ("vault.example.com:8200", "has no scheme", "https://"),
+            (
+                "vault.example.com:8200",
+                "has no scheme",
+                "`vault-addr: https://vault.example.com:8200`",
+            ),
             (
                 "https://vault.example.com:8200/v1",
+                "ends in `/v1`",
+                "`vault-addr: https://vault.example.com:8200`",
+            ),
+            (
+                "https://vault.example.com:8200/v1/",
+                "ends in `/v1`",
+                "`vault-addr: https://vault.example.com:8200`",
+            ),
+            (
+                "https://vault.example.com:8200/ui",
                 "takes no path",
                 "https://<host>",
             ),

@@ -306,6 +306,45 @@ pub fn jwt_role_keep(role_path: &str) -> String {
     )
 }
 
+/// The failure when the VIP secret exists but `key` is not a string in it: which keys it does
+/// hold (KV data, escaped wherever shown), and fixes that keep them: the input naming the right
+/// key, or a `kv patch` (a `kv put` would drop every other key).
+pub fn vip_key_missing(
+    location: &str,
+    mount: &str,
+    secret: &str,
+    key: &str,
+    data: Option<&serde_json::Value>,
+) -> (String, String) {
+    let keys: Vec<String> = data
+        .and_then(|d| d.as_object())
+        .map(|m| m.keys().take(20).cloned().collect())
+        .unwrap_or_default();
+    let held = if keys.is_empty() {
+        "it holds no keys".to_string()
+    } else {
+        format!(
+            "it holds {}",
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let message = format!("`{location}` has no string value at key `{key}` ({held})");
+    let patch = format!(
+        "`vault kv patch -mount={mount} {secret} {key}=\"$VIP\"` (with `VIP` set to the address; \
+         it keeps the other keys)"
+    );
+    let hint = match keys.first() {
+        Some(first) => format!(
+            "if one of those keys holds the VIP, name it (`vip-key: {first}`); or add it: {patch}"
+        ),
+        None => format!("add it: {patch}"),
+    };
+    (message, hint)
+}
+
 /// A policy name safe to paste unquoted into a shell command.
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
@@ -496,8 +535,8 @@ impl Diagnostic for VaultFailure {
                     )
                 } else if self.status == 404 {
                     format!(
-                        "store the VIP: `vault kv put -mount={mount} {secret} {key}=<vip>`, or \
-                             pass `kubernetes-host`"
+                        "store the VIP, with `VIP` set to the address: `vault kv put \
+                         -mount={mount} {secret} {key}=\"$VIP\"`, or pass `kubernetes-host`"
                     )
                 } else {
                     format!("check KV v2 mount `{mount}` and secret `{secret}`")
@@ -600,7 +639,7 @@ mod tests {
             (failure(login.clone(), 400, &["role with oidc role_type is not allowed"]), "oidc", "role_type=jwt", ErrorClass::User),
             (failure(login.clone(), 400, &["error validating claims: claim \"environment\" does not match any associated bound claim values"]), "bound claim", "`bound_claims`", ErrorClass::User),
             (failure(login, 403, &["permission denied"]), "answered 403", "no JWT auth method is mounted at `jwt`", ErrorClass::User),
-            (failure(vip.clone(), 404, &[]), "reading the VIP", "vault kv put -mount=kv/dev ip vip=<vip>", ErrorClass::User),
+            (failure(vip.clone(), 404, &[]), "reading the VIP", "vault kv put -mount=kv/dev ip vip=\"$VIP\"", ErrorClass::User),
             (failure(vip.clone(), 403, &["permission denied"]), "answered 403", "needs `read` on `kv/dev/data/ip`", ErrorClass::User),
             (failure(vip, 404, &["no handler for route \"kv/dev/data/ip\". route entry not found."]), "no handler", "no secrets engine is mounted at `kv/dev`", ErrorClass::User),
         ];

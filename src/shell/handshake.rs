@@ -1252,19 +1252,19 @@ async fn resolve_host(
                 .await
                 .map_err(|e| failure(&e))?;
             let location = HostSource::vip_location(mount, secret, key);
-            let value = answer
-                .body
-                .as_ref()
-                .and_then(|b| b.pointer("/data/data"))
+            let data = answer.body.as_ref().and_then(|b| b.pointer("/data/data"));
+            let value = data
                 .and_then(|d| d.get(key.as_str()))
                 .and_then(Value::as_str)
-                .ok_or_else(|| FailureRecord {
-                    class: ErrorClass::User,
-                    area: Area::Vault,
-                    message: format!("`{location}` has no string value"),
-                    hint: Some(format!(
-                        "store it: `vault kv put -mount={mount} {secret} {key}=<vip>`, or pass `kubernetes-host`"
-                    )),
+                .ok_or_else(|| {
+                    let (message, hint) =
+                        vault_api::vip_key_missing(&location, mount.as_str(), secret, key, data);
+                    FailureRecord {
+                        class: ErrorClass::User,
+                        area: Area::Vault,
+                        message,
+                        hint: Some(hint),
+                    }
                 })?;
             host::host_from_vip(&location, value, *port, settings.allow_loopback_host)
                 .map_err(|e| failure(&e))

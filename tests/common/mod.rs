@@ -384,13 +384,18 @@ pub fn hint_commands(text: &str) -> Vec<String> {
 /// stand-in (tests/hints/vault) on PATH, pointed at the dev server with its root token. Panics
 /// unless the command succeeds.
 pub fn paste_hint(h: &Harness, text: &str) -> String {
+    paste_hint_after(h, text, "")
+}
+
+/// [`paste_hint`], after `preamble` (e.g. `VIP=127.0.0.10;`, the value a hint asks for).
+pub fn paste_hint_after(h: &Harness, text: &str, preamble: &str) -> String {
     let command = hint_commands(text)
         .pop()
         .unwrap_or_else(|| panic!("no `vault …` command in the hint: {text}"));
     let shims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hints");
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
-        .args(["-c", &command])
+        .args(["-c", &format!("{preamble}{command}")])
         .env(
             "PATH",
             format!(
