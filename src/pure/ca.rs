@@ -338,6 +338,39 @@ pub fn parse_ca(input: &[u8], now: i64) -> Result<CaBundle, CaError> {
     })
 }
 
+/// A trust input (`vault-ca-cert`, `extra-ca-certs`) as PEM: PEM as given, or base64 of PEM or
+/// of DER certificates (as hashicorp/vault-action's `caCertificate` takes it). `None` when it is
+/// none of these. Only certificate blocks count; nothing else is judged here (the TLS stack
+/// decides what it trusts).
+pub fn trust_pem(text: &str) -> Option<String> {
+    if text.contains("-----BEGIN CERTIFICATE-----") {
+        return Some(text.to_string());
+    }
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let decoded = STANDARD.decode(&compact).ok()?;
+    let decoded = strip_bom(&decoded);
+    if let Ok(pem) = std::str::from_utf8(decoded) {
+        if pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Some(pem.to_string());
+        }
+    }
+    if decoded.first() == Some(&0x30) {
+        let ders = split_der(decoded).ok()?;
+        let mut pem = String::new();
+        for der in ders {
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            let body = STANDARD.encode(der);
+            for line in body.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).ok()?);
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
+        return Some(pem);
+    }
+    None
+}
+
 /// SHA-256 fingerprints (lowercase hex of the DER, no colons) of every certificate block in a PEM
 /// text as Vault stores it; blocks that are not certificates are skipped. Sorted, deduplicated.
 pub fn fingerprints_of_pem(stored: &str) -> Vec<String> {
@@ -962,5 +995,19 @@ mod tests {
             "{:?}",
             e.hint()
         );
+    }
+
+    #[test]
+    fn trust_inputs_take_pem_or_base64_of_pem_or_der() {
+        use base64::Engine as _;
+        let pem = std::str::from_utf8(RKE2_CA).unwrap();
+        assert_eq!(trust_pem(pem).as_deref(), Some(pem));
+        let b64 = STANDARD.encode(RKE2_CA);
+        assert_eq!(trust_pem(&b64).as_deref(), Some(pem));
+        let der = &certificate_ders(RKE2_CA)[0];
+        let from_der = trust_pem(&STANDARD.encode(der)).unwrap();
+        assert_eq!(certificate_ders(from_der.as_bytes()), vec![der.clone()]);
+        assert_eq!(trust_pem("not a certificate"), None);
+        assert_eq!(trust_pem("/etc/ssl/vault-ca.pem"), None);
     }
 }

@@ -99,14 +99,15 @@ pub const INPUTS: &[InputSpec] = &[
     ),
     quiet(input(
         "vault-ca-cert",
-        "PEM of a private CA that signs Vault's TLS certificate. It is added to the public \
-         roots compiled into the action, not a replacement for them.",
+        "PEM of a private CA that signs Vault's TLS certificate, or base64 of PEM or DER (as \
+         vault-action's `caCertificate`). It is added to the public roots compiled into the \
+         action, not a replacement for them.",
     )),
     quiet(input(
         "extra-ca-certs",
-        "PEM of CAs every client trusts in addition to the public roots: Vault, GitHub (GHES) and \
-         the OIDC token service. For TLS-intercepting proxies and private CAs. `HTTPS_PROXY` and \
-         `NO_PROXY` are honoured as well.",
+        "PEM (or base64 of PEM or DER) of CAs every client trusts in addition to the public \
+         roots: Vault, GitHub (GHES) and the OIDC token service. For TLS-intercepting proxies \
+         and private CAs. `HTTPS_PROXY` and `NO_PROXY` are honoured as well.",
     )),
     required(input(
         "environment",
@@ -711,31 +712,35 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
     let jwt_namespace = mount_namespace("jwt-namespace")?;
     let kubernetes_namespace = mount_namespace("kubernetes-namespace")?;
     let vip_namespace = mount_namespace("vip-namespace")?;
-    let vault_ca_cert = raw.value("vault-ca-cert").map(str::to_string);
-    if let Some(pem) = &vault_ca_cert {
-        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(invalid(
+    let vault_ca_cert = match raw.value("vault-ca-cert") {
+        Some(text) => Some(super::ca::trust_pem(text).ok_or_else(|| {
+            invalid(
                 raw,
                 "vault-ca-cert",
-                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block",
+                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block, or base64 of \
+                 PEM or DER",
                 "paste the PEM of the CA that signs Vault's certificate (a file's content, not \
-                 its path)"
+                 its path), or its base64 as a Kubernetes secret or vault-action's \
+                 `caCertificate` holds it"
                     .into(),
-            ));
-        }
-    }
-    let extra_ca_certs = raw.value("extra-ca-certs").map(str::to_string);
-    if let Some(pem) = &extra_ca_certs {
-        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(invalid(
+            )
+        })?),
+        None => None,
+    };
+    let extra_ca_certs = match raw.value("extra-ca-certs") {
+        Some(text) => Some(super::ca::trust_pem(text).ok_or_else(|| {
+            invalid(
                 raw,
                 "extra-ca-certs",
-                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block",
-                "paste the PEM of the proxy's or the private CA (a file's content, not its path)"
+                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block, or base64 of \
+                 PEM or DER",
+                "paste the PEM of the proxy's or the private CA (a file's content, not its path), \
+                 or its base64"
                     .into(),
-            ));
-        }
-    }
+            )
+        })?),
+        None => None,
+    };
     let auth = parse_auth(raw, purpose)?;
     let kubernetes_mount = match raw.value("kubernetes-mount") {
         Some(m) => parse_mount(raw, "kubernetes-mount", m)?,

@@ -99,7 +99,7 @@ pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
         extra_ca_certs: env
             .raw
             .raw_value("extra-ca-certs")
-            .filter(|v| v.contains("-----BEGIN")),
+            .and_then(|v| crate::pure::ca::trust_pem(&v)),
         api_url: env.github_api_url.clone(),
         event: env.event.clone(),
     };
