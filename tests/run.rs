@@ -305,7 +305,7 @@ fn namespaces_split_across_mounts() {
     let h = harness_with(seed, ServerOptions::default());
     let o = h.run(
         &[
-            ("jwt-namespace", "admin"),
+            ("vault-namespace-jwt", "admin"),
             ("vault-namespace", "admin/team"),
         ],
         &[],

@@ -84,18 +84,23 @@ pub const INPUTS: &[InputSpec] = &[
         "Vault Enterprise/HCP namespace sent with every request (e.g. `admin`). Empty for \
          Vault CE.",
     ),
+    // Vault Enterprise namespaces, never Kubernetes ones: each name starts with
+    // `vault-namespace` so that it cannot be read as a cluster namespace.
     input(
-        "jwt-namespace",
-        "Namespace of the JWT auth mount, when it differs from `vault-namespace` (e.g. log in \
-         in `admin`, configure a cluster in `admin/team`).",
+        "vault-namespace-jwt",
+        "Vault namespace of the JWT auth mount, when it differs from `vault-namespace` (e.g. \
+         log in in `admin`, configure a cluster in `admin/team`). A Vault Enterprise namespace, \
+         not a Kubernetes one.",
     ),
     input(
-        "kubernetes-namespace",
-        "Namespace of the kubernetes auth mount, when it differs from `vault-namespace`.",
+        "vault-namespace-kubernetes",
+        "Vault namespace of the kubernetes auth mount, when it differs from `vault-namespace`. \
+         A Vault Enterprise namespace, not a Kubernetes one.",
     ),
     input(
-        "vip-namespace",
-        "Namespace of the KV mount holding the VIP, when it differs from `vault-namespace`.",
+        "vault-namespace-vip",
+        "Vault namespace of the KV mount holding the VIP, when it differs from \
+         `vault-namespace`. A Vault Enterprise namespace, not a Kubernetes one.",
     ),
     quiet(input(
         "vault-ca-cert",
@@ -709,9 +714,9 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
     let mount_namespace = |input: &'static str| -> Result<Option<String>, InputError> {
         Ok(parse_namespace(raw, input)?.or_else(|| vault_namespace.clone()))
     };
-    let jwt_namespace = mount_namespace("jwt-namespace")?;
-    let kubernetes_namespace = mount_namespace("kubernetes-namespace")?;
-    let vip_namespace = mount_namespace("vip-namespace")?;
+    let jwt_namespace = mount_namespace("vault-namespace-jwt")?;
+    let kubernetes_namespace = mount_namespace("vault-namespace-kubernetes")?;
+    let vip_namespace = mount_namespace("vault-namespace-vip")?;
     let vault_ca_cert = match raw.value("vault-ca-cert") {
         Some(text) => Some(super::ca::trust_pem(text).ok_or_else(|| {
             invalid(
@@ -1499,9 +1504,9 @@ pub fn render_composite_action_yml(stamp: Option<&ReleaseStamp>) -> String {
 pub const PER_ENVIRONMENT_INPUTS: &[&str] = &[
     "vault-addr",
     "vault-namespace",
-    "jwt-namespace",
-    "kubernetes-namespace",
-    "vip-namespace",
+    "vault-namespace-jwt",
+    "vault-namespace-kubernetes",
+    "vault-namespace-vip",
     "jwt-mount",
     "jwt-role",
     "jwt-audience",
