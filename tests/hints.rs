@@ -10,6 +10,13 @@ use serde_json::json;
 use vault_k8s_handshake::devserver::seed::Seed;
 use vault_k8s_handshake::devserver::ServerOptions;
 
+/// A write as the operator would make it (root token), which must succeed.
+fn write_as_root(h: &Harness, path: &str, body: serde_json::Value) {
+    let root = h.server.root_token();
+    let answer = h.server.call("POST", path, "", Some(&root), Some(body));
+    assert!(answer.status < 300, "{path}: {answer:?}");
+}
+
 fn read_only_config_policy() -> Harness {
     let mut seed = Seed::new("dev", VIP);
     seed.config_capabilities = vec!["read".into()];
@@ -79,20 +86,16 @@ fn a_dry_run_predicts_a_refused_write_and_still_succeeds() {
 #[test]
 fn a_role_turned_into_oidc_is_made_a_jwt_role_again() {
     let h = harness();
-    let root = h.server.root_token();
     // A role write without `role_type`: Vault makes it an OIDC role.
-    let answer = h.server.call(
-        "POST",
+    write_as_root(
+        &h,
         "auth/jwt/role/dev-handshake",
-        "",
-        Some(&root),
-        Some(json!({
+        json!({
             "token_ttl": "5m",
             "bound_claims_type": "glob",
             "allowed_redirect_uris": ["https://vault.example.com/cb"]
-        })),
+        }),
     );
-    assert!(answer.status < 300, "{answer:?}");
     let o = h.run(&[], &[]);
     assert_ne!(o.code, 0, "{}", o.stdout);
     let text = o.output("error-message");
@@ -167,17 +170,13 @@ fn an_environment_input_that_is_not_the_jobs_is_named_before_anything_fails() {
 #[test]
 fn a_glob_role_reset_to_string_by_a_write_is_made_glob_again() {
     let h = harness();
-    let root = h.server.root_token();
     // A role write that omits `bound_claims_type`: Vault resets it to `string`, and the
     // role's `refs/heads/*`-style patterns stop matching.
-    let answer = h.server.call(
-        "POST",
+    write_as_root(
+        &h,
         "auth/jwt/role/dev-handshake",
-        "",
-        Some(&root),
-        Some(json!({"role_type": "jwt", "token_ttl": "5m"})),
+        json!({"role_type": "jwt", "token_ttl": "5m"}),
     );
-    assert!(answer.status < 300, "{answer:?}");
     let o = h.run(&[], &[]);
     assert_ne!(o.code, 0, "{}", o.stdout);
     let text = o.output("error-message");
@@ -196,14 +195,11 @@ fn a_wrong_vip_key_names_the_keys_and_the_patch_keeps_them() {
     let h = harness();
     let root = h.server.root_token();
     // The VIP is stored under another key, beside an unrelated one.
-    let answer = h.server.call(
-        "POST",
+    write_as_root(
+        &h,
         "kv/dev/data/ip",
-        "",
-        Some(&root),
-        Some(json!({"data": {"address": VIP, "owner": "platform"}})),
+        json!({"data": {"address": VIP, "owner": "platform"}}),
     );
-    assert!(answer.status < 300, "{answer:?}");
     let o = h.run(&[], &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
     let text = o.output("error-message");

@@ -14,6 +14,17 @@ use vault_k8s_handshake::devserver::{cluster, seed::Seed, Fault, FaultKind, Serv
 
 const GH_TOKEN: &str = "ghs_PLANTEDgithubTOKEN0123456789abcdef";
 
+/// The GitHub API stand-in for this run's repository, holding `GH_TOKEN` with every permission.
+fn github() -> GithubServer {
+    GithubServer::start(GithubOptions {
+        owner: "acme".into(),
+        repo: "gitops".into(),
+        run_id: 4242,
+        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
+    })
+    .unwrap()
+}
+
 fn echo(code: u16, error: &str) -> FaultKind {
     FaultKind::Status {
         code,
@@ -125,13 +136,7 @@ fn a_kv_value_is_data_wherever_it_is_shown() {
 #[test]
 fn a_vault_token_echoed_in_an_error_is_redacted_from_every_channel() {
     let h = harness();
-    let gh = GithubServer::start(GithubOptions {
-        owner: "acme".into(),
-        repo: "gitops".into(),
-        run_id: 4242,
-        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
-    })
-    .unwrap();
+    let gh = github();
     h.server.inject(
         Fault::new(
             "/v1/auth/dev-kubernetes/config",
@@ -189,13 +194,7 @@ fn a_vault_token_echoed_in_an_error_is_redacted_from_every_channel() {
 #[test]
 fn a_github_token_echoed_by_the_api_is_redacted() {
     let h = harness();
-    let gh = GithubServer::start(GithubOptions {
-        owner: "acme".into(),
-        repo: "gitops".into(),
-        run_id: 4242,
-        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
-    })
-    .unwrap();
+    let gh = github();
     gh.inject("POST", "/repos/acme/gitops/check-runs", FAULT_ECHO_TOKEN, 1);
     let api = gh.api_url();
     let o = h.run(
@@ -377,13 +376,7 @@ fn a_symlink_flipped_during_the_read_never_yields_a_file_outside_the_workspace()
 #[test]
 fn a_rejected_environment_is_used_nowhere() {
     let h = harness();
-    let gh = GithubServer::start(GithubOptions {
-        owner: "acme".into(),
-        repo: "gitops".into(),
-        run_id: 4242,
-        tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
-    })
-    .unwrap();
+    let gh = github();
     let api = gh.api_url();
     for bad in ["dev --><img src=x onerror=alert(1)>", "a/../../x", "dev`x"] {
         let o = h.run(

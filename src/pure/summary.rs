@@ -530,24 +530,31 @@ pub fn render_report_json(report: &RunReport) -> String {
     text
 }
 
+/// A written `dev` run with a fixed context: the base the renderers' unit tests add to.
+#[cfg(test)]
+pub(crate) fn test_report() -> RunReport {
+    let mut r = RunReport::new(
+        "dev",
+        "dev-kubernetes",
+        RunContext {
+            run_url: Some("https://github.com/acme/infra/actions/runs/42".into()),
+            actor: Some("octocat".into()),
+            sha: Some("0123456789abcdef0123".into()),
+            started_at: "2027-01-01T00:00:00Z".into(),
+            ..RunContext::default()
+        },
+    );
+    r.outcome = Outcome::Changed;
+    r.changed = true;
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sample() -> RunReport {
-        let mut r = RunReport::new(
-            "dev",
-            "dev-kubernetes",
-            RunContext {
-                run_url: Some("https://github.com/acme/infra/actions/runs/42".into()),
-                actor: Some("octocat".into()),
-                sha: Some("0123456789abcdef0123".into()),
-                started_at: "2027-01-01T00:00:00Z".into(),
-                ..RunContext::default()
-            },
-        );
-        r.outcome = Outcome::Changed;
-        r.changed = true;
+        let mut r = test_report();
         r.host = Some("https://10.69.1.110:6443".into());
         r.ca = Some(CaRecord {
             fingerprints: vec!["e596".into()],

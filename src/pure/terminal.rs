@@ -293,19 +293,7 @@ mod tests {
     use crate::pure::ErrorClass;
 
     fn sample() -> RunReport {
-        let mut r = RunReport::new(
-            "dev",
-            "dev-kubernetes",
-            RunContext {
-                run_url: Some("https://github.com/acme/infra/actions/runs/42".into()),
-                actor: Some("octocat".into()),
-                sha: Some("0123456789abcdef0123".into()),
-                started_at: "2027-01-01T00:00:00Z".into(),
-                ..RunContext::default()
-            },
-        );
-        r.outcome = Outcome::Changed;
-        r.changed = true;
+        let mut r = crate::pure::summary::test_report();
         r.vault_addr = Some("https://vault.example.com:8200".into());
         r.host = Some("https://10.69.1.110:6443".into());
         r.ca = Some(CaRecord {
