@@ -360,6 +360,20 @@ pub fn certificate_ders(pem: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The PEM a client adds to its trust roots for a CA input such as `vault-ca-cert`: PEM text as
+/// given (only its certificate blocks are ever read), or base64 of PEM or of DER rendered as
+/// PEM. `None` when the input holds no certificate, or is base64 of something holding a private
+/// key (refused, as for `ca-file`).
+pub fn trust_pem(input: &str) -> Option<String> {
+    if input.contains("-----BEGIN CERTIFICATE-----") {
+        return Some(input.to_string());
+    }
+    match decode(strip_bom(input.as_bytes())) {
+        Ok((_, ders, _)) if !ders.is_empty() => Some(render_pem(ders.iter().map(Vec::as_slice))),
+        _ => None,
+    }
+}
+
 /// True when `stored` is exactly the canonical PEM this tool uploads for the same certificates:
 /// only `CERTIFICATE` blocks, base64 wrapped at 64 columns, LF line ends, one trailing newline, no
 /// BOM and no text between or around blocks.
@@ -689,6 +703,23 @@ mod tests {
     const SHORT_LIVED: &[u8] = include_bytes!("../../tests/fixtures/short-lived-ca.crt");
     const WITH_KEY: &[u8] = include_bytes!("../../tests/fixtures/ca-with-key.pem");
     const KUBEADM: &[u8] = include_bytes!("../../tests/fixtures/kubeadm-ca.crt");
+
+    #[test]
+    fn trust_pem_takes_pem_as_is_and_base64_of_pem_or_der_as_pem() {
+        let pem = std::str::from_utf8(RKE2_CA).unwrap();
+        assert_eq!(trust_pem(pem).as_deref(), Some(pem));
+        let ders = certificate_ders(RKE2_CA);
+        let from_b64_pem = trust_pem(&STANDARD.encode(RKE2_CA)).unwrap();
+        assert_eq!(certificate_ders(from_b64_pem.as_bytes()), ders);
+        let from_b64_der = trust_pem(&STANDARD.encode(&ders[0])).unwrap();
+        assert_eq!(certificate_ders(from_b64_der.as_bytes()), ders);
+        assert_eq!(trust_pem("not a certificate"), None);
+        assert_eq!(
+            trust_pem(&STANDARD.encode(WITH_KEY)),
+            None,
+            "a key is refused"
+        );
+    }
 
     fn der_of(pem: &[u8]) -> Vec<u8> {
         let blocks = scan_pem(pem);

@@ -711,19 +711,20 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
     let jwt_namespace = mount_namespace("jwt-namespace")?;
     let kubernetes_namespace = mount_namespace("kubernetes-namespace")?;
     let vip_namespace = mount_namespace("vip-namespace")?;
-    let vault_ca_cert = raw.value("vault-ca-cert").map(str::to_string);
-    if let Some(pem) = &vault_ca_cert {
-        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(invalid(
+    // PEM as pasted, or base64 of it (how CI secrets often hold a certificate).
+    let vault_ca_cert = match raw.value("vault-ca-cert") {
+        None => None,
+        Some(text) => Some(super::ca::trust_pem(text).ok_or_else(|| {
+            invalid(
                 raw,
                 "vault-ca-cert",
-                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block",
+                "PEM text with at least one `-----BEGIN CERTIFICATE-----` block, or base64 of it",
                 "paste the PEM of the CA that signs Vault's certificate (a file's content, not \
                  its path)"
                     .into(),
-            ));
-        }
-    }
+            )
+        })?),
+    };
     let extra_ca_certs = raw.value("extra-ca-certs").map(str::to_string);
     if let Some(pem) = &extra_ca_certs {
         if !pem.contains("-----BEGIN CERTIFICATE-----") {
