@@ -5,6 +5,8 @@
 //! the thread, runtime and shutdown every stand-in runs on are `lifecycle::ServerThread`.
 //! It is a test double with real semantics, never a Vault to keep data in: everything lives in
 //! memory and is gone when it stops. It binds loopback only and never makes outbound calls.
+//! With `ServerOptions::tls` it serves https with a certificate from a CA generated at start
+//! (`DevServer::ca_pem`), and the OIDC issuer moves to a plain-http loopback listener of its own.
 //!
 //! Modelled for real clients (hvac drives all of it in tests/conformance/): `sys/health`;
 //! `sys/auth` and `sys/mounts` (list, enable, disable; `sys/auth/<path>` read);
