@@ -99,8 +99,8 @@ pub const INPUTS: &[InputSpec] = &[
     ),
     quiet(input(
         "vault-ca-cert",
-        "PEM of a private CA that signs Vault's TLS certificate. It is added to the public \
-         roots compiled into the action, not a replacement for them.",
+        "PEM of a private CA that signs Vault's TLS certificate, or base64 of it. It is added to \
+         the public roots compiled into the action, not a replacement for them.",
     )),
     quiet(input(
         "extra-ca-certs",
