@@ -586,20 +586,42 @@ fn the_vip_in_one_shared_kv_mount_with_a_secret_per_environment() {
         let answer = h.server.call(method, path, "", Some(&root), Some(body));
         assert!(answer.status < 300, "{path}: {answer:?}");
     };
-    call("POST", "sys/mounts/secret", serde_json::json!({"type": "kv", "options": {"version": "2"}}));
-    call("POST", "secret/data/dev/ip", serde_json::json!({"data": {"vip": VIP}}));
+    call(
+        "POST",
+        "sys/mounts/secret",
+        serde_json::json!({"type": "kv", "options": {"version": "2"}}),
+    );
+    call(
+        "POST",
+        "secret/data/dev/ip",
+        serde_json::json!({"data": {"vip": VIP}}),
+    );
     let policy = h
         .server
-        .call("GET", "sys/policies/acl/dev-handshake", "", Some(&root), None)
+        .call(
+            "GET",
+            "sys/policies/acl/dev-handshake",
+            "",
+            Some(&root),
+            None,
+        )
         .body
         .unwrap()["data"]["policy"]
         .as_str()
         .unwrap()
         .to_string();
-    let policy = format!("{policy}\npath \"secret/data/dev/ip\" {{\n  capabilities = [\"read\"]\n}}\n");
-    call("PUT", "sys/policies/acl/dev-handshake", serde_json::json!({ "policy": policy }));
+    let policy =
+        format!("{policy}\npath \"secret/data/dev/ip\" {{\n  capabilities = [\"read\"]\n}}\n");
+    call(
+        "PUT",
+        "sys/policies/acl/dev-handshake",
+        serde_json::json!({ "policy": policy }),
+    );
     let o = h.run(&[("vip-mount", "secret"), ("vip-secret", "dev/ip")], &[]);
     assert_ok(&o, "changed");
-    assert!(o.requests.iter().any(|r| r.method == "GET" && r.path == "secret/data/dev/ip"));
+    assert!(o
+        .requests
+        .iter()
+        .any(|r| r.method == "GET" && r.path == "secret/data/dev/ip"));
     assert_eq!(o.output("kubernetes-host"), format!("https://{VIP}:6443"));
 }

@@ -22,7 +22,6 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
@@ -31,10 +30,6 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::Rng;
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair,
-    KeyUsagePurpose, SanType, SerialNumber, PKCS_ECDSA_P256_SHA256,
-};
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::RsaPrivateKey;
@@ -45,6 +40,7 @@ use time::OffsetDateTime;
 
 use super::cluster::{self, ClusterCa};
 use super::lifecycle::ServerThread;
+use super::tls;
 
 /// The ServiceAccount token issuer RKE2 configures: k3s `pkg/daemons/control/server.go` sets
 /// `service-account-issuer` to `https://kubernetes.default.svc.<cluster domain>`.
@@ -67,10 +63,6 @@ const JWT_LEEWAY_SECONDS: i64 = 60;
 
 /// kube-apiserver's default limit on a request body (`MaxRequestBodyBytes`, 3 MiB).
 const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
-
-/// How long a connection may take to finish its TLS handshake before it is dropped, so that a
-/// client that connects and stays silent cannot hold a task forever.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -287,32 +279,20 @@ impl KubeApiServer {
             None => cluster::rke2_ca("rke2-server", now)
                 .map_err(|e| io::Error::other(format!("cannot make the cluster CA: {e}")))?,
         };
-        let serving = serving_certificate(&ca, &options.sans, options.serving_validity, now)
-            .map_err(|e| io::Error::other(format!("cannot make the serving certificate: {e}")))?;
+        let serving = tls::serving_certificate(
+            &ca,
+            "kube-apiserver",
+            &options.sans,
+            options.serving_validity,
+            now,
+        )
+        .map_err(|e| io::Error::other(format!("cannot make the serving certificate: {e}")))?;
         let signer = TokenSigner::generate().map_err(io::Error::other)?;
 
         let tls = if options.plain_http {
             None
         } else {
-            // RKE2 serves the leaf followed by its CA (docs/cluster-behaviour.md §1).
-            let mut chain = vec![serving.der.clone()];
-            chain.extend(
-                crate::pure::ca::certificate_ders(ca.pem.as_bytes())
-                    .into_iter()
-                    .map(rustls_pki_types::CertificateDer::from),
-            );
-            let key = rustls_pki_types::PrivateKeyDer::Pkcs8(
-                rustls_pki_types::PrivatePkcs8KeyDer::from(serving.key_der.clone()),
-            );
-            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(io::Error::other)?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(io::Error::other)?;
-            Some(Arc::new(config))
+            Some(tls::server_config(&serving, &ca.pem)?)
         };
 
         let listener = std::net::TcpListener::bind((options.ip, 0))?;
@@ -335,7 +315,7 @@ impl KubeApiServer {
                         .await;
                 }
                 Some(config) => {
-                    let Ok(listener) = TlsListener::spawn(tcp, config) else {
+                    let Ok(listener) = tls::TlsListener::spawn(tcp, config) else {
                         return;
                     };
                     let _ = axum::serve(listener, app)
@@ -466,129 +446,6 @@ impl KubeApiServer {
     /// Every request answered so far, in order.
     pub fn reviews(&self) -> Vec<ReviewRecord> {
         self.inner.state().reviews.clone()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Certificates and TLS
-// ---------------------------------------------------------------------------------------------
-
-struct ServingCertificate {
-    pem: String,
-    der: rustls_pki_types::CertificateDer<'static>,
-    key_der: Vec<u8>,
-}
-
-/// The kube-apiserver serving certificate as k3s `genServerCerts` and dynamiclistener
-/// `NewSignedCert` make it: CN `kube-apiserver`, EC P-256, random 63-bit serial, keyUsage
-/// digitalSignature + keyEncipherment, extKeyUsage serverAuth, no basicConstraints.
-fn serving_certificate(
-    ca: &ClusterCa,
-    sans: &[San],
-    validity: Validity,
-    now: OffsetDateTime,
-) -> Result<ServingCertificate, rcgen::Error> {
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "kube-apiserver");
-    params.distinguished_name = dn;
-    params.subject_alt_names = sans
-        .iter()
-        .map(|san| match san {
-            San::Dns(name) => Ok(SanType::DnsName(name.as_str().try_into()?)),
-            San::Ip(ip) => Ok(SanType::IpAddress(*ip)),
-        })
-        .collect::<Result<_, rcgen::Error>>()?;
-    let serial: u64 = rand::thread_rng().gen::<u64>() >> 1;
-    params.serial_number = Some(SerialNumber::from_slice(&serial.to_be_bytes()));
-    let day = time::Duration::days(1);
-    let (not_before, not_after) = match validity {
-        Validity::Valid => (now - time::Duration::hours(1), now + day * 365),
-        Validity::Expired => (now - day * 366, now - day),
-        Validity::NotYetValid => (now + day, now + day * 366),
-    };
-    params.not_before = not_before;
-    params.not_after = not_after;
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = params.signed_by(&key, ca.issuer())?;
-    Ok(ServingCertificate {
-        pem: cert.pem(),
-        der: cert.der().clone(),
-        key_der: key.serialize_der(),
-    })
-}
-
-/// Accepts TCP connections and completes TLS handshakes concurrently, handing finished streams
-/// to `axum::serve`: a slow or silent client never delays the next one.
-struct TlsListener {
-    incoming: tokio::sync::mpsc::Receiver<(
-        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-        SocketAddr,
-    )>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    fn spawn(
-        tcp: tokio::net::TcpListener,
-        config: Arc<rustls::ServerConfig>,
-    ) -> io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match tcp.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(_) => {
-                        // Back-off, not synchronisation: an accept error such as EMFILE would
-                        // otherwise spin this loop.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                if tx.is_closed() {
-                    return;
-                }
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    // A failed handshake (wrong CA, plain HTTP, a port probe) just drops the
-                    // connection, as a real server does.
-                    if let Ok(Ok(tls)) =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    {
-                        let _ = tx.send((tls, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener {
-            incoming: rx,
-            local,
-        })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.incoming.recv().await {
-            Some(accepted) => accepted,
-            // The accept task only ends with the runtime; wait for the shutdown signal.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local)
     }
 }
 
@@ -1266,6 +1123,7 @@ fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const EXPIRED_BODY_ERROR: &str = "[invalid bearer token, service account token has expired]";
 

@@ -5,6 +5,8 @@
 //! the thread, runtime and shutdown every stand-in runs on are `lifecycle::ServerThread`.
 //! It is a test double with real semantics, never a Vault to keep data in: everything lives in
 //! memory and is gone when it stops. It binds loopback only and never makes outbound calls.
+//! With `ServerOptions::tls` it serves https with a certificate from a CA generated at start
+//! (`DevServer::ca_pem`), and the OIDC issuer moves to a plain-http loopback listener of its own.
 //!
 //! Modelled for real clients (hvac drives all of it in tests/conformance/): `sys/health`;
 //! `sys/auth` and `sys/mounts` (list, enable, disable; `sys/auth/<path>` read);
@@ -33,6 +35,7 @@ pub mod kube;
 pub mod lifecycle;
 pub mod openapi;
 pub mod seed;
+pub mod tls;
 pub mod vault;
 
 use std::collections::HashMap;
@@ -59,6 +62,29 @@ pub struct ServerOptions {
     pub enforce_contract: bool,
     /// How long the server's TokenReview call may take (tests stage hung API servers).
     pub token_review_timeout: std::time::Duration,
+    /// Serve Vault over https with a certificate from a CA generated at start (`None`: plain
+    /// http, loopback only, as every test but the TLS ones uses).
+    pub tls: Option<DevTls>,
+}
+
+/// How the dev server serves https: its certificate's subject alternative names. The CA that
+/// signs it is generated at start and read back with [`DevServer::ca_pem`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevTls {
+    /// Used exactly as given, so a test can leave the bound address out (a host-name mismatch).
+    pub sans: Vec<kube::San>,
+}
+
+impl Default for DevTls {
+    /// `127.0.0.1` and `localhost`: the names a client of this loopback server uses.
+    fn default() -> Self {
+        DevTls {
+            sans: vec![
+                kube::San::Ip(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+                kube::San::Dns("localhost".to_string()),
+            ],
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -68,6 +94,7 @@ impl Default for ServerOptions {
             port: 0,
             enforce_contract: true,
             token_review_timeout: std::time::Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -208,6 +235,14 @@ struct Inner {
 /// A running dev server. Stops when dropped.
 pub struct DevServer {
     addr: SocketAddr,
+    /// The CA that signs the https certificate, when serving https.
+    ca_pem: Option<String>,
+    /// Where the OIDC issuer's token endpoint is reached: the Vault listener itself over plain
+    /// http; over https a second, plain-http loopback listener that answers only `/_github/`.
+    /// GitHub's token service is another host than Vault, with its own (public) certificate:
+    /// putting it behind Vault's private CA would make the action's OIDC client, which trusts
+    /// `extra-ca-certs` only, fail for reasons no real pipeline has.
+    issuer_addr: SocketAddr,
     inner: Arc<Inner>,
     _thread: lifecycle::ServerThread,
 }
@@ -243,6 +278,32 @@ impl DevServer {
         let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let (tls, ca_pem, issuer_listener) = match &options.tls {
+            None => (None, None, None),
+            Some(dev_tls) => {
+                let now = time::OffsetDateTime::now_utc();
+                let ca = cluster::rke2_ca("vault-dev", now)
+                    .map_err(|e| std::io::Error::other(format!("cannot make the CA: {e}")))?;
+                let serving = tls::serving_certificate(
+                    &ca,
+                    "vault",
+                    &dev_tls.sans,
+                    kube::Validity::Valid,
+                    now,
+                )
+                .map_err(|e| {
+                    std::io::Error::other(format!("cannot make the serving certificate: {e}"))
+                })?;
+                let config = tls::server_config(&serving, &ca.pem)?;
+                let issuer = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+                issuer.set_nonblocking(true)?;
+                (Some(config), Some(ca.pem), Some(issuer))
+            }
+        };
+        let issuer_addr = match &issuer_listener {
+            Some(l) => l.local_addr()?,
+            None => addr,
+        };
         let root: u128 = rand::thread_rng().gen();
         let issuer = jwt::IssuerKey::generate(&mut rand::thread_rng()).map_err(|e| {
             std::io::Error::other(format!("cannot generate the OIDC issuer key: {e}"))
@@ -262,21 +323,46 @@ impl DevServer {
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                 return;
             };
-            let app = Router::new().fallback(serve).with_state(state);
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.wait())
-                .await;
+            let app = Router::new().fallback(serve).with_state(state.clone());
+            let Some(config) = tls else {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown.wait())
+                    .await;
+                return;
+            };
+            let Ok(listener) = tls::TlsListener::spawn(listener, config) else {
+                return;
+            };
+            let vault = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().wait());
+            let Some(Ok(issuer)) = issuer_listener.map(tokio::net::TcpListener::from_std) else {
+                return;
+            };
+            let issuer_app = Router::new().fallback(serve_issuer).with_state(state);
+            let issuer = axum::serve(issuer, issuer_app).with_graceful_shutdown(shutdown.wait());
+            let _ = tokio::join!(async { vault.await }, async { issuer.await });
         })?;
         Ok(DevServer {
             addr,
+            ca_pem,
+            issuer_addr,
             inner,
             _thread: thread,
         })
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://127.0.0.1:<port>` when serving https.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The PEM of the CA that signs the https certificate (`None` over plain http).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -346,8 +432,8 @@ impl DevServer {
         OidcGrant {
             // Shaped like the runner's: the URL already carries a query string.
             request_url: format!(
-                "{}/_github/idtoken/{random:032x}?api-version=2.0",
-                self.url()
+                "http://{}/_github/idtoken/{random:032x}?api-version=2.0",
+                self.issuer_addr
             ),
             request_token,
         }
@@ -674,6 +760,19 @@ fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<FaultKind> {
         }
     }
     None
+}
+
+/// The plain-http issuer listener beside an https Vault: the OIDC token endpoint only, so no
+/// Vault request can reach this server without TLS.
+async fn serve_issuer(state: State<Arc<Inner>>, request: Request) -> Response {
+    if request.uri().path().starts_with("/_github/") {
+        serve(state, request).await
+    } else {
+        json_response(
+            404,
+            Some(serde_json::json!({"errors": ["not the OIDC issuer"]})),
+        )
+    }
 }
 
 async fn serve(State(inner): State<Arc<Inner>>, request: Request) -> Response {

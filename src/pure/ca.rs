@@ -338,39 +338,6 @@ pub fn parse_ca(input: &[u8], now: i64) -> Result<CaBundle, CaError> {
     })
 }
 
-/// A trust input (`vault-ca-cert`, `extra-ca-certs`) as PEM: PEM as given, or base64 of PEM or
-/// of DER certificates (as hashicorp/vault-action's `caCertificate` takes it). `None` when it is
-/// none of these. Only certificate blocks count; nothing else is judged here (the TLS stack
-/// decides what it trusts).
-pub fn trust_pem(text: &str) -> Option<String> {
-    if text.contains("-----BEGIN CERTIFICATE-----") {
-        return Some(text.to_string());
-    }
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let decoded = STANDARD.decode(&compact).ok()?;
-    let decoded = strip_bom(&decoded);
-    if let Ok(pem) = std::str::from_utf8(decoded) {
-        if pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Some(pem.to_string());
-        }
-    }
-    if decoded.first() == Some(&0x30) {
-        let ders = split_der(decoded).ok()?;
-        let mut pem = String::new();
-        for der in ders {
-            pem.push_str("-----BEGIN CERTIFICATE-----\n");
-            let body = STANDARD.encode(der);
-            for line in body.as_bytes().chunks(64) {
-                pem.push_str(std::str::from_utf8(line).ok()?);
-                pem.push('\n');
-            }
-            pem.push_str("-----END CERTIFICATE-----\n");
-        }
-        return Some(pem);
-    }
-    None
-}
-
 /// SHA-256 fingerprints (lowercase hex of the DER, no colons) of every certificate block in a PEM
 /// text as Vault stores it; blocks that are not certificates are skipped. Sorted, deduplicated.
 pub fn fingerprints_of_pem(stored: &str) -> Vec<String> {
@@ -391,6 +358,20 @@ pub fn certificate_ders(pem: &[u8]) -> Vec<Vec<u8>> {
         .filter(|block| is_certificate_label(&block.label))
         .map(|block| block.der)
         .collect()
+}
+
+/// The PEM a client adds to its trust roots for a CA input such as `vault-ca-cert`: PEM text as
+/// given (only its certificate blocks are ever read), or base64 of PEM or of DER rendered as
+/// PEM. `None` when the input holds no certificate, or is base64 of something holding a private
+/// key (refused, as for `ca-file`).
+pub fn trust_pem(input: &str) -> Option<String> {
+    if input.contains("-----BEGIN CERTIFICATE-----") {
+        return Some(input.to_string());
+    }
+    match decode(strip_bom(input.as_bytes())) {
+        Ok((_, ders, _)) if !ders.is_empty() => Some(render_pem(ders.iter().map(Vec::as_slice))),
+        _ => None,
+    }
 }
 
 /// True when `stored` is exactly the canonical PEM this tool uploads for the same certificates:
@@ -723,6 +704,23 @@ mod tests {
     const WITH_KEY: &[u8] = include_bytes!("../../tests/fixtures/ca-with-key.pem");
     const KUBEADM: &[u8] = include_bytes!("../../tests/fixtures/kubeadm-ca.crt");
 
+    #[test]
+    fn trust_pem_takes_pem_as_is_and_base64_of_pem_or_der_as_pem() {
+        let pem = std::str::from_utf8(RKE2_CA).unwrap();
+        assert_eq!(trust_pem(pem).as_deref(), Some(pem));
+        let ders = certificate_ders(RKE2_CA);
+        let from_b64_pem = trust_pem(&STANDARD.encode(RKE2_CA)).unwrap();
+        assert_eq!(certificate_ders(from_b64_pem.as_bytes()), ders);
+        let from_b64_der = trust_pem(&STANDARD.encode(&ders[0])).unwrap();
+        assert_eq!(certificate_ders(from_b64_der.as_bytes()), ders);
+        assert_eq!(trust_pem("not a certificate"), None);
+        assert_eq!(
+            trust_pem(&STANDARD.encode(WITH_KEY)),
+            None,
+            "a key is refused"
+        );
+    }
+
     fn der_of(pem: &[u8]) -> Vec<u8> {
         let blocks = scan_pem(pem);
         blocks.into_iter().next().unwrap().unwrap().der
@@ -995,19 +993,5 @@ mod tests {
             "{:?}",
             e.hint()
         );
-    }
-
-    #[test]
-    fn trust_inputs_take_pem_or_base64_of_pem_or_der() {
-        use base64::Engine as _;
-        let pem = std::str::from_utf8(RKE2_CA).unwrap();
-        assert_eq!(trust_pem(pem).as_deref(), Some(pem));
-        let b64 = STANDARD.encode(RKE2_CA);
-        assert_eq!(trust_pem(&b64).as_deref(), Some(pem));
-        let der = &certificate_ders(RKE2_CA)[0];
-        let from_der = trust_pem(&STANDARD.encode(der)).unwrap();
-        assert_eq!(certificate_ders(from_der.as_bytes()), vec![der.clone()]);
-        assert_eq!(trust_pem("not a certificate"), None);
-        assert_eq!(trust_pem("/etc/ssl/vault-ca.pem"), None);
     }
 }

@@ -675,3 +675,193 @@ mod tests {
         );
     }
 }
+
+/// TLS to Vault failed while verifying its certificate: which input fixes it.
+///
+/// The shell reads `kind` (and, for a name mismatch, the names the certificate presents) from
+/// rustls; the wording and the input to change are decided here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultTlsFailure {
+    /// `vault-addr` as given.
+    pub addr: String,
+    /// The host of `vault-addr`, which the certificate must name.
+    pub host: String,
+    pub kind: super::probe::TlsFailureKind,
+    /// The names in the certificate's subject alternative names, as rustls reports them
+    /// (`DnsName("vault.example.internal")`, an IP address); empty when unknown.
+    pub presented: Vec<String>,
+    /// Certificates added from `vault-ca-cert` and `extra-ca-certs` (0: public roots only).
+    pub cas_given: usize,
+}
+
+impl VaultTlsFailure {
+    /// The presented names, unwrapped from rustls's `DnsName("…")` debug spelling.
+    pub fn presented_names(&self) -> Vec<String> {
+        self.presented
+            .iter()
+            .map(|p| match (p.find('"'), p.rfind('"')) {
+                (Some(a), Some(b)) if b > a => p[a + 1..b].to_string(),
+                _ => p.clone(),
+            })
+            .collect()
+    }
+
+    fn is_untrusted(&self) -> bool {
+        use super::probe::TlsFailureKind as K;
+        matches!(self.kind, K::UnknownIssuer | K::BadSignature)
+    }
+}
+
+impl fmt::Display for VaultTlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::probe::TlsFailureKind as K;
+        let addr = &self.addr;
+        match &self.kind {
+            K::UnknownIssuer | K::BadSignature if self.cas_given == 0 => write!(
+                f,
+                "Vault's certificate at `{addr}` is not signed by a CA the action trusts \
+                 (`vault-ca-cert` is not set, so only public CAs are trusted)"
+            ),
+            K::UnknownIssuer | K::BadSignature => write!(
+                f,
+                "Vault's certificate at `{addr}` is not signed by a CA the action trusts: \
+                 no CA in `vault-ca-cert` or `extra-ca-certs` signs it"
+            ),
+            K::NotValidForName => {
+                let names = self.presented_names();
+                if names.is_empty() {
+                    write!(
+                        f,
+                        "Vault's certificate at `{addr}` is not valid for `{}`, the host of \
+                         `vault-addr`",
+                        self.host
+                    )
+                } else {
+                    write!(
+                        f,
+                        "Vault's certificate at `{addr}` is not valid for `{}`, the host of \
+                         `vault-addr`: its SANs are {}",
+                        self.host,
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            }
+            K::Expired => write!(f, "Vault's certificate at `{addr}` has expired"),
+            K::NotYetValid => write!(f, "Vault's certificate at `{addr}` is not valid yet"),
+            K::WrongPurpose => write!(
+                f,
+                "Vault's certificate at `{addr}` is not a TLS server certificate"
+            ),
+            K::NotTls { .. } => write!(f, "`{addr}` does not answer TLS"),
+            K::ClosedByServer => write!(f, "Vault at `{addr}` closed the TLS handshake"),
+            K::Alert(alert) => write!(f, "Vault at `{addr}` refused the TLS handshake ({alert})"),
+            K::Other(detail) => write!(f, "TLS to Vault at `{addr}` failed: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for VaultTlsFailure {}
+
+impl Diagnostic for VaultTlsFailure {
+    fn area(&self) -> super::Area {
+        super::Area::Vault
+    }
+
+    fn class(&self) -> ErrorClass {
+        use super::probe::TlsFailureKind as K;
+        match self.kind {
+            K::UnknownIssuer | K::BadSignature | K::NotValidForName | K::NotTls { .. } => {
+                ErrorClass::User
+            }
+            _ => ErrorClass::Remote,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        use super::probe::TlsFailureKind as K;
+        Some(match &self.kind {
+            _ if self.is_untrusted() && self.cas_given > 0 => {
+                "set `vault-ca-cert` to the CA that signs Vault's certificate (PEM or base64), \
+                 not another one; `openssl s_client -showcerts` shows its issuer"
+                    .into()
+            }
+            _ if self.is_untrusted() => {
+                "set `vault-ca-cert` to the CA that signs it (PEM or base64)".into()
+            }
+            K::NotValidForName => format!(
+                "set `vault-addr` to a host in the certificate's SANs, or reissue Vault's \
+                 certificate with `{}` in its SANs",
+                self.host
+            ),
+            K::Expired | K::NotYetValid => {
+                "renew Vault's TLS certificate (or check the runner's clock)".into()
+            }
+            K::NotTls { .. } => {
+                "check `vault-addr`: use `http://` only for a Vault on this machine, or the \
+                 port of Vault's TLS listener"
+                    .into()
+            }
+            _ => "check `vault-addr` and Vault's TLS listener".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tls_failure_tests {
+    use super::*;
+    use crate::pure::probe::TlsFailureKind;
+
+    fn failure(kind: TlsFailureKind, cas_given: usize) -> VaultTlsFailure {
+        VaultTlsFailure {
+            addr: "https://vault.internal:8200".into(),
+            host: "vault.internal".into(),
+            kind,
+            presented: vec![
+                "DnsName(\"vault.example.internal\")".into(),
+                "IpAddress(10.0.0.5)".into(),
+            ],
+            cas_given,
+        }
+    }
+
+    #[test]
+    fn an_unknown_issuer_names_vault_ca_cert() {
+        let f = failure(TlsFailureKind::UnknownIssuer, 0);
+        assert!(f
+            .to_string()
+            .contains("is not signed by a CA the action trusts"));
+        assert_eq!(
+            f.hint().unwrap(),
+            "set `vault-ca-cert` to the CA that signs it (PEM or base64)"
+        );
+        assert_eq!(f.class(), ErrorClass::User);
+    }
+
+    #[test]
+    fn a_wrong_ca_says_vault_ca_cert_does_not_sign_it() {
+        let f = failure(TlsFailureKind::UnknownIssuer, 1);
+        assert!(f
+            .to_string()
+            .contains("no CA in `vault-ca-cert` or `extra-ca-certs` signs it"));
+        assert!(f.hint().unwrap().contains("`vault-ca-cert`"));
+    }
+
+    #[test]
+    fn a_name_mismatch_names_vault_addr_and_the_sans() {
+        let f = failure(TlsFailureKind::NotValidForName, 1);
+        let text = f.to_string();
+        assert!(
+            text.contains("`vault.internal`, the host of `vault-addr`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`vault.example.internal`, `IpAddress(10.0.0.5)`"),
+            "{text}"
+        );
+        assert!(f.hint().unwrap().starts_with("set `vault-addr`"));
+    }
+}

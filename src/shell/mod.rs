@@ -53,6 +53,29 @@ pub fn tls_with_extra_roots(extra_pems: &[&str]) -> (rustls::ClientConfig, usize
     (config, added)
 }
 
+/// The rustls error somewhere in an error chain (a reqwest failure wraps it in hyper's error and
+/// an `io::Error`, whose `source()` skips its payload: `get_ref()` is read too).
+pub fn find_rustls_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if let Some(found) = find_rustls_error(inner) {
+                return Some(found);
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
 /// The most any Vault answer may hold: a config read with a large CA bundle is tens of KB.
 pub const VAULT_BODY_CAP: usize = 1024 * 1024;
 /// The most the OIDC token service may answer: `{"value": "<JWT>"}` is a few KB.

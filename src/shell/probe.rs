@@ -179,7 +179,7 @@ fn map_rustls(e: &rustls::Error, stream: &FirstBytes) -> TlsFailureKind {
     }
 }
 
-fn map_certificate_error(e: &CertificateError) -> TlsFailureKind {
+pub(crate) fn map_certificate_error(e: &CertificateError) -> TlsFailureKind {
     // rustls 0.23 reports the `…Context` variants (docs/dependencies.md §3); both spellings map.
     match e {
         CertificateError::UnknownIssuer => TlsFailureKind::UnknownIssuer,

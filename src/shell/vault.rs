@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::pure::host::VaultAddr;
 use crate::pure::secret::Secret;
-use crate::pure::vault_api::{self, Request, VaultFailure};
+use crate::pure::vault_api::{self, Request, VaultFailure, VaultTlsFailure};
 use crate::pure::{Diagnostic, ErrorClass};
 
 /// Time allowed for all attempts of one retried call, backoff included.
@@ -46,6 +46,14 @@ pub enum TransportError {
         path: String,
         location: String,
     },
+    /// Vault's certificate failed verification: the failure names the input to change.
+    #[error("`{method} {path}`: {failure}")]
+    Tls {
+        method: &'static str,
+        path: String,
+        /// Boxed: the rest of the enum is small, and every call returns it.
+        failure: Box<VaultTlsFailure>,
+    },
     #[error("`vault-ca-cert` holds no usable certificate")]
     BadVaultCa,
     #[error("cannot build the HTTP client: {0}")]
@@ -60,6 +68,7 @@ impl Diagnostic for TransportError {
     fn class(&self) -> ErrorClass {
         match self {
             TransportError::BadVaultCa => ErrorClass::User,
+            TransportError::Tls { failure, .. } => failure.class(),
             TransportError::Client(_) => ErrorClass::Bug,
             _ => ErrorClass::Remote,
         }
@@ -67,6 +76,7 @@ impl Diagnostic for TransportError {
 
     fn hint(&self) -> Option<String> {
         Some(match self {
+            TransportError::Tls { failure, .. } => return failure.hint(),
             TransportError::Unreachable { detail, .. } if detail.contains("certificate") => {
                 "Vault's certificate is not trusted: pass the CA that signs it as `vault-ca-cert` \
                  (PEM), or check `vault-addr`'s host name against the certificate"
@@ -138,6 +148,8 @@ pub struct Answer {
 pub struct VaultClient {
     http: reqwest::Client,
     addr: VaultAddr,
+    /// Certificates added to the public roots (from `vault-ca-cert` and `extra-ca-certs`).
+    cas_given: usize,
 }
 
 impl VaultClient {
@@ -171,6 +183,7 @@ impl VaultClient {
         Ok(VaultClient {
             http,
             addr: addr.clone(),
+            cas_given: added,
         })
     }
 
@@ -266,11 +279,18 @@ impl VaultClient {
         if let Some(body) = body {
             builder = builder.json(body);
         }
-        let unreachable = |e: reqwest::Error| TransportError::Unreachable {
-            method,
-            path: request.path.clone(),
-            addr: self.addr.to_string(),
-            detail: describe_reqwest(&e),
+        let unreachable = |e: reqwest::Error| match self.tls_failure(&e) {
+            Some(failure) => TransportError::Tls {
+                method,
+                path: request.path.clone(),
+                failure: Box::new(failure),
+            },
+            None => TransportError::Unreachable {
+                method,
+                path: request.path.clone(),
+                addr: self.addr.to_string(),
+                detail: describe_reqwest(&e),
+            },
         };
         let response = builder.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
@@ -350,6 +370,31 @@ impl VaultClient {
             status,
             retry_after,
             failure,
+        })
+    }
+}
+
+impl VaultClient {
+    /// A certificate that failed verification, read from the error chain (`None` for every
+    /// other failure, which stays `Unreachable`).
+    fn tls_failure(&self, e: &reqwest::Error) -> Option<VaultTlsFailure> {
+        let rustls::Error::InvalidCertificate(cert) = super::find_rustls_error(e)? else {
+            return None;
+        };
+        let presented = match cert {
+            rustls::CertificateError::NotValidForNameContext { presented, .. } => presented.clone(),
+            _ => Vec::new(),
+        };
+        let host = reqwest::Url::parse(self.addr.as_str())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        Some(VaultTlsFailure {
+            addr: self.addr.to_string(),
+            host,
+            kind: super::probe::map_certificate_error(cert),
+            presented,
+            cas_given: self.cas_given,
         })
     }
 }
