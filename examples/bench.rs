@@ -86,8 +86,13 @@ fn hostile_kubeconfigs() {
     // 31 inside the outer list: 32 levels, the most the check admits.
     let flow_unit = format!("{}{}, ", "[".repeat(31), "]".repeat(31));
     let flow = format!("a: [{}]\n", flow_unit.repeat((MIB - 16) / flow_unit.len()));
-    let indent_unit = format!("{}x: 1\n", " ".repeat(198));
-    let indent = format!("a:\n{}", indent_unit.repeat((MIB - 8) / indent_unit.len()));
+    // Distinct keys at 198 columns, so the parser reads the whole file.
+    let mut indent = String::from("a:\n");
+    let mut i = 0;
+    while indent.len() < MIB - 256 {
+        indent.push_str(&format!("{}x{i}: 1\n", " ".repeat(198)));
+        i += 1;
+    }
     let refused = format!(
         "a: {}{}\n",
         "[".repeat(MIB / 2 - 8),
