@@ -625,3 +625,28 @@ fn the_vip_in_one_shared_kv_mount_with_a_secret_per_environment() {
         .any(|r| r.method == "GET" && r.path == "secret/data/dev/ip"));
     assert_eq!(o.output("kubernetes-host"), format!("https://{VIP}:6443"));
 }
+
+#[test]
+fn a_failed_oidc_login_with_a_vault_token_set_fails_clearly_and_never_falls_back() {
+    let h = harness();
+    let root = h.server.root_token();
+    let o = h.run(
+        &[
+            ("jwt-audience", "https://not.bound.example"),
+            ("vault-token", root.as_str()),
+        ],
+        &[],
+    );
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    let message = o.output("error-message");
+    assert!(
+        message.contains("`vault-token` is set but not used"),
+        "{message}"
+    );
+    // Nothing was done with the supplied token.
+    assert!(!o.requests.iter().any(|r| r
+        .headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("x-vault-token") && v == &root)));
+    assert!(h.stored("", "dev-kubernetes").is_none());
+}

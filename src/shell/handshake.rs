@@ -1074,11 +1074,24 @@ async fn login(
 ) -> Result<Session, FailureRecord> {
     let client = Arc::new(client.clone());
     match (&settings.auth.oidc, &env.oidc, &settings.auth.token) {
-        (Some(login), Some(request), _) => {
+        (Some(login), Some(request), supplied) => {
+            // With both `jwt-role` and `vault-token`, OIDC wins where the runner offers it, and
+            // a failed OIDC login fails the run: it never falls back to the token silently.
+            let unused_token = |mut record: FailureRecord| {
+                if supplied.is_some() {
+                    record.message = format!(
+                        "{}; `vault-token` is set but not used, because the OIDC login wins \
+                         where the runner offers it (leave `jwt-role` empty to log in with the \
+                         token)",
+                        record.message
+                    );
+                }
+                record
+            };
             let audience = login.audience.clone();
             let jwt = oidc::request_token(request, audience.as_deref(), &settings.extra_trust())
                 .await
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| unused_token(failure(&e)))?;
             runner.mask(&jwt);
             // The job's own claims (none secret): a wrong `environment` input reads later as a
             // missing policy, so it is named now, before any KV or config path can fail.
@@ -1101,7 +1114,7 @@ async fn login(
             let call = vault_api::jwt_login(login.mount.as_str(), &login.role, &shown_audience, ns);
             let body = serde_json::json!({"role": login.role, "jwt": jwt.expose_secret()});
             let answer = client.send(&call, None, Some(&body)).await.map_err(|e| {
-                let mut record = failure(&e);
+                let mut record = unused_token(failure(&e));
                 // Refused for claims or audience: show what this job presented.
                 if matches!(&e, CallError::Vault(f) if f.status == 400 || f.status == 403)
                     && !job_claims.is_empty()
