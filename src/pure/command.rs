@@ -15,6 +15,20 @@
 //! `::add-mask::`. So untrusted text never carries a line break, never starts a line with `::`,
 //! and never contains `##[` in any line we print (see [`defuse`]).
 
+/// RFC 3986 percent-encoding of everything but the unreserved characters (a URL's query value;
+/// also the form a secret takes when a server echoes a URL back).
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Escapes a workflow command's message: `%`, CR and LF (the runner decodes `%25` last).
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")

@@ -113,7 +113,7 @@ fn secret_forms(value: &str) -> Vec<String> {
         forms.push(v.to_string());
         let json = serde_json::to_string(v).unwrap_or_default();
         forms.push(json.trim_matches('"').to_string());
-        forms.push(percent_encode(v));
+        forms.push(crate::pure::command::percent_encode(v));
         // The runner's workflow-command escaping of the value, as an echoed command shows it,
         // and the Markdown and HTML escaping the summaries apply to text they quote.
         forms.push(crate::pure::command::escape_data(v));
@@ -132,19 +132,6 @@ fn secret_forms(value: &str) -> Vec<String> {
     forms.sort();
     forms.dedup();
     forms
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -76,7 +76,8 @@ impl GithubClient {
         timeout: Duration,
         extra_ca_pems: &[&str],
     ) -> Result<Self, GithubError> {
-        if !api_url_allowed(api_url) {
+        // The token goes with every API call: never over plain http, except to this machine.
+        if !crate::shell::https_or_loopback_http(api_url) {
             return Err(GithubError::Transport(format!(
                 "`GITHUB_API_URL` must be an https URL (http only on loopback), not `{}`",
                 crate::pure::command::escape_log_line(api_url)
@@ -282,13 +283,7 @@ impl GithubClient {
             })?;
         let url = reqwest::Url::parse(&location)
             .map_err(|_| GithubError::Transport("the download redirect is not a URL".into()))?;
-        let loopback = url.host_str().is_some_and(|h| {
-            h == "localhost"
-                || h.trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        if !crate::shell::https_or_loopback_http(url.as_str()) {
             return Err(GithubError::Transport(
                 "the download redirect is not https".into(),
             ));
@@ -336,15 +331,6 @@ impl GithubClient {
             url_path: url.path().to_string(),
             file_name,
         })
-    }
-}
-
-/// The token goes with every API call: `GITHUB_API_URL` must be https, or http to this machine.
-pub fn api_url_allowed(api_url: &str) -> bool {
-    match reqwest::Url::parse(api_url) {
-        Ok(u) if u.scheme() == "https" => true,
-        Ok(u) if u.scheme() == "http" => crate::shell::is_loopback_url(api_url),
-        _ => false,
     }
 }
 
@@ -450,15 +436,27 @@ mod tests {
 
     #[test]
     fn the_api_url_is_https_or_loopback_http() {
-        assert!(api_url_allowed("https://api.github.com"));
-        assert!(api_url_allowed("https://ghes.example.com/api/v3"));
-        assert!(api_url_allowed("http://127.0.0.1:8080"));
-        assert!(api_url_allowed("http://[::1]:8080/api/v3"));
+        assert!(crate::shell::https_or_loopback_http(
+            "https://api.github.com"
+        ));
+        assert!(crate::shell::https_or_loopback_http(
+            "https://ghes.example.com/api/v3"
+        ));
+        assert!(crate::shell::https_or_loopback_http(
+            "http://127.0.0.1:8080"
+        ));
+        assert!(crate::shell::https_or_loopback_http(
+            "http://[::1]:8080/api/v3"
+        ));
         // Checked before any connection: these are never contacted.
-        assert!(!api_url_allowed("http://10.0.0.1/api/v3"));
-        assert!(!api_url_allowed("http://ghes.example.com/api/v3"));
-        assert!(!api_url_allowed("ftp://x"));
-        assert!(!api_url_allowed("api.github.com"));
+        assert!(!crate::shell::https_or_loopback_http(
+            "http://10.0.0.1/api/v3"
+        ));
+        assert!(!crate::shell::https_or_loopback_http(
+            "http://ghes.example.com/api/v3"
+        ));
+        assert!(!crate::shell::https_or_loopback_http("ftp://x"));
+        assert!(!crate::shell::https_or_loopback_http("api.github.com"));
     }
 
     #[test]

@@ -152,6 +152,16 @@ pub fn same_origin_redirects(url: &str) -> reqwest::redirect::Policy {
     })
 }
 
+/// True for an https URL, or an http one to this machine: the only URLs a credential may be
+/// sent to (the OIDC request token, the GitHub token; the blob download follows the same rule).
+pub fn https_or_loopback_http(url: &str) -> bool {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "https" => true,
+        Ok(u) if u.scheme() == "http" => is_loopback_url(url),
+        _ => false,
+    }
+}
+
 /// True for hosts on this machine: no proxy can reach them, and a proxy must not see a token
 /// sent over plain http to one.
 pub fn is_loopback_url(url: &str) -> bool {

@@ -70,33 +70,11 @@ pub fn token_url(base: &str, audience: Option<&str>) -> String {
         None => base.to_string(),
         Some(aud) => {
             let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}audience={}", percent_encode(aud))
+            format!(
+                "{base}{sep}audience={}",
+                crate::pure::command::percent_encode(aud)
+            )
         }
-    }
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn allowed_url(url: &str) -> bool {
-    match reqwest::Url::parse(url) {
-        Ok(u) if u.scheme() == "https" => true,
-        Ok(u) if u.scheme() == "http" => {
-            let host = u.host_str().unwrap_or_default().trim_matches(['[', ']']);
-            host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        _ => false,
     }
 }
 
@@ -107,7 +85,7 @@ pub async fn request_token(
     audience: Option<&str>,
     extra_ca_pems: &[&str],
 ) -> Result<Secret, OidcError> {
-    if !allowed_url(&request.url) {
+    if !super::https_or_loopback_http(&request.url) {
         return Err(OidcError::BadUrl);
     }
     let mut builder = reqwest::Client::builder()
@@ -182,10 +160,12 @@ mod tests {
             "http://127.0.0.1:1/t?audience=vault"
         );
         assert_eq!(token_url("https://h/t?a=1", None), "https://h/t?a=1");
-        assert!(allowed_url(
+        assert!(super::super::https_or_loopback_http(
             "https://pipelines.actions.githubusercontent.com/x"
         ));
-        assert!(allowed_url("http://127.0.0.1:8080/x"));
-        assert!(!allowed_url("http://10.0.0.1/x"));
+        assert!(super::super::https_or_loopback_http(
+            "http://127.0.0.1:8080/x"
+        ));
+        assert!(!super::super::https_or_loopback_http("http://10.0.0.1/x"));
     }
 }
