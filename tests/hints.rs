@@ -243,3 +243,25 @@ fn a_vault_addr_without_scheme_or_with_v1_gets_the_corrected_value() {
     let text = o.output("error-message");
     assert!(text.contains(&format!("`vault-addr: {url}`")), "{text}");
 }
+
+#[test]
+fn a_vip_secret_the_policy_does_not_cover_is_granted_then_stored_by_the_printed_commands() {
+    let h = harness();
+    // The run names a secret the CI policy does not cover: Vault answers 403 before it looks.
+    let o = h.run(&[("vip-secret", "api")], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("`default`, `dev-handshake`"), "{text}");
+    let pasted = paste_hint(&h, text);
+    assert!(
+        pasted.starts_with("vault policy read dev-handshake"),
+        "{pasted}"
+    );
+    // Now the read is allowed, and the secret is missing: the fix stores it.
+    let o = h.run(&[("vip-secret", "api")], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    let pasted = paste_hint_after(&h, text, &format!("VIP={VIP}; "));
+    assert_eq!(pasted, "vault kv put -mount=kv/dev api vip=\"$VIP\"");
+    assert_ok(&h.run(&[("vip-secret", "api")], &[]), "changed");
+}

@@ -256,7 +256,21 @@ pub fn allows_config_write(capabilities: &[String]) -> bool {
 /// already grants is lost. `policies` are the token's; the first one besides `default` is the
 /// one to extend (the `default` policy is Vault's and shared by every token).
 pub fn config_write_policy_fix(mount: &str, policies: &[String]) -> String {
-    let block = format!("path \"auth/{mount}/config\" {{ capabilities = [\"read\", \"update\"] }}");
+    policy_fix(
+        &format!("auth/{mount}/config"),
+        &["read", "update"],
+        "`update` (`create` alone is not enough: the path has no existence check)",
+        policies,
+    )
+}
+
+/// The policy change that grants `capabilities` on `path`, as a command that works when pasted
+/// (read the policy, append the `path` block, write it back: nothing it grants is lost). `lack`
+/// says what is missing; `policies` are the token's, and the first besides `default` is the one
+/// to extend (`default` is Vault's and shared by every token).
+pub fn policy_fix(path: &str, capabilities: &[&str], lack: &str, policies: &[String]) -> String {
+    let caps: Vec<String> = capabilities.iter().map(|c| format!("\"{c}\"")).collect();
+    let block = format!("path \"{path}\" {{ capabilities = [{}] }}", caps.join(", "));
     let own: Vec<&String> = policies
         .iter()
         .filter(|p| *p != "default" && *p != "root")
@@ -270,17 +284,16 @@ pub fn config_write_policy_fix(mount: &str, policies: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let pasteable = is_plain_name(path.replace('/', "").as_str());
     match own.first() {
-        Some(policy) if is_plain_name(policy) => format!(
-            "the token's policies ({shown}) lack `update` on `auth/{mount}/config` (`create` \
-             alone is not enough: the path has no existence check); add \
-             `{block}` to `{policy}`: `vault policy read {policy} > {policy}.hcl && printf \
-             '%s\\n' '{block}' >> {policy}.hcl && vault policy write {policy} {policy}.hcl`"
+        Some(policy) if is_plain_name(policy) && pasteable => format!(
+            "the token's policies ({shown}) lack {lack} on `{path}`; add `{block}` to \
+             `{policy}`: `vault policy read {policy} > {policy}.hcl && printf '%s\\n' '{block}' \
+             >> {policy}.hcl && vault policy write {policy} {policy}.hcl`"
         ),
         _ => format!(
-            "the token's policies ({shown}) lack `update` on `auth/{mount}/config` (`create` \
-             alone is not enough: the path has no existence check); add \
-             `{block}` to a policy of the role this run logs in with"
+            "the token's policies ({shown}) lack {lack} on `{path}`; add `{block}` to a policy \
+             of the role this run logs in with"
         ),
     }
 }

@@ -543,7 +543,7 @@ async fn handshake(
 
     // 4. Host.
     runner.group("Kubernetes host");
-    let host = resolve_host(&settings, &client, &token)
+    let host = resolve_host(&settings, &client, &token, &policies)
         .await
         .inspect_err(|f| {
             lock(report).step("host", StepStatus::Failed, f.message.clone());
@@ -1249,6 +1249,7 @@ async fn resolve_host(
     settings: &Settings,
     client: &VaultClient,
     token: &Secret,
+    policies: &[String],
 ) -> Result<KubernetesHost, FailureRecord> {
     match &settings.host {
         HostSource::Input(h) => Ok(h.clone()),
@@ -1263,7 +1264,20 @@ async fn resolve_host(
             let answer = client
                 .send(&call, Some(token), None)
                 .await
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| match e {
+                    // Refused: name the token's policies and the block that grants the read.
+                    CallError::Vault(f) if f.status == 403 => {
+                        let mut record = failure(&CallError::Vault(f.clone()));
+                        record.hint = Some(vault_api::policy_fix(
+                            &f.path,
+                            &["read"],
+                            "`read`",
+                            policies,
+                        ));
+                        record
+                    }
+                    other => failure(&other),
+                })?;
             let location = HostSource::vip_location(mount, secret, key);
             let data = answer.body.as_ref().and_then(|b| b.pointer("/data/data"));
             let value = data
