@@ -305,6 +305,24 @@ fn run_container_with(mut cmd: Command, name: &str, scratch: &Path, mut tick: im
     run
 }
 
+/// An OIDC grant for a push job of the seed's repository and environment, and the environment
+/// the runner gives the container for it.
+fn push_job(
+    h: &Harness,
+) -> (
+    vault_k8s_handshake::devserver::OidcGrant,
+    BTreeMap<String, String>,
+) {
+    let grant = h.server.grant_oidc(job_claims(
+        &h.seed.repository,
+        &h.seed.environment,
+        "refs/heads/main",
+        "push",
+    ));
+    let env = runner_env(h, &grant.request_url, &grant.request_token);
+    (grant, env)
+}
+
 /// The runner's `docker run` (docs/actions-behaviour.md §2.3), plus `--read-only` with no tmpfs: the
 /// image's root takes no writes, so everything the action writes must land in a mount.
 /// `--http-proxy=false`: docker forwards no proxy variables the runner did not set.
@@ -351,13 +369,7 @@ fn real_image_stops_revokes_and_reports_when_cancelled() {
     ));
     let layout = Layout::create(&h);
     let scratch = tempfile::tempdir().unwrap();
-    let grant = h.server.grant_oidc(job_claims(
-        &h.seed.repository,
-        &h.seed.environment,
-        "refs/heads/main",
-        "push",
-    ));
-    let env = runner_env(&h, &grant.request_url, &grant.request_token);
+    let (grant, env) = push_job(&h);
     let name = format!("vkh-image-cancel-{}", std::process::id());
     let cmd = container_command(scratch.path(), &name, &env, &layout, &image);
     let mut sent = false;
@@ -408,13 +420,7 @@ fn real_image_writes_the_config_as_a_container_action() {
     let h = harness();
     let layout = Layout::create(&h);
     let scratch = tempfile::tempdir().unwrap();
-    let grant = h.server.grant_oidc(job_claims(
-        &h.seed.repository,
-        &h.seed.environment,
-        "refs/heads/main",
-        "push",
-    ));
-    let env = runner_env(&h, &grant.request_url, &grant.request_token);
+    let (grant, env) = push_job(&h);
     let before = snapshot(&h.root);
 
     let name = format!("vkh-image-test-{}", std::process::id());
