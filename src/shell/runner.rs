@@ -109,8 +109,6 @@ impl Runner {
         }
     }
 
-    /// Opens a phase of the log. Outside a runner the `== title` header waits for the phase's
-    /// first line, so a phase that prints nothing leaves no empty header behind.
     /// From now on, phase titles and log lines say that this is a dry run.
     pub fn set_dry_run(&self) {
         self.dry_run
@@ -121,6 +119,8 @@ impl Runner {
         self.dry_run.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Opens a phase of the log. Outside a runner the `== title` header waits for the phase's
+    /// first line, so a phase that prints nothing leaves no empty header behind.
     pub fn group(&self, title: &str) {
         let title = self.redact(title);
         let title = if self.dry() {
