@@ -464,21 +464,20 @@ fn run_action(matches: &ArgMatches, now: i64) -> ExitCode {
 /// Runs the handshake on a fresh runtime with inputs already gathered.
 #[cfg(feature = "native")]
 pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
-    use std::sync::Arc;
     let started_at = crate::pure::ca::Timestamp(now).to_string();
     // Only a valid environment names the report file (a rejected one is used nowhere).
     let environment = crate::pure::contract::parse_environment(&raw)
         .unwrap_or_else(|_| "invalid-environment".into());
-    let run_env = crate::shell::handshake::RunEnv {
+    let snapshot = crate::pure::machine::Snapshot {
         raw,
         oidc: env::read_oidc_request(),
-        rules: env::read_file_rules(),
         context: env::read_run_context(started_at),
         now,
         report_file_name: env::report_file_name(&environment),
         event: env::read_event(),
         github_api_url: env::read_api_url(),
         run_id: env::read_run_id(),
+        paths: env::read_runner_paths(),
     };
     // A panic's message may quote data (a Vault answer, a path): print only where it happened.
     // The handshake's wrapper still revokes the token and reports the failure.
@@ -496,15 +495,17 @@ pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
             )
         );
     }));
-    let runner = Arc::new(crate::shell::runner::Runner::new(env::read_runner_paths()));
-    let runtime = match crate::shell::runtime() {
+    let runtime = match crate::shell::current_thread_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ErrorClass::Bug.exit_code();
         }
     };
-    runtime.block_on(crate::shell::handshake::run(run_env, runner))
+    runtime.block_on(crate::shell::driver::drive(
+        snapshot,
+        env::read_file_rules(),
+    ))
 }
 
 fn print_warnings(warnings: &[String]) {

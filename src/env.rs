@@ -109,15 +109,14 @@ pub fn wants_colour(tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 }
 
 /// The paths the run writes to.
-#[cfg(feature = "native")]
-pub fn read_runner_paths() -> crate::shell::runner::RunnerPaths {
+pub fn read_runner_paths() -> crate::pure::machine::RunnerPaths {
     let in_runner = in_runner();
     let (tty, colour) = read_terminal();
-    crate::shell::runner::RunnerPaths {
+    crate::pure::machine::RunnerPaths {
         in_runner,
-        output: non_empty(GITHUB_OUTPUT).map(PathBuf::from),
-        step_summary: non_empty(GITHUB_STEP_SUMMARY).map(PathBuf::from),
-        temp: non_empty(RUNNER_TEMP).map(PathBuf::from),
+        output: non_empty(GITHUB_OUTPUT),
+        step_summary: non_empty(GITHUB_STEP_SUMMARY),
+        temp: non_empty(RUNNER_TEMP).unwrap_or_else(|| std::env::temp_dir().display().to_string()),
         person: !in_runner || tty,
         colour,
         temp_removed: false,
@@ -148,13 +147,12 @@ pub fn read_run_context(started_at: String) -> crate::pure::summary::RunContext 
 }
 
 /// The OIDC request variables, when the runner offers a token.
-#[cfg(feature = "native")]
-pub fn read_oidc_request() -> Option<crate::shell::oidc::OidcRequest> {
+pub fn read_oidc_request() -> Option<crate::pure::machine::OidcRequest> {
     let url = non_empty(ACTIONS_ID_TOKEN_REQUEST_URL)?;
     let token = non_empty(ACTIONS_ID_TOKEN_REQUEST_TOKEN)?;
-    Some(crate::shell::oidc::OidcRequest {
+    Some(crate::pure::machine::OidcRequest {
         url,
-        token: crate::pure::secret::Secret::new(token),
+        token: crate::pure::machine::wire::WireSecret(crate::pure::secret::Secret::new(token)),
     })
 }
 

@@ -10,17 +10,15 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 
 use super::kube::{KubeApiServer, KubeOptions, San, API_AUDIENCES};
 use super::seed::{self, Seed};
 use super::{DevServer, ServerOptions};
 use crate::pure::contract::RawInputs;
+use crate::pure::machine::wire::WireSecret;
+use crate::pure::machine::{OidcRequest, RunnerPaths, Snapshot};
 use crate::pure::secret::Secret;
 use crate::pure::summary::RunContext;
-use crate::shell::handshake::{self, RunEnv};
-use crate::shell::oidc::OidcRequest;
-use crate::shell::runner::{Runner, RunnerPaths};
 use crate::source::FileRules;
 
 /// The loopback stand-in for the kube-vip VIP.
@@ -189,13 +187,12 @@ fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), S
             raw.set(name, value);
         }
         let output = dir.join(format!("output-{attempt}"));
-        let env = RunEnv {
+        let env = Snapshot {
             raw,
             oidc: Some(OidcRequest {
                 url: grant.request_url,
-                token: Secret::new(grant.request_token),
+                token: WireSecret(Secret::new(grant.request_token)),
             }),
-            rules: FileRules::anywhere(),
             context: RunContext {
                 repository: Some(seed.repository.clone()),
                 actor: Some("demo".into()),
@@ -210,18 +207,18 @@ fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), S
             event: Default::default(),
             github_api_url: github.api_url(),
             run_id: None,
+            paths: RunnerPaths {
+                in_runner: false,
+                output: Some(output.display().to_string()),
+                step_summary: None,
+                temp: dir.display().to_string(),
+                person: true,
+                colour,
+                temp_removed: true,
+            },
         };
-        let runner = Arc::new(Runner::new(RunnerPaths {
-            in_runner: false,
-            output: Some(output.clone()),
-            step_summary: None,
-            temp: Some(dir.to_path_buf()),
-            person: true,
-            colour,
-            temp_removed: true,
-        }));
-        let runtime = crate::shell::runtime().map_err(|e| e.to_string())?;
-        let code = runtime.block_on(handshake::run(env, runner));
+        let runtime = crate::shell::current_thread_runtime().map_err(|e| e.to_string())?;
+        let code = runtime.block_on(crate::shell::driver::drive(env, FileRules::anywhere()));
         let outputs = std::fs::read_to_string(&output).unwrap_or_default();
         let result = outputs
             .lines()

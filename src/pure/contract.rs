@@ -488,6 +488,43 @@ impl RawInputs {
     }
 }
 
+/// The JSON form a driver hands over: `{"values": {name: value}, "not_utf8": [name]}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RawInputsWire {
+    values: BTreeMap<String, String>,
+    #[serde(default)]
+    not_utf8: Vec<String>,
+}
+
+impl serde::Serialize for RawInputs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RawInputsWire {
+            values: self
+                .values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            not_utf8: self.not_utf8.iter().map(|n| n.to_string()).collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawInputs {
+    /// Names not in `INPUTS` are ignored, as the runner's unknown `INPUT_*` variables are.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = RawInputsWire::deserialize(d)?;
+        let mut raw = RawInputs::default();
+        for (name, value) in wire.values {
+            raw.set(&name, value);
+        }
+        for name in wire.not_utf8 {
+            raw.set_not_utf8(&name);
+        }
+        Ok(raw)
+    }
+}
+
 /// The spec of an input by name.
 pub fn spec(name: &str) -> Option<&'static InputSpec> {
     INPUTS.iter().find(|s| s.name == name)

@@ -8,10 +8,12 @@
 
 pub mod artifact;
 pub mod ca;
+pub mod cafile;
 pub mod command;
 pub mod contract;
 pub mod host;
 pub mod kubeconfig;
+pub mod machine;
 pub mod plan;
 pub mod probe;
 pub mod proof;

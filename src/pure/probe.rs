@@ -572,8 +572,9 @@ fn backticked(items: &[String]) -> String {
         .join(", ")
 }
 
-/// Why a handshake failed, as the shell reads it from rustls and the socket.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a handshake failed, as a driver reads it from its TLS library and the socket.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TlsFailureKind {
     /// No path from the certificate to a given CA (rustls `UnknownIssuer`).
     UnknownIssuer,
@@ -596,6 +597,30 @@ pub enum TlsFailureKind {
     Alert(String),
     /// Anything else, described.
     Other(String),
+}
+
+/// What a driver's probe reported, classified: the chain and outcome it saw become a finding.
+/// `wanted` is the host name or address checked, `now` the time the handshake was checked at.
+pub fn classify_report(
+    report: crate::pure::machine::wire::ProbeReport,
+    ca_ders: &[Vec<u8>],
+    wanted: &str,
+    now: i64,
+) -> ProbeFinding {
+    use crate::pure::machine::wire::ProbeReport;
+    let ders = |chain: Vec<crate::pure::machine::wire::Bytes>| -> Vec<Vec<u8>> {
+        chain.into_iter().map(|b| b.0).collect()
+    };
+    match report {
+        ProbeReport::Verified { chain, protocol } => classify_verified(&ders(chain), &protocol),
+        ProbeReport::Failed { reason, chain } => {
+            classify_tls_failure(reason, &ders(chain), ca_ders, wanted, now)
+        }
+        ProbeReport::Refused => ProbeFinding::Refused,
+        ProbeReport::TimedOut { after_ms } => ProbeFinding::TimedOut { after_ms },
+        ProbeReport::Unreachable { detail } => ProbeFinding::Unreachable { detail },
+        ProbeReport::BadCa { detail } => ProbeFinding::TlsFailure { detail },
+    }
 }
 
 /// Classifies a failed handshake. `presented` is the chain the server sent, end-entity first

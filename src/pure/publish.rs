@@ -65,7 +65,7 @@ pub fn parse_targets(value: &str) -> Result<Vec<Target>, String> {
 }
 
 /// What the event payload says about the commit and pull request.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventFacts {
     /// The commit a check run belongs to: the PR head, not the test merge commit.
     pub head_sha: Option<String>,

@@ -91,7 +91,7 @@ pub struct StepRecord {
 }
 
 /// Who ran it, where: the audit trail's context (all from `GITHUB_*`, public).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunContext {
     pub run_url: Option<String>,
     pub repository: Option<String>,

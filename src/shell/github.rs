@@ -13,7 +13,9 @@ use std::time::Duration;
 use octocrab::Octocrab;
 use serde_json::{json, Value};
 
+use crate::pure::machine::wire::{self, GithubAnswer, GithubCall, GithubFailure, GithubRequest};
 use crate::pure::secret::Secret;
+use std::collections::HashMap;
 
 /// What GitHub answered when it was not a success.
 #[derive(Debug, thiserror::Error)]
@@ -381,26 +383,6 @@ pub struct Download {
     pub file_name: Option<String>,
 }
 
-impl Download {
-    /// Zip by content type or a `.zip` URL path, as the toolkit decides
-    /// (docs/actions-behaviour.md §5.3).
-    pub fn is_zip(&self) -> bool {
-        let by_type = self.content_type.as_deref().is_some_and(|t| {
-            let t = t
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            matches!(
-                t.as_str(),
-                "application/zip" | "application/x-zip-compressed" | "application/zip-compressed"
-            )
-        });
-        by_type || self.url_path.ends_with(".zip")
-    }
-}
-
 fn header_text(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -427,8 +409,88 @@ fn short(e: &reqwest::Error) -> String {
     }
 }
 
-/// Shared so the handshake can post after its main task ends.
-pub type SharedGithub = Arc<GithubClient>;
+impl From<GithubError> for GithubFailure {
+    fn from(e: GithubError) -> Self {
+        match e {
+            GithubError::Status { status, message } => GithubFailure::Status { status, message },
+            GithubError::Transport(detail) => GithubFailure::Transport { detail },
+        }
+    }
+}
+
+/// The `github` effect: one REST call, through a client kept per connection.
+#[derive(Default)]
+pub struct Clients {
+    made: HashMap<String, GithubClient>,
+}
+
+impl Clients {
+    pub async fn perform(
+        &mut self,
+        request: &GithubRequest,
+    ) -> Result<GithubAnswer, GithubFailure> {
+        let conn = &request.conn;
+        let key = format!(
+            "{}|{}|{}|{}",
+            conn.api_url,
+            conn.repository,
+            conn.timeout_ms,
+            conn.extra_ca_pems.join("\u{0}")
+        );
+        let client = match self.made.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let extra: Vec<&str> = conn.extra_ca_pems.iter().map(String::as_str).collect();
+                v.insert(GithubClient::new(
+                    &conn.api_url,
+                    &conn.repository,
+                    &conn.token.0,
+                    Duration::from_millis(conn.timeout_ms),
+                    &extra,
+                )?)
+            }
+        };
+        let url = |u: String| GithubAnswer::Url { url: u };
+        Ok(match &request.call {
+            GithubCall::CreateCheckRun {
+                name,
+                head_sha,
+                conclusion,
+                title,
+                summary,
+                details_url,
+            } => url(client
+                .create_check_run(
+                    name,
+                    head_sha,
+                    conclusion,
+                    title,
+                    summary,
+                    details_url.as_deref(),
+                )
+                .await?),
+            GithubCall::ListComments { number } => GithubAnswer::Json {
+                value: Value::Array(client.list_comments(*number).await?),
+            },
+            GithubCall::CreateComment { number, body } => {
+                url(client.create_comment(*number, body).await?)
+            }
+            GithubCall::UpdateComment { id, body } => url(client.update_comment(*id, body).await?),
+            GithubCall::ListArtifacts { run_id } => GithubAnswer::Json {
+                value: client.list_artifacts(*run_id).await?,
+            },
+            GithubCall::DownloadArtifact { id, cap } => {
+                let d = client.download_artifact(*id, *cap).await?;
+                GithubAnswer::Download(wire::Download {
+                    bytes: wire::Bytes(d.bytes),
+                    content_type: d.content_type,
+                    url_path: d.url_path,
+                    file_name: d.file_name,
+                })
+            }
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {

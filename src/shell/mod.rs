@@ -1,19 +1,23 @@
 //! The native shell: the network side of the handshake (Vault, GitHub OIDC) and the runner's
 //! files. Everything it decides about Vault comes from the core; it sends, reads and records.
 
-pub mod artifact;
+pub mod driver;
 pub mod github;
-pub mod handshake;
-pub mod oidc;
+pub mod http;
 pub mod probe;
-pub mod proof;
-pub mod runner;
-pub mod vault;
 
 use std::sync::Arc;
 
-/// The runtime every driver and stand-in runs on: two workers (the machines this runs on have
-/// few cores), IO and timers on.
+/// The runtime the handshake runs on: one thread, since the machine is one sequence of effects
+/// and a second worker would buy nothing.
+pub fn current_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// The runtime the stand-ins run on: two workers (the machines this runs on have few cores),
+/// IO and timers on.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -123,18 +127,7 @@ pub async fn read_capped(
     Ok(bytes)
 }
 
-/// `scheme://host:port` of a URL (empty when it does not parse): what "same origin" compares.
-pub fn origin_of(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}:{}",
-            u.scheme(),
-            u.host_str().unwrap_or_default(),
-            u.port_or_known_default().unwrap_or(0)
-        ),
-        Err(_) => String::new(),
-    }
-}
+pub use crate::pure::machine::{https_or_loopback_http, is_loopback_url, origin_of};
 
 /// Follows at most three redirects, and only to the origin of `url` (same scheme, host and
 /// port), so a bearer or token never reaches a host the caller did not name, and an https
@@ -150,28 +143,4 @@ pub fn same_origin_redirects(url: &str) -> reqwest::redirect::Policy {
             attempt.stop()
         }
     })
-}
-
-/// True for an https URL, or an http one to this machine: the only URLs a credential may be
-/// sent to (the OIDC request token, the GitHub token; the blob download follows the same rule).
-pub fn https_or_loopback_http(url: &str) -> bool {
-    match reqwest::Url::parse(url) {
-        Ok(u) if u.scheme() == "https" => true,
-        Ok(u) if u.scheme() == "http" => is_loopback_url(url),
-        _ => false,
-    }
-}
-
-/// True for hosts on this machine: no proxy can reach them, and a proxy must not see a token
-/// sent over plain http to one.
-pub fn is_loopback_url(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .is_some_and(|h| {
-            h == "localhost"
-                || h.trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        })
 }

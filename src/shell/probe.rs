@@ -25,14 +25,14 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::pure::host::{HostName, KubernetesHost};
-use crate::pure::probe::{classify_tls_failure, classify_verified, ProbeFinding, TlsFailureKind};
+use crate::pure::machine::wire::{Bytes, ProbeReport, ProbeRequest};
+use crate::pure::probe::{classify_report, ProbeFinding, TlsFailureKind};
 
 /// How many bytes of the server's first answer are kept to describe a non-TLS answer.
 const KEPT_ANSWER_BYTES: usize = 80;
 
-/// Probes `host` once: TCP connect, then a TLS handshake trusting only `ca_ders`, with the
-/// host's address or name as the server name and certificates checked at `now` (Unix seconds).
-/// `timeout` bounds name resolution, connect and handshake together.
+/// Probes `host` once and classifies what was found (the machine does the same through
+/// [`probe_wire`]).
 pub async fn probe(
     host: &KubernetesHost,
     ca_ders: &[Vec<u8>],
@@ -43,46 +43,65 @@ pub async fn probe(
         HostName::Ip(ip) => ip.to_string(),
         HostName::Dns(name) => name.clone(),
     };
-    let verifier = match RecordingVerifier::new(ca_ders, now) {
-        Ok(verifier) => Arc::new(verifier),
-        Err(detail) => return ProbeFinding::TlsFailure { detail },
+    let request = ProbeRequest {
+        host: host.as_str().to_string(),
+        connect_host: wanted.clone(),
+        port: host.port(),
+        server_name: wanted.clone(),
+        ca_ders: ca_ders.iter().map(|d| Bytes(d.clone())).collect(),
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        now,
     };
-    let after_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-    tracing::debug!(host = %host, after_ms, cas = ca_ders.len(), "probing kubernetes_host");
-    let attempt = handshake(host, &wanted, verifier, ca_ders, now, after_ms);
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(finding) => finding,
-        Err(_) => ProbeFinding::TimedOut { after_ms },
+    classify_report(probe_wire(&request).await, ca_ders, &wanted, now)
+}
+
+/// The probe effect: TCP connect, then a TLS handshake trusting only the request's CAs, with
+/// its server name, certificates checked at its `now`. The timeout bounds name resolution,
+/// connect and handshake together.
+pub async fn probe_wire(request: &ProbeRequest) -> ProbeReport {
+    let ca_ders: Vec<Vec<u8>> = request.ca_ders.iter().map(|b| b.0.clone()).collect();
+    let verifier = match RecordingVerifier::new(&ca_ders, request.now) {
+        Ok(verifier) => Arc::new(verifier),
+        Err(detail) => return ProbeReport::BadCa { detail },
+    };
+    let after_ms = request.timeout_ms;
+    tracing::debug!(host = %request.host, after_ms, cas = ca_ders.len(), "probing kubernetes_host");
+    let attempt = handshake(request, verifier);
+    match tokio::time::timeout(Duration::from_millis(after_ms), attempt).await {
+        Ok(report) => report,
+        Err(_) => ProbeReport::TimedOut { after_ms },
     }
 }
 
-async fn handshake(
-    host: &KubernetesHost,
-    wanted: &str,
-    verifier: Arc<RecordingVerifier>,
-    ca_ders: &[Vec<u8>],
-    now: i64,
-    after_ms: u64,
-) -> ProbeFinding {
-    let port = host.port();
-    let (addrs, server_name) = match host.host() {
-        HostName::Ip(ip) => (
-            vec![SocketAddr::new(*ip, port)],
-            ServerName::IpAddress((*ip).into()),
+fn chain_of(verifier: &RecordingVerifier) -> Vec<Bytes> {
+    verifier.chain().into_iter().map(Bytes).collect()
+}
+
+async fn handshake(request: &ProbeRequest, verifier: Arc<RecordingVerifier>) -> ProbeReport {
+    let after_ms = request.timeout_ms;
+    let port = request.port;
+    let (addrs, server_name) = match request.connect_host.parse::<std::net::IpAddr>() {
+        Ok(ip) => (
+            vec![SocketAddr::new(ip, port)],
+            ServerName::IpAddress(ip.into()),
         ),
-        HostName::Dns(name) => {
+        Err(_) => {
+            let name = request.server_name.clone();
             let server_name = match ServerName::try_from(name.clone()) {
                 Ok(server_name) => server_name,
                 Err(e) => {
-                    return ProbeFinding::TlsFailure {
-                        detail: format!("`{name}` is not a name TLS can check ({e})"),
+                    return ProbeReport::Failed {
+                        reason: TlsFailureKind::Other(format!(
+                            "`{name}` is not a name TLS can check ({e})"
+                        )),
+                        chain: Vec::new(),
                     }
                 }
             };
-            match tokio::net::lookup_host((name.as_str(), port)).await {
+            match tokio::net::lookup_host((request.connect_host.as_str(), port)).await {
                 Ok(found) => (found.collect(), server_name),
                 Err(e) => {
-                    return ProbeFinding::Unreachable {
+                    return ProbeReport::Unreachable {
                         detail: format!("`{name}` does not resolve ({e})"),
                     }
                 }
@@ -108,17 +127,20 @@ async fn handshake(
             };
             // Dropping the stream closes the socket: nothing is sent after the handshake.
             drop(tls);
-            classify_verified(&verifier.chain(), &protocol)
+            ProbeReport::Verified {
+                chain: chain_of(&verifier),
+                protocol,
+            }
         }
         Err((e, stream)) => {
-            let kind = match find_rustls(&e) {
+            let reason = match find_rustls(&e) {
                 Some(tls) => map_rustls(tls, &stream),
                 None => match e.kind() {
-                    io::ErrorKind::TimedOut => return ProbeFinding::TimedOut { after_ms },
+                    io::ErrorKind::TimedOut => return ProbeReport::TimedOut { after_ms },
                     io::ErrorKind::ConnectionReset
                     | io::ErrorKind::ConnectionAborted
                     | io::ErrorKind::BrokenPipe => {
-                        return ProbeFinding::Unreachable {
+                        return ProbeReport::Unreachable {
                             detail: format!(
                                 "the connection was reset during the TLS handshake ({e})"
                             ),
@@ -134,18 +156,21 @@ async fn handshake(
                 },
             };
             tracing::debug!(error = %e, "TLS handshake failed");
-            classify_tls_failure(kind, &verifier.chain(), ca_ders, wanted, now)
+            ProbeReport::Failed {
+                reason,
+                chain: chain_of(&verifier),
+            }
         }
     }
 }
 
-fn connect_failure(e: &io::Error, after_ms: u64) -> ProbeFinding {
+fn connect_failure(e: &io::Error, after_ms: u64) -> ProbeReport {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => ProbeFinding::Refused,
+        io::ErrorKind::ConnectionRefused => ProbeReport::Refused,
         // The OS gave up before the deadline (SYN retries exhausted): the same situation as the
         // deadline passing, reported the same way.
-        io::ErrorKind::TimedOut => ProbeFinding::TimedOut { after_ms },
-        _ => ProbeFinding::Unreachable {
+        io::ErrorKind::TimedOut => ProbeReport::TimedOut { after_ms },
+        _ => ProbeReport::Unreachable {
             detail: e.to_string(),
         },
     }

@@ -1,38 +1,41 @@
-//! The handshake, step by step: inputs, CA, login, host, plan, apply, report, revoke.
+//! The handshake, step by step: inputs, CA, login, host, probe, plan, apply, proof; then, on
+//! every path (a failure, a cancel), revoke, publish and report.
 //!
-//! One straight-line async function does the work and records every step in a `RunReport`; a
-//! wrapper makes sure that, whatever happens inside (an error, a panic), the token the action
-//! minted is revoked and the report, outputs and summary are written. Decisions about Vault live
-//! in the core (`pure::plan`, `pure::vault_api`); this module sends, reads and records.
+//! One straight-line `async` function does the work and records every step in a `RunReport`;
+//! [`wrapup`] runs after it whatever happened, so the token the action minted is revoked and the
+//! report, outputs and summary are written. Decisions about Vault live in `pure::plan` and
+//! `pure::vault_api`; this module orders them and asks its driver for each exchange.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::rc::Rc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::out::{Out, RunnerPaths};
+use super::vault::{CallError, VaultClient};
+use super::wire::{self, ProbeRequest, WireSecret};
+use super::{github, oidc, proof, Io, Jitter};
+use crate::pure::cafile::{self, LoadedCa, SourceError, Staged};
 use crate::pure::contract::{self, CaSource, HostSource, Outcome, Purpose, RawInputs, Settings};
-use crate::pure::host::{self, KubernetesHost};
+use crate::pure::host::{self, HostName, KubernetesHost};
 use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
-use crate::pure::probe::{ProbeMode, ProbeOutcome};
+use crate::pure::probe::{ProbeFinding, ProbeMode, ProbeOutcome};
 use crate::pure::proof::{ProofFailure, ProofJwtFacts, Unseen};
 use crate::pure::publish::{self, EventFacts, Target};
 use crate::pure::secret::Secret;
 use crate::pure::summary::{
-    self, CaRecord, FailureRecord, ProbeSeen, RunContext, RunReport, StepStatus, Verification,
+    CaRecord, FailureRecord, ProbeSeen, RunContext, RunReport, StepStatus, Verification,
 };
 use crate::pure::vault_api;
 use crate::pure::{Area, Diagnostic, ErrorClass};
-use crate::shell::github::GithubClient;
-use crate::shell::oidc::{self, OidcError, OidcRequest};
-use crate::shell::proof;
-use crate::shell::runner::Runner;
-use crate::shell::vault::{CallError, VaultClient};
-use crate::source::{self, FileRules};
 
-/// Everything a run needs from its environment, gathered by the caller.
-pub struct RunEnv {
+/// Everything a run needs from its environment, gathered by the driver before it starts.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
     pub raw: RawInputs,
-    pub oidc: Option<OidcRequest>,
-    pub rules: FileRules,
+    /// The runner's OIDC token service, when it offers one (`ACTIONS_ID_TOKEN_REQUEST_*`).
+    pub oidc: Option<oidc::OidcRequest>,
     pub context: RunContext,
     /// Unix seconds, for CA validity.
     pub now: i64,
@@ -42,21 +45,22 @@ pub struct RunEnv {
     /// `GITHUB_API_URL` (`https://api.github.com` when unset).
     pub github_api_url: String,
     pub run_id: Option<u64>,
+    pub paths: RunnerPaths,
 }
 
 /// What the TLS probe found, as the proof's diagnosis needs it.
-struct ProbeState {
+pub(super) struct ProbeState {
     /// The API server presented a certificate from the uploaded CA with a matching SAN.
-    verified: bool,
+    pub verified: bool,
     /// The probe got a definite answer from the API server's TLS (not a failed connection).
-    reached: bool,
-    message: String,
-    hint: String,
+    pub reached: bool,
+    pub message: String,
+    pub hint: String,
 }
 
 /// The Vault token in use and whether the action must revoke it.
 struct Session {
-    client: Arc<VaultClient>,
+    client: VaultClient,
     token: Secret,
     revoke: bool,
     /// Revoke-self is routed to the token's own namespace.
@@ -66,9 +70,19 @@ struct Session {
     policies: Vec<String>,
 }
 
-type Shared<T> = Arc<Mutex<T>>;
+/// One run's state, shared by its steps and its wrap-up.
+pub struct Run {
+    pub(super) io: Io,
+    pub(super) out: Out,
+    pub(super) jitter: Jitter,
+    seeded: std::cell::Cell<bool>,
+    pub(super) report: RefCell<RunReport>,
+    session: RefCell<Option<Session>>,
+    pub(super) snap: Snapshot,
+    pub(super) publishing: github::Publishing,
+}
 
-fn failure(e: &dyn Diagnostic) -> FailureRecord {
+pub(super) fn failure(e: &dyn Diagnostic) -> FailureRecord {
     FailureRecord {
         class: e.class(),
         area: e.area(),
@@ -77,291 +91,90 @@ fn failure(e: &dyn Diagnostic) -> FailureRecord {
     }
 }
 
-/// Runs the handshake and returns the process exit code.
-pub async fn run(env: RunEnv, runner: Arc<Runner>) -> u8 {
-    // Secrets first: nothing may be logged before they are masked.
-    if let Some(token) = env.raw_secret("vault-token") {
-        runner.mask(&token);
-    }
-    if let Some(jwt) = env.raw_secret("proof-jwt") {
-        runner.mask(&jwt);
-    }
-    if let Some(request) = &env.oidc {
-        runner.mask(&request.token);
-    }
-    let (targets, github_token) = contract::parse_publishing(&env.raw);
-    if let Some(token) = &github_token {
-        runner.mask(token);
-    }
-    let publishing = Publishing {
-        targets,
-        token: github_token,
-        extra_ca_certs: env
-            .raw
-            .raw_value("extra-ca-certs")
-            .and_then(|v| crate::pure::ca::trust_pem(&v)),
-        api_url: env.github_api_url.clone(),
-        event: env.event.clone(),
-    };
-    // A rejected `environment` is used nowhere (not in the report's name, the check run's name
-    // or the comment marker): the failure names the input instead.
-    let environment = contract::parse_environment(&env.raw).unwrap_or_default();
-    let mount = if environment.is_empty() {
-        String::new()
-    } else {
-        format!("{environment}-kubernetes")
-    };
-    let report: Shared<RunReport> = Arc::new(Mutex::new(RunReport::new(
-        &environment,
-        &mount,
-        env.context.clone(),
-    )));
-    let session: Shared<Option<Session>> = Arc::new(Mutex::new(None));
-
-    let report_file_name = env.report_file_name.clone();
-    // Held from a config write until its read-back (and any rollback) is done: a cancel waits
-    // for it, so the run never stops between a write and knowing what it wrote.
-    let critical = Arc::new(tokio::sync::Mutex::new(()));
-    let mut task = tokio::spawn(steps(
-        env,
-        runner.clone(),
-        report.clone(),
-        session.clone(),
-        critical.clone(),
-    ));
-    tokio::select! {
-        joined = &mut task => {
-            if let Err(e) = joined {
-                let mut r = lock(&report);
-                r.outcome = Outcome::Failed;
-                r.failure = Some(FailureRecord {
-                    class: ErrorClass::Bug,
-                    area: Area::Runner,
-                    message: if e.is_panic() {
-                        "the handshake panicked".into()
-                    } else {
-                        "the handshake stopped unexpectedly".into()
-                    },
-                    hint: Some("please report this with the run's log".into()),
-                });
+impl Run {
+    pub fn new(snap: Snapshot) -> Run {
+        let out = Out::new(snap.paths.clone());
+        // Secrets first: nothing may be logged before they are masked.
+        for name in ["vault-token", "proof-jwt"] {
+            if let Some(secret) = snap.raw.raw_value(name).filter(|v| !v.is_empty()) {
+                out.mask(&Secret::new(secret));
             }
         }
-        signal = cancel_signal() => {
-            // The runner cancels with SIGINT, then SIGTERM, then SIGKILL: stop at a safe point,
-            // then revoke and report below while there is time.
-            let _safe_point = critical.lock().await;
-            task.abort();
-            let _ = (&mut task).await;
-            let mut r = lock(&report);
-            let written = r.changed;
-            let last = r.steps.last().map(|s| s.name).unwrap_or("start");
-            r.outcome = Outcome::Cancelled;
-            r.step(
-                "cancel",
-                StepStatus::Failed,
-                format!("the runner sent {signal}; stopped after the `{last}` step"),
-            );
-            r.failure = Some(FailureRecord {
-                class: ErrorClass::Remote,
-                area: Area::Runner,
-                message: format!(
-                    "cancelled by the runner ({signal}) after the `{last}` step; {}",
-                    if written {
-                        "the config was written and read back before the cancel"
-                    } else {
-                        "nothing was written"
-                    }
-                ),
-                hint: Some("re-run the job; the token of this run is revoked".into()),
-            });
+        if let Some(request) = &snap.oidc {
+            out.mask(&request.token.0);
         }
-    }
-
-    revoke(&runner, &report, &session).await;
-    publish(&runner, &report, &publishing).await;
-    finish(
-        &runner,
-        &report,
-        &report_file_name,
-        publishing.targets.contains(&Target::StepSummary),
-    )
-}
-
-/// Waits for SIGINT or SIGTERM (the runner's cancel) and names it. A container's PID 1 gets no
-/// default action for SIGTERM, so without this the step would only end at SIGKILL, token alive.
-#[cfg(unix)]
-async fn cancel_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => tokio::select! {
-            _ = int.recv() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        },
-        // Without handlers the process keeps the default behaviour; wait forever here.
-        _ => std::future::pending().await,
-    }
-}
-
-#[cfg(not(unix))]
-async fn cancel_signal() -> &'static str {
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => "Ctrl-C",
-        Err(_) => std::future::pending().await,
-    }
-}
-
-/// Where the finished report is posted.
-struct Publishing {
-    targets: Vec<Target>,
-    token: Option<Secret>,
-    extra_ca_certs: Option<String>,
-    api_url: String,
-    event: EventFacts,
-}
-
-/// Posts the check run and the sticky comment. A refusal is a warning and a note in the step
-/// summary; it never changes the handshake's verdict or exit code.
-async fn publish(runner: &Runner, report: &Shared<RunReport>, p: &Publishing) {
-    let wants = |t: Target| p.targets.contains(&t);
-    if !wants(Target::CheckRun) && !wants(Target::PrComment) {
-        return;
-    }
-    let (summary, outcome, verification, environment, changed, repository, sha, run_url) = {
-        let r = lock(report);
-        (
-            // Redacted here: these bodies leave the process through GitHub, not the runner.
-            runner.redact(&summary::render_summary(&r)),
-            r.outcome,
-            r.verification,
-            r.environment.clone(),
-            r.changed,
-            r.context.repository.clone(),
-            r.context.sha.clone(),
-            r.context.run_url.clone(),
-        )
-    };
-    let note = |text: String, warn: bool| {
-        if warn {
-            runner.warning(&text);
-            lock(report).warnings.push(text);
+        let (targets, github_token) = contract::parse_publishing(&snap.raw);
+        if let Some(token) = &github_token {
+            out.mask(token);
+        }
+        let publishing = github::Publishing {
+            targets,
+            token: github_token,
+            extra_ca_certs: snap
+                .raw
+                .raw_value("extra-ca-certs")
+                .and_then(|v| crate::pure::ca::trust_pem(&v)),
+            api_url: snap.github_api_url.clone(),
+            event: snap.event.clone(),
+        };
+        // A rejected `environment` is used nowhere (not in the report's name, the check run's
+        // name or the comment marker): the failure names the input instead.
+        let environment = contract::parse_environment(&snap.raw).unwrap_or_default();
+        let mount = if environment.is_empty() {
+            String::new()
         } else {
-            lock(report).notes.push(text);
-        }
-    };
-    let (Some(token), Some(repository)) = (&p.token, &repository) else {
-        note(
-            "posting skipped: `github-token` or `GITHUB_REPOSITORY` is empty (outside Actions)"
-                .into(),
-            true,
-        );
-        return;
-    };
-    let extra: Vec<&str> = p.extra_ca_certs.iter().map(String::as_str).collect();
-    let client = match GithubClient::new(
-        &p.api_url,
-        repository,
-        token,
-        std::time::Duration::from_secs(30),
-        &extra,
-    ) {
-        Ok(c) => c,
-        Err(e) => return note(format!("posting skipped: {e}"), true),
-    };
-    if wants(Target::CheckRun) {
-        match p.event.head_sha.clone().or(sha) {
-            None => note(
-                "check run skipped: no commit SHA (`GITHUB_SHA`)".into(),
-                true,
-            ),
-            Some(head) => {
-                let body =
-                    publish::truncate(&summary, publish::CHECK_OUTPUT_LIMIT, run_url.as_deref());
-                let posted = client
-                    .create_check_run(
-                        &publish::check_run_name(&environment),
-                        &head,
-                        publish::conclusion(outcome, verification),
-                        &publish::title(outcome, verification, &environment, changed),
-                        &body,
-                        run_url.as_deref(),
-                    )
-                    .await;
-                match posted {
-                    Ok(url) => note(format!("check run posted on `{head}`: {url}"), false),
-                    Err(e) => note(
-                        publish::refused_post(Target::CheckRun, e.status(), &e.message()),
-                        true,
-                    ),
-                }
-            }
+            format!("{environment}-kubernetes")
+        };
+        let report = RunReport::new(&environment, &mount, snap.context.clone());
+        Run {
+            io: Io::default(),
+            out,
+            jitter: Jitter::new(&[]),
+            seeded: std::cell::Cell::new(false),
+            report: RefCell::new(report),
+            session: RefCell::new(None),
+            snap,
+            publishing,
         }
     }
-    if wants(Target::PrComment) {
-        match p.event.pull_request {
-            _ if environment.is_empty() => note(
-                "pr-comment skipped: the `environment` input was rejected, so no comment of \
-                 this environment can be found"
-                    .into(),
-                true,
-            ),
-            None => note(
-                "pr-comment skipped: this run is not for a pull request".into(),
-                false,
-            ),
-            Some(number) => {
-                let body = publish::comment_body(&environment, &summary, run_url.as_deref());
-                let result = async {
-                    let comments = client.list_comments(number).await?;
-                    match publish::find_sticky(&comments, &environment, publish::ACTIONS_BOT) {
-                        Some(id) => client
-                            .update_comment(id, &body)
-                            .await
-                            .map(|u| (u, "updated")),
-                        None => client
-                            .create_comment(number, &body)
-                            .await
-                            .map(|u| (u, "posted")),
-                    }
-                }
-                .await;
-                match result {
-                    Ok((url, how)) => note(format!("pull request comment {how}: {url}"), false),
-                    Err(e) => note(
-                        publish::refused_post(Target::PrComment, e.status(), &e.message()),
-                        true,
-                    ),
-                }
-            }
+
+    /// Random bytes for the output delimiter and the backoff jitter, once per run.
+    async fn seed(&self) {
+        if self.seeded.replace(true) {
+            return;
         }
+        let random = self.io.random(24).await;
+        self.out.seed(&random[..random.len().min(16)]);
+        self.jitter.reseed(random.get(16..).unwrap_or_default());
+    }
+
+    async fn send(
+        &self,
+        client: &VaultClient,
+        request: &vault_api::Request,
+        token: Option<&Secret>,
+        body: Option<&Value>,
+    ) -> Result<super::vault::Answer, CallError> {
+        client
+            .send(&self.io, &self.jitter, request, token, body)
+            .await
+    }
+
+    fn step(&self, name: &'static str, status: StepStatus, detail: impl Into<String>) {
+        self.report.borrow_mut().step(name, status, detail);
+    }
+
+    fn warn(&self, text: String) {
+        self.out.warning(&text);
+        self.report.borrow_mut().warnings.push(text);
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock means a panic elsewhere; the data is still the best record there is.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl RunEnv {
-    fn raw_secret(&self, name: &'static str) -> Option<Secret> {
-        self.raw
-            .raw_value(name)
-            .filter(|v| !v.is_empty())
-            .map(Secret::new)
-    }
-}
-
-async fn steps(
-    env: RunEnv,
-    runner: Arc<Runner>,
-    report: Shared<RunReport>,
-    session: Shared<Option<Session>>,
-    critical: Arc<tokio::sync::Mutex<()>>,
-) {
-    let result = handshake(&env, &runner, &report, &session, &critical).await;
-    let mut r = lock(&report);
+/// The steps, recorded in the report; a failure ends them, and the wrap-up follows.
+pub async fn steps(run: Rc<Run>) {
+    run.seed().await;
+    let result = handshake(&run).await;
+    let mut r = run.report.borrow_mut();
     if let Err(f) = result {
         if r.outcome != Outcome::RolledBack {
             r.outcome = Outcome::Failed;
@@ -370,44 +183,97 @@ async fn steps(
     }
 }
 
+/// The runner stopped the steps at a safe point: say where, and that the token is revoked next.
+pub fn record_cancel(run: &Run, signal: &str) {
+    let mut r = run.report.borrow_mut();
+    let written = r.changed;
+    let last = r.steps.last().map(|s| s.name).unwrap_or("start");
+    r.outcome = Outcome::Cancelled;
+    r.step(
+        "cancel",
+        StepStatus::Failed,
+        format!("the runner sent {signal}; stopped after the `{last}` step"),
+    );
+    r.failure = Some(FailureRecord {
+        class: ErrorClass::Remote,
+        area: Area::Runner,
+        message: format!(
+            "cancelled by the runner ({signal}) after the `{last}` step; {}",
+            if written {
+                "the config was written and read back before the cancel"
+            } else {
+                "nothing was written"
+            }
+        ),
+        hint: Some("re-run the job; the token of this run is revoked".into()),
+    });
+}
+
+/// A panic inside the steps: recorded as a bug; the wrap-up still revokes and reports.
+pub fn record_panic(run: &Run) {
+    let mut r = run.report.borrow_mut();
+    r.outcome = Outcome::Failed;
+    r.failure = Some(FailureRecord {
+        class: ErrorClass::Bug,
+        area: Area::Runner,
+        message: "the handshake panicked".into(),
+        hint: Some("please report this with the run's log".into()),
+    });
+}
+
+/// Revoke, publish, report; returns the exit code.
+pub async fn wrapup(run: Rc<Run>) -> u8 {
+    run.seed().await;
+    revoke(&run).await;
+    github::publish(&run).await;
+    finish(&run).await
+}
+
 macro_rules! record {
-    ($report:expr, $step:expr, $result:expr) => {
+    ($run:expr, $step:expr, $result:expr) => {
         match $result {
             Ok(v) => v,
             Err(e) => {
                 let f = failure(&e);
-                lock($report).step($step, StepStatus::Failed, f.message.clone());
+                $run.step($step, StepStatus::Failed, f.message.clone());
                 return Err(f);
             }
         }
     };
 }
 
-async fn handshake(
-    env: &RunEnv,
-    runner: &Runner,
-    report: &Shared<RunReport>,
-    session_slot: &Shared<Option<Session>>,
-    critical: &tokio::sync::Mutex<()>,
-) -> Result<(), FailureRecord> {
-    // 1. Inputs.
-    runner.group("Inputs");
-    let mut settings = record!(
-        report,
-        "inputs",
-        contract::parse_settings(&env.raw, Purpose::Run)
-    );
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn handshake(run: &Run) -> Result<(), FailureRecord> {
+    let env = &run.snap;
+    let out = &run.out;
+    // 1. Inputs. Whether this is a dry run is known before the phase opens, so every line of
+    // it says so.
+    let parsed = contract::parse_settings(&env.raw, Purpose::Run);
+    let event = env.context.event_name.clone().unwrap_or_default();
+    let trust = publish::event_trust(&event, out.in_runner());
+    let dry_run = parsed
+        .as_ref()
+        .map(|s| s.dry_run || (!trust.may_write() && !s.allow_pull_request_writes))
+        .unwrap_or(false);
+    if dry_run {
+        out.set_dry_run();
+    }
+    out.group("Inputs");
+    let mut settings = record!(run, "inputs", parsed);
     if let Some(path) = settings.proof_jwt_file.clone() {
         // Read, masked and (unless kept) removed before anything else is printed.
-        let jwt = read_proof_jwt_file(&path, &env.rules, runner).inspect_err(|f| {
-            lock(report).step("inputs", StepStatus::Failed, f.message.clone());
-        })?;
+        let jwt = read_proof_jwt_file(run, &path)
+            .await
+            .inspect_err(|f| run.step("inputs", StepStatus::Failed, f.message.clone()))?;
         if !settings.keep_proof_jwt_file {
-            let note = match std::fs::remove_file(&path) {
+            let note = match run.io.remove_file(&path).await {
                 Ok(()) => format!("`proof-jwt-file` `{path}` was removed after reading"),
                 Err(e) => format!("`proof-jwt-file` `{path}` could not be removed: {e}"),
             };
-            lock(report).notes.push(note);
+            run.report.borrow_mut().notes.push(note);
         }
         settings.proof_jwt = Some(jwt);
     }
@@ -418,7 +284,7 @@ async fn handshake(
         hint: None,
     })?;
     {
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.mount = settings.kubernetes_mount.to_string();
         r.namespace = settings.kubernetes_namespace.clone();
         r.vault_addr = Some(addr.to_string());
@@ -429,24 +295,18 @@ async fn handshake(
             format!("environment `{}`", settings.environment),
         );
     }
-    let event = env.context.event_name.clone().unwrap_or_default();
-    let trust = publish::event_trust(&event, runner.in_runner());
-    let dry_run = settings.dry_run || (!trust.may_write() && !settings.allow_pull_request_writes);
-    if dry_run {
-        runner.set_dry_run();
-    }
     if dry_run && !settings.dry_run {
         let reason = trust.dry_run_reason(&event);
-        runner.notice(&reason);
-        let mut r = lock(report);
+        out.notice(&reason);
+        let mut r = run.report.borrow_mut();
         r.dry_run = true;
         r.dry_run_reason = Some(reason);
     }
-    runner.end_group();
+    out.end_group();
 
     let proof_facts = match &settings.proof_jwt {
         Some(jwt) => Some(record!(
-            report,
+            run,
             "inputs",
             crate::pure::proof::parse_proof_jwt(jwt.expose_secret(), env.now)
         )),
@@ -454,39 +314,29 @@ async fn handshake(
     };
 
     // 2. CA.
-    runner.group("Cluster CA");
+    out.group("Cluster CA");
     let loaded = match &settings.ca {
         CaSource::Artifact { name, path } => {
-            let from = crate::shell::artifact::ArtifactSource {
-                name,
-                path: path.as_deref(),
-                api_url: &env.github_api_url,
-                repository: env.context.repository.as_deref(),
-                run_id: env.run_id,
-                token: settings.github_token.as_ref(),
-                timeout: settings.request_timeout,
-                extra_ca_pems: &settings.extra_trust(),
-            };
             record!(
-                report,
+                run,
                 "ca",
-                crate::shell::artifact::load_ca(&from, &env.rules, env.now).await
+                github::load_artifact_ca(run, &settings, name, path.as_deref()).await
             )
         }
-        other => record!(report, "ca", source::load_ca(other, &env.rules, env.now)),
+        other => record!(run, "ca", load_ca(run, other).await),
     };
     for w in &loaded.warnings {
-        runner.warning(w);
+        out.warning(w);
     }
     let bundle = &loaded.bundle;
     for cert in &bundle.certs {
-        runner.info(&format!(
+        out.info(&format!(
             "CA {} `{}` sha256 {} expires {}",
             cert.position, cert.subject, cert.fingerprint, cert.not_after
         ));
     }
     {
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.warnings.extend(loaded.warnings.iter().cloned());
         r.ca = Some(CaRecord {
             fingerprints: bundle.fingerprints(),
@@ -510,61 +360,55 @@ async fn handshake(
             ),
         );
     }
-    runner.end_group();
+    out.end_group();
 
     // 3. Login.
-    runner.group("Vault login");
-    let client = Arc::new(record!(
-        report,
+    out.group("Vault login");
+    let client = record!(
+        run,
         "login",
-        VaultClient::new(&addr, &settings.vault_trust(), settings.request_timeout)
-    ));
-    record!(
-        report,
-        "login",
-        client
-            .send(
-                &vault_api::health(settings.vault_namespace.as_deref()),
-                None,
-                None
-            )
-            .await
+        VaultClient::new(&addr, &settings.vault_trust(), ms(settings.request_timeout))
     );
-    let session = login(env, &settings, &client, runner)
+    record!(
+        run,
+        "login",
+        run.send(
+            &client,
+            &vault_api::health(settings.vault_namespace.as_deref()),
+            None,
+            None
+        )
         .await
-        .inspect_err(|f| {
-            lock(report).step("login", StepStatus::Failed, f.message.clone());
-        })?;
-    lock(report).step("login", StepStatus::Done, session.how.to_string());
+    );
+    let session = login(run, &settings, &client)
+        .await
+        .inspect_err(|f| run.step("login", StepStatus::Failed, f.message.clone()))?;
+    run.step("login", StepStatus::Done, session.how.to_string());
     let token = session.token.clone();
     let policies = session.policies.clone();
-    *lock(session_slot) = Some(session);
-    runner.end_group();
+    *run.session.borrow_mut() = Some(session);
+    out.end_group();
 
     // 4. Host.
-    runner.group("Kubernetes host");
-    let host = resolve_host(&settings, &client, &token, &policies)
+    out.group("Kubernetes host");
+    let host = resolve_host(run, &settings, &client, &token, &policies)
         .await
-        .inspect_err(|f| {
-            lock(report).step("host", StepStatus::Failed, f.message.clone());
-        })?;
+        .inspect_err(|f| run.step("host", StepStatus::Failed, f.message.clone()))?;
     for w in host.warnings() {
-        runner.warning(w);
+        out.warning(w);
     }
     {
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.host = Some(host.as_str().to_string());
         r.warnings.extend(host.warnings().iter().cloned());
         let from = match &settings.host {
             HostSource::Input(_) => "from `kubernetes-host`".to_string(),
             HostSource::Vip {
                 mount, secret, key, ..
-            } => {
-                format!(
-                    "VIP from `{}`",
-                    HostSource::vip_location(mount, secret, key)
-                )
-            }
+            } => format!(
+                "VIP from `{}`",
+                HostSource::vip_location(mount, secret, key)
+            ),
         };
         let status = if host.warnings().is_empty() {
             StepStatus::Done
@@ -573,12 +417,13 @@ async fn handshake(
         };
         r.step("host", status, format!("`{}` {from}", host.as_str()));
     }
-    runner.info(&format!("kubernetes_host: {}", host.as_str()));
-    runner.end_group();
+    out.info(&format!("kubernetes_host: {}", host.as_str()));
+    out.end_group();
 
     // 5. Probe.
+    let ca_ders: Vec<Vec<u8>> = bundle.certs.iter().map(|c| c.der().to_vec()).collect();
     let probed = if settings.probe == ProbeMode::Off {
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.probe = ProbeSeen::Off;
         r.step(
             "probe",
@@ -587,10 +432,8 @@ async fn handshake(
         );
         None
     } else {
-        runner.group("Probe");
-        let ders: Vec<Vec<u8>> = bundle.certs.iter().map(|c| c.der().to_vec()).collect();
-        let finding =
-            crate::shell::probe::probe(&host, &ders, settings.probe_timeout, env.now).await;
+        out.group("Probe");
+        let finding = probe(run, &host, &ca_ders, ms(settings.probe_timeout), env.now).await;
         // On events whose log and summary anyone may read (pull requests), internal names,
         // addresses and SANs stay out.
         let public = !trust.may_write();
@@ -602,7 +445,7 @@ async fn handshake(
         let message = format!("probe of `{}`: {said}", host.as_str());
         let verified = finding.kind() == "verified";
         {
-            let mut r = lock(report);
+            let mut r = run.report.borrow_mut();
             r.probe = if verified {
                 ProbeSeen::Verified
             } else if finding.reached() {
@@ -614,24 +457,22 @@ async fn handshake(
                 r.verification = Verification::TlsVerified;
             }
         }
-        runner.info(&message);
-        runner.end_group();
+        out.info(&message);
+        out.end_group();
         match finding.outcome(settings.probe) {
             ProbeOutcome::Pass | ProbeOutcome::Skipped => {
-                lock(report).step("probe", StepStatus::Done, message.clone())
+                run.step("probe", StepStatus::Done, message.clone())
             }
             ProbeOutcome::Warn => {
                 let text = match &hint {
                     Some(h) => format!("{message} ({h})"),
                     None => message.clone(),
                 };
-                runner.warning(&text);
-                let mut r = lock(report);
-                r.warnings.push(text);
-                r.step("probe", StepStatus::Warned, message.clone());
+                run.warn(text);
+                run.step("probe", StepStatus::Warned, message.clone());
             }
             ProbeOutcome::Fail => {
-                lock(report).step("probe", StepStatus::Failed, message.clone());
+                run.step("probe", StepStatus::Failed, message.clone());
                 return Err(FailureRecord {
                     class: finding.class().unwrap_or(ErrorClass::User),
                     // A definite certificate finding is TLS; no connection is the cluster's side.
@@ -654,13 +495,13 @@ async fn handshake(
     };
 
     // 6. Plan.
-    runner.group("Plan");
+    out.group("Plan");
     let mount = settings.kubernetes_mount.as_str();
     let k8s_ns = settings.kubernetes_namespace.as_deref();
     let current = record!(
-        report,
+        run,
         "plan",
-        read_config(&client, &token, mount, k8s_ns).await
+        read_config(run, &client, &token, mount, k8s_ns).await
     );
     let desired = DesiredConfig {
         kubernetes_host: host.as_str().to_string(),
@@ -672,12 +513,12 @@ async fn handshake(
         allow_reviewer_jwt_removal: settings.allow_reviewer_jwt_removal,
     };
     let planned = record!(
-        report,
+        run,
         "plan",
         plan::plan_config(current.as_ref(), &desired, &options)
     );
     {
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.previous = current.clone();
         r.changes = planned.changes.clone();
         r.notes.extend(planned.notes.iter().cloned());
@@ -690,7 +531,7 @@ async fn handshake(
         r.step("plan", StepStatus::Done, detail);
     }
     for c in &planned.changes {
-        runner.info(&format!(
+        out.info(&format!(
             "{}: {} → {} ({})",
             c.field,
             c.before.as_deref().unwrap_or("(unset)"),
@@ -698,22 +539,22 @@ async fn handshake(
             c.reason
         ));
     }
-    runner.end_group();
+    out.end_group();
 
     // 7. Apply.
-    runner.group("Apply");
+    out.group("Apply");
     if dry_run {
         // Would the real run be allowed to write? Ask, without trying (`default` grants it).
         if planned.has_changes() {
             let path = format!("auth/{mount}/config");
-            let asked = client
+            let asked = run
                 .send(
+                    &client,
                     &vault_api::capabilities_self(&path, k8s_ns),
                     Some(&token),
                     Some(&serde_json::json!({ "paths": [path] })),
                 )
                 .await;
-            let mut r = lock(report);
             match asked {
                 Ok(answer) => {
                     let caps = answer
@@ -722,37 +563,39 @@ async fn handshake(
                         .and_then(|b| vault_api::parse_capabilities(b, &path))
                         .unwrap_or_default();
                     if vault_api::allows_config_write(&caps) {
-                        r.notes.push(format!(
+                        run.report.borrow_mut().notes.push(format!(
                             "this token may write `{path}` (capabilities: {}): a real run would \
                              be allowed",
                             caps.join(", ")
                         ));
                     } else {
                         let fix = vault_api::config_write_policy_fix(mount, &policies);
+                        out.warning(&format!("dry run: a real run would be refused: {fix}"));
+                        let mut r = run.report.borrow_mut();
                         r.write_refused = Some(fix.clone());
-                        runner.warning(&format!("dry run: a real run would be refused: {fix}"));
                         r.warnings
                             .push(format!("a real run would be refused: {fix}"));
                     }
                 }
-                Err(e) => r.notes.push(format!(
+                Err(e) => run.report.borrow_mut().notes.push(format!(
                     "could not check whether this token may write `{path}`: {e}"
                 )),
             }
         }
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.outcome = Outcome::Planned;
         r.changed = planned.has_changes();
         r.step("apply", StepStatus::Skipped, "dry run: nothing written");
         if settings.proof_jwt.is_some() {
             r.step("proof", StepStatus::Skipped, "dry run: no proof login");
         }
-        runner.end_group();
+        drop(r);
+        out.end_group();
         return Ok(());
     }
     let wrote = planned.has_changes();
     if !wrote {
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.outcome = Outcome::Unchanged;
         r.changed = false;
         r.written = current;
@@ -763,10 +606,10 @@ async fn handshake(
         );
     } else {
         // From here to the read-back's verdict (and any rollback), a cancel waits.
-        let _critical = critical.lock().await;
+        let _critical = run.io.critical();
         let body = Value::Object(planned.body.clone());
         let write = vault_api::write_config(mount, k8s_ns);
-        let sent = client.send(&write, Some(&token), Some(&body)).await;
+        let sent = run.send(&client, &write, Some(&token), Some(&body)).await;
         let answer = match sent {
             // Vault refused the write itself: name the token's policies and the block to add.
             Err(CallError::Vault(f)) if f.status == 403 => {
@@ -779,17 +622,16 @@ async fn handshake(
                     ),
                     hint: Some(vault_api::config_write_policy_fix(mount, &policies)),
                 };
-                lock(report).step("apply", StepStatus::Failed, record.message.clone());
+                run.step("apply", StepStatus::Failed, record.message.clone());
                 return Err(record);
             }
-            other => record!(report, "apply", other),
+            other => record!(run, "apply", other),
         };
         for w in &answer.warnings {
-            runner.warning(&format!("Vault: {w}"));
-            lock(report).warnings.push(format!("Vault: {w}"));
+            run.warn(format!("Vault: {w}"));
         }
         {
-            let mut r = lock(report);
+            let mut r = run.report.borrow_mut();
             r.changed = true;
             r.step(
                 "apply",
@@ -798,9 +640,9 @@ async fn handshake(
             );
         }
         let read_back = record!(
-            report,
+            run,
             "read-back",
-            read_config(&client, &token, mount, k8s_ns).await
+            read_config(run, &client, &token, mount, k8s_ns).await
         );
         let verified = match &read_back {
             Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
@@ -814,21 +656,21 @@ async fn handshake(
             }),
         };
         if let Err(f) = verified {
-            lock(report).step("read-back", StepStatus::Failed, f.message.clone());
+            run.step("read-back", StepStatus::Failed, f.message.clone());
             rollback(
+                run,
                 &client,
                 &token,
                 mount,
                 k8s_ns,
                 &planned.body,
                 &planned.rollback,
-                report,
             )
             .await;
-            runner.end_group();
+            out.end_group();
             return Err(f);
         }
-        let mut r = lock(report);
+        let mut r = run.report.borrow_mut();
         r.outcome = Outcome::Changed;
         r.written = read_back;
         r.step(
@@ -837,12 +679,13 @@ async fn handshake(
             "the stored config is what was written",
         );
     }
-    runner.end_group();
+    out.end_group();
 
     // 8. Prove.
     if let (Some(jwt), Some(facts)) = (&settings.proof_jwt, &proof_facts) {
-        runner.group("Login proof");
+        out.group("Login proof");
         let proved = prove(
+            run,
             &settings,
             &client,
             jwt,
@@ -850,21 +693,19 @@ async fn handshake(
             &host,
             bundle,
             probed.as_ref(),
-            runner,
-            report,
         )
         .await;
-        runner.end_group();
+        out.end_group();
         if let Err(f) = proved {
             if wrote {
                 rollback(
+                    run,
                     &client,
                     &token,
                     mount,
                     k8s_ns,
                     &planned.body,
                     &planned.rollback,
-                    report,
                 )
                 .await;
             }
@@ -874,10 +715,74 @@ async fn handshake(
     Ok(())
 }
 
+/// The CA from a file or inline data (an artifact is `github::load_artifact_ca`).
+async fn load_ca(run: &Run, source: &CaSource) -> Result<LoadedCa, SourceError> {
+    let now = run.snap.now;
+    let staged = match source {
+        CaSource::File(path) => {
+            let origin = format!("`ca-file` `{path}`");
+            let bytes = run
+                .io
+                .read_file(&origin, path)
+                .await
+                .map_err(|f| SourceError::from_file(&origin, f))?;
+            let folder = std::path::Path::new(path).parent();
+            cafile::stage(&origin, &bytes, folder, now)?
+        }
+        CaSource::Data(text) => cafile::stage("`ca-data`", text.as_bytes(), None, now)?,
+        CaSource::Artifact { name, .. } => {
+            return Err(SourceError::NeedsNetwork { name: name.clone() })
+        }
+    };
+    stage_reference(run, staged).await
+}
+
+/// A kubeconfig whose CA is another file: read it, then finish.
+pub(super) async fn stage_reference(run: &Run, staged: Staged) -> Result<LoadedCa, SourceError> {
+    let (origin, path) = match &staged {
+        Staged::Loaded(_) => return cafile::finish_reference(staged, &[], run.snap.now),
+        Staged::Reference { origin, path, .. } => (origin.clone(), path.clone()),
+    };
+    let bytes = run
+        .io
+        .read_file(&origin, &path)
+        .await
+        .map_err(|f| SourceError::from_file(&origin, f))?;
+    cafile::finish_reference(staged, &bytes, run.snap.now)
+}
+
+/// The TLS probe through the driver, classified here.
+async fn probe(
+    run: &Run,
+    host: &KubernetesHost,
+    ca_ders: &[Vec<u8>],
+    timeout_ms: u64,
+    now: i64,
+) -> ProbeFinding {
+    let wanted = match host.host() {
+        HostName::Ip(ip) => ip.to_string(),
+        HostName::Dns(name) => name.clone(),
+    };
+    let report = run
+        .io
+        .probe(ProbeRequest {
+            host: host.as_str().to_string(),
+            connect_host: wanted.clone(),
+            port: host.port(),
+            server_name: wanted.clone(),
+            ca_ders: ca_ders.iter().map(|d| wire::Bytes(d.clone())).collect(),
+            timeout_ms,
+            now,
+        })
+        .await;
+    crate::pure::probe::classify_report(report, ca_ders, &wanted, now)
+}
+
 /// The login ESO will make, with its policies reported and its token revoked; on failure, the
 /// cause as precisely as the evidence allows.
 #[allow(clippy::too_many_arguments)]
 async fn prove(
+    run: &Run,
     settings: &Settings,
     client: &VaultClient,
     jwt: &Secret,
@@ -885,43 +790,44 @@ async fn prove(
     host: &KubernetesHost,
     bundle: &crate::pure::ca::CaBundle,
     probed: Option<&ProbeState>,
-    runner: &Runner,
-    report: &Shared<RunReport>,
 ) -> Result<(), FailureRecord> {
     let mount = settings.kubernetes_mount.as_str();
     let ns = settings.kubernetes_namespace.as_deref();
     let role = settings.proof_role.as_str();
     let sa = format!("{}/{}", facts.namespace, facts.service_account);
-    let attempt = proof::prove_login(client, mount, ns, role, jwt, settings.proof_window, |t| {
-        runner.mask(t)
-    })
-    .await;
+    let attempt =
+        proof::prove_login(run, client, mount, ns, role, jwt, ms(settings.proof_window)).await;
     match attempt {
         Ok(login) => {
-            let revoked = client
-                .send(&vault_api::revoke_self(ns), Some(&login.token), None)
+            let revoked = run
+                .send(
+                    client,
+                    &vault_api::revoke_self(ns),
+                    Some(&login.token),
+                    None,
+                )
                 .await;
-            let mut r = lock(report);
-            r.verification = Verification::Proven;
-            let retried = if login.attempts > 1 {
-                format!(" after {} attempts", login.attempts)
-            } else {
-                String::new()
-            };
-            r.step(
-                "proof",
-                StepStatus::Done,
-                format!(
-                    "`{sa}` logged in at `auth/{mount}` as role `{role}`{retried}; policies: {}",
-                    login.policies.join(", ")
-                ),
-            );
-            if let Err(e) = revoked {
-                let text = format!(
-                    "could not revoke the proof login's token: {e}; it expires with the role's TTL"
+            {
+                let mut r = run.report.borrow_mut();
+                r.verification = Verification::Proven;
+                let retried = if login.attempts > 1 {
+                    format!(" after {} attempts", login.attempts)
+                } else {
+                    String::new()
+                };
+                r.step(
+                    "proof",
+                    StepStatus::Done,
+                    format!(
+                        "`{sa}` logged in at `auth/{mount}` as role `{role}`{retried}; policies: {}",
+                        login.policies.join(", ")
+                    ),
                 );
-                runner.warning(&text);
-                r.warnings.push(text);
+            }
+            if let Err(e) = revoked {
+                run.warn(format!(
+                    "could not revoke the proof login's token: {e}; it expires with the role's TTL"
+                ));
             }
             Ok(())
         }
@@ -935,33 +841,31 @@ async fn prove(
                 role: role.to_string(),
                 facts: facts.clone(),
             };
-            lock(report).step("proof", StepStatus::Failed, cause.to_string());
+            run.step("proof", StepStatus::Failed, cause.to_string());
             Err(failure(&cause))
         }
         Err(CallError::Vault(_)) => {
             // A bare `permission denied`: Vault hides the reason. Ask the evidence in order.
+            let hidden = |unseen| ProofFailure::Hidden {
+                host: host.as_str().to_string(),
+                unseen,
+                facts: facts.clone(),
+            };
             let cause = match probed {
                 // Only a definite finding (wrong CA, SAN, dates) may be named as the cause.
-                Some(p) if !p.reached => ProofFailure::Hidden {
-                    host: host.as_str().to_string(),
-                    unseen: Unseen::Unreachable,
-                    facts: facts.clone(),
-                },
+                Some(p) if !p.reached => hidden(Unseen::Unreachable),
                 Some(p) if !p.verified => ProofFailure::TrustPath {
                     finding: p.message.clone(),
                     hint: p.hint.clone(),
                 },
                 Some(_) => {
                     let review = proof::send_token_review(
+                        run,
                         host,
-                        &bundle
-                            .certs
-                            .iter()
-                            .map(|c| c.der().to_vec())
-                            .collect::<Vec<_>>(),
+                        &bundle.to_pem(),
                         jwt,
                         &facts.audiences,
-                        settings.probe_timeout,
+                        ms(settings.probe_timeout),
                     )
                     .await;
                     match review {
@@ -969,28 +873,20 @@ async fn prove(
                             verdict,
                             facts: facts.clone(),
                         },
-                        Err(_) => ProofFailure::Hidden {
-                            host: host.as_str().to_string(),
-                            unseen: Unseen::Unreachable,
-                            facts: facts.clone(),
-                        },
+                        Err(_) => hidden(Unseen::Unreachable),
                     }
                 }
-                None => ProofFailure::Hidden {
-                    host: host.as_str().to_string(),
-                    unseen: if settings.probe == ProbeMode::Off {
-                        Unseen::ProbeOff
-                    } else {
-                        Unseen::Unreachable
-                    },
-                    facts: facts.clone(),
-                },
+                None => hidden(if settings.probe == ProbeMode::Off {
+                    Unseen::ProbeOff
+                } else {
+                    Unseen::Unreachable
+                }),
             };
-            lock(report).step("proof", StepStatus::Failed, cause.to_string());
+            run.step("proof", StepStatus::Failed, cause.to_string());
             Err(failure(&cause))
         }
         Err(e) => {
-            lock(report).step("proof", StepStatus::Failed, e.to_string());
+            run.step("proof", StepStatus::Failed, e.to_string());
             Err(failure(&e))
         }
     }
@@ -1000,21 +896,21 @@ async fn prove(
 /// this run wrote (no CAS exists: never overwrite another writer).
 #[allow(clippy::too_many_arguments)]
 async fn rollback(
+    run: &Run,
     client: &VaultClient,
     token: &Secret,
     mount: &str,
     namespace: Option<&str>,
     written: &serde_json::Map<String, Value>,
     rollback: &Rollback,
-    report: &Shared<RunReport>,
 ) {
     // Read again right before restoring: no CAS exists, so this is the only guard against
     // overwriting a writer that came in after this run.
-    let stored = read_config(client, token, mount, namespace).await;
+    let stored = read_config(run, client, token, mount, namespace).await;
     let still_ours = matches!(&stored, Ok(Some(s)) if plan::verify_read_back(written, s).is_ok());
-    let mut r = lock(report);
     match rollback {
         Rollback::FirstWrite => {
+            let mut r = run.report.borrow_mut();
             r.step(
                 "rollback",
                 StepStatus::Skipped,
@@ -1027,6 +923,7 @@ async fn rollback(
             return;
         }
         Rollback::Restore(_) if !still_ours => {
+            let mut r = run.report.borrow_mut();
             r.step(
                 "rollback",
                 StepStatus::Skipped,
@@ -1041,13 +938,17 @@ async fn rollback(
         }
         Rollback::Restore(_) => {}
     }
-    drop(r);
     let Some(body) = rollback.body() else { return };
     let request = vault_api::write_config(mount, namespace);
-    let result = client
-        .send(&request, Some(token), Some(&Value::Object(body.clone())))
+    let result = run
+        .send(
+            client,
+            &request,
+            Some(token),
+            Some(&Value::Object(body.clone())),
+        )
         .await;
-    let mut r = lock(report);
+    let mut r = run.report.borrow_mut();
     match result {
         Ok(_) => {
             r.outcome = Outcome::RolledBack;
@@ -1067,12 +968,12 @@ async fn rollback(
 }
 
 async fn login(
-    env: &RunEnv,
+    run: &Run,
     settings: &Settings,
     client: &VaultClient,
-    runner: &Runner,
 ) -> Result<Session, FailureRecord> {
-    let client = Arc::new(client.clone());
+    let env = &run.snap;
+    let out = &run.out;
     match (&settings.auth.oidc, &env.oidc, &settings.auth.token) {
         (Some(login), Some(request), supplied) => {
             // With both `jwt-role` and `vault-token`, OIDC wins where the runner offers it, and
@@ -1089,21 +990,22 @@ async fn login(
                 record
             };
             let audience = login.audience.clone();
-            let jwt = oidc::request_token(request, audience.as_deref(), &settings.extra_trust())
-                .await
-                .map_err(|e| unused_token(failure(&e)))?;
-            runner.mask(&jwt);
+            let jwt =
+                oidc::request_token(run, request, audience.as_deref(), &settings.extra_trust())
+                    .await
+                    .map_err(|e| unused_token(failure(&e)))?;
+            out.mask(&jwt);
             // The job's own claims (none secret): a wrong `environment` input reads later as a
             // missing policy, so it is named now, before any KV or config path can fail.
             let claims = crate::pure::proof::jwt_claims(jwt.expose_secret()).unwrap_or_default();
             let job_claims = crate::pure::proof::render_job_claims(&claims);
             match claims.get("environment").and_then(Value::as_str) {
-                Some(claimed) if claimed != settings.environment => runner.warning(&format!(
+                Some(claimed) if claimed != settings.environment => out.warning(&format!(
                     "input `environment` is `{}`, but this job's OIDC token says `environment={claimed}`: \
                      a role bound to the job's environment grants the policies of `{claimed}`",
                     settings.environment
                 )),
-                None => runner.notice(
+                None => out.notice(
                     "this job's OIDC token has no `environment` claim (the job sets no \
                      `environment:`): a role that binds `environment` will refuse it",
                 ),
@@ -1113,16 +1015,20 @@ async fn login(
             let ns = settings.jwt_namespace.as_deref();
             let call = vault_api::jwt_login(login.mount.as_str(), &login.role, &shown_audience, ns);
             let body = serde_json::json!({"role": login.role, "jwt": jwt.expose_secret()});
-            let answer = client.send(&call, None, Some(&body)).await.map_err(|e| {
-                let mut record = unused_token(failure(&e));
-                // Refused for claims or audience: show what this job presented.
-                if matches!(&e, CallError::Vault(f) if f.status == 400 || f.status == 403)
-                    && !job_claims.is_empty()
-                {
-                    record.message = format!("{}; this job's claims: {job_claims}", record.message);
-                }
-                record
-            })?;
+            let answer = run
+                .send(client, &call, None, Some(&body))
+                .await
+                .map_err(|e| {
+                    let mut record = unused_token(failure(&e));
+                    // Refused for claims or audience: show what this job presented.
+                    if matches!(&e, CallError::Vault(f) if f.status == 400 || f.status == 403)
+                        && !job_claims.is_empty()
+                    {
+                        record.message =
+                            format!("{}; this job's claims: {job_claims}", record.message);
+                    }
+                    record
+                })?;
             let token = answer
                 .body
                 .as_ref()
@@ -1135,16 +1041,16 @@ async fn login(
                     message: "the login answer has no `auth.client_token`".into(),
                     hint: Some("check that `vault-addr` is Vault's API".into()),
                 })?;
-            runner.mask(&token);
+            out.mask(&token);
             let policies = string_list(answer.body.as_ref(), "/auth/policies");
-            runner.info(&format!(
+            out.info(&format!(
                 "logged in with GitHub OIDC at auth/{} as role {} (policies: {})",
                 login.mount,
                 login.role,
                 policies.join(", ")
             ));
             Ok(Session {
-                client,
+                client: client.clone(),
                 token,
                 revoke: true,
                 namespace: settings.jwt_namespace.clone(),
@@ -1154,10 +1060,11 @@ async fn login(
         }
         (_, _, Some(token)) => {
             if settings.auth.oidc.is_some() {
-                runner.notice("the runner offers no OIDC token: using `vault-token`");
+                out.notice("the runner offers no OIDC token: using `vault-token`");
             }
-            let looked_up = client
+            let looked_up = run
                 .send(
+                    client,
                     &vault_api::lookup_self(settings.vault_namespace.as_deref()),
                     Some(token),
                     None,
@@ -1166,7 +1073,7 @@ async fn login(
                 .map_err(|e| failure(&e))?;
             let policies = string_list(looked_up.body.as_ref(), "/data/policies");
             Ok(Session {
-                client,
+                client: client.clone(),
                 token: token.clone(),
                 revoke: settings.revoke_vault_token,
                 namespace: settings.vault_namespace.clone(),
@@ -1178,7 +1085,7 @@ async fn login(
                 policies,
             })
         }
-        (Some(_), None, None) => Err(failure(&OidcError::NotOffered)),
+        (Some(_), None, None) => Err(failure(&oidc::OidcError::NotOffered)),
         (None, _, None) => Err(FailureRecord {
             class: ErrorClass::Bug,
             area: Area::Input,
@@ -1190,14 +1097,13 @@ async fn login(
 
 /// The proof's ServiceAccount JWT from `proof-jwt-file`, under the same file rules as
 /// `ca-file`, trimmed and masked the moment it is read.
-fn read_proof_jwt_file(
-    path: &str,
-    rules: &FileRules,
-    runner: &Runner,
-) -> Result<Secret, FailureRecord> {
+async fn read_proof_jwt_file(run: &Run, path: &str) -> Result<Secret, FailureRecord> {
     let origin = format!("`proof-jwt-file` `{path}`");
-    let bytes =
-        source::read_file(&origin, std::path::Path::new(path), rules).map_err(|e| failure(&e))?;
+    let bytes = run
+        .io
+        .read_file(&origin, path)
+        .await
+        .map_err(|f| failure(&SourceError::from_file(&origin, f)))?;
     let text = String::from_utf8(bytes).map_err(|_| FailureRecord {
         class: ErrorClass::User,
         area: Area::Input,
@@ -1205,7 +1111,7 @@ fn read_proof_jwt_file(
         hint: Some("write the token with `kubectl create token … > file`".into()),
     })?;
     let jwt = Secret::new(text.trim().to_string());
-    runner.mask(&jwt);
+    run.out.mask(&jwt);
     if jwt.expose_secret().is_empty() {
         return Err(FailureRecord {
             class: ErrorClass::User,
@@ -1222,7 +1128,7 @@ fn read_proof_jwt_file(
 }
 
 /// The strings of a JSON list at `pointer` (a token's policies), empty when absent.
-fn string_list(body: Option<&Value>, pointer: &str) -> Vec<String> {
+pub(super) fn string_list(body: Option<&Value>, pointer: &str) -> Vec<String> {
     body.and_then(|b| b.pointer(pointer))
         .and_then(Value::as_array)
         .map(|a| {
@@ -1234,7 +1140,7 @@ fn string_list(body: Option<&Value>, pointer: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn default_audience(env: &RunEnv) -> String {
+fn default_audience(env: &Snapshot) -> String {
     let owner = env
         .context
         .repository
@@ -1246,6 +1152,7 @@ fn default_audience(env: &RunEnv) -> String {
 }
 
 async fn resolve_host(
+    run: &Run,
     settings: &Settings,
     client: &VaultClient,
     token: &Secret,
@@ -1261,8 +1168,8 @@ async fn resolve_host(
         } => {
             let ns = settings.vip_namespace.as_deref();
             let call = vault_api::read_vip(mount.as_str(), secret, key, ns);
-            let answer = client
-                .send(&call, Some(token), None)
+            let answer = run
+                .send(client, &call, Some(token), None)
                 .await
                 .map_err(|e| match e {
                     // Refused: name the token's policies and the block that grants the read.
@@ -1300,13 +1207,14 @@ async fn resolve_host(
 }
 
 async fn read_config(
+    run: &Run,
     client: &VaultClient,
     token: &Secret,
     mount: &str,
     ns: Option<&str>,
 ) -> Result<Option<CurrentConfig>, CallError> {
     let call = vault_api::read_config(mount, ns);
-    match client.send(&call, Some(token), None).await {
+    match run.send(client, &call, Some(token), None).await {
         Ok(answer) => {
             let text = answer
                 .body
@@ -1329,56 +1237,80 @@ async fn read_config(
     }
 }
 
-async fn revoke(runner: &Runner, report: &Shared<RunReport>, session: &Shared<Option<Session>>) {
-    let taken = lock(session).take();
+async fn revoke(run: &Run) {
+    let taken = run.session.borrow_mut().take();
     let Some(session) = taken else { return };
     if !session.revoke {
         return;
     }
     let call = vault_api::revoke_self(session.namespace.as_deref());
-    let result = session.client.send(&call, Some(&session.token), None).await;
-    let mut r = lock(report);
+    let result = run
+        .send(&session.client, &call, Some(&session.token), None)
+        .await;
     match result {
-        Ok(_) => r.step(
+        Ok(_) => run.step(
             "revoke",
             StepStatus::Done,
             "the action's Vault token is revoked",
         ),
         // A second revoke answers 403: the token is already gone.
         Err(CallError::Vault(f)) if f.status == 403 => {
-            r.step("revoke", StepStatus::Done, "the token was already revoked")
+            run.step("revoke", StepStatus::Done, "the token was already revoked")
         }
         Err(e) => {
             let text =
                 format!("could not revoke the action's Vault token: {e}; it expires with its TTL");
-            runner.warning(&text);
-            r.warnings.push(text.clone());
-            r.step("revoke", StepStatus::Warned, text);
+            run.warn(text.clone());
+            run.step("revoke", StepStatus::Warned, text);
         }
     }
 }
 
 /// Writes the report, outputs and summary, emits the failure annotation, returns the exit code.
-fn finish(runner: &Runner, report: &Shared<RunReport>, json_name: &str, step_summary: bool) -> u8 {
-    let mut r = lock(report);
-    r.report_path = runner
-        .report_path(json_name)
-        .map(|p| p.display().to_string());
-    if let Err(e) = runner.write_report(json_name, &summary::render_report_json(&r)) {
-        r.report_path = None;
-        runner.warning(&format!("could not write the JSON report: {e}"));
+async fn finish(run: &Run) -> u8 {
+    let out = &run.out;
+    let name = &run.snap.report_file_name;
+    let path = out.report_path(name);
+    run.report.borrow_mut().report_path = path.clone();
+    let json = out.redact(&crate::pure::summary::render_report_json(
+        &run.report.borrow(),
+    ));
+    let written = match &path {
+        Some(p) => run.io.write_file(p, json).await,
+        None => Err("not a plain file name".into()),
+    };
+    if let Err(e) = written {
+        run.report.borrow_mut().report_path = None;
+        out.warning(&format!("could not write the JSON report: {e}"));
     }
-    if let Some(f) = &r.failure {
-        runner.error(f.area.title(f.class), &f.message, f.hint.as_deref());
+    let failed = run.report.borrow().failure.clone();
+    if let Some(f) = &failed {
+        out.error(f.area.title(f.class), &f.message, f.hint.as_deref());
     }
-    if let Err(e) = runner.write_outputs(&summary::render_outputs(&r)) {
-        runner.warning(&format!("could not write the outputs: {e}"));
+    let outputs = crate::pure::summary::render_outputs(&run.report.borrow());
+    match out.outputs(&outputs) {
+        Ok(Some((path, text))) => {
+            if let Err(e) = run.io.append_file(&path, text).await {
+                out.warning(&format!("could not write the outputs: {e}"));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => out.warning(&format!("could not write the outputs: {e}")),
     }
-    if let Err(e) = runner.write_summary(&r, step_summary) {
-        runner.warning(&format!("could not write the step summary: {e}"));
+    let step_summary = run.publishing.targets.contains(&Target::StepSummary);
+    let summary = out.summary(&run.report.borrow(), step_summary);
+    if let Some((path, text)) = summary {
+        if let Err(e) = run.io.append_file(&path, text).await {
+            out.warning(&format!("could not write the step summary: {e}"));
+        }
     }
-    match &r.failure {
+    match failed {
         Some(f) => f.class.exit_code(),
         None => 0,
     }
+}
+
+/// Keeps the wire types' secret wrapper in one place for the modules beside this one.
+pub(super) fn wire_secret(secret: &Secret) -> WireSecret {
+    WireSecret(secret.clone())
 }

@@ -5,15 +5,21 @@
 //! back in the JSON field `value` (docs/actions-behaviour.md §4). The token is requested right
 //! before the Vault login (it lives five minutes) and never logged: the caller masks it first.
 
-use std::time::Duration;
+use serde::{Deserialize, Serialize};
 
+use super::handshake::Run;
+use super::wire::{HttpRequest, Redirects, WireSecret};
 use crate::pure::secret::Secret;
 use crate::pure::{Diagnostic, ErrorClass};
 
+/// The most the OIDC token service may answer: `{"value": "<JWT>"}` is a few KB.
+pub const OIDC_BODY_CAP: u64 = 64 * 1024;
+
 /// The two variables the runner sets only for jobs with `permissions: id-token: write`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OidcRequest {
     pub url: String,
-    pub token: Secret,
+    pub token: WireSecret,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,51 +86,62 @@ pub fn token_url(base: &str, audience: Option<&str>) -> String {
 
 /// Requests one OIDC token. Retried on connection errors and 5xx, as the Actions toolkit does
 /// (a GET that mints nothing in Vault).
-pub async fn request_token(
+pub(super) async fn request_token(
+    run: &Run,
     request: &OidcRequest,
     audience: Option<&str>,
     extra_ca_pems: &[&str],
 ) -> Result<Secret, OidcError> {
-    if !super::https_or_loopback_http(&request.url) {
+    if !super::url::https_or_loopback_http(&request.url) {
         return Err(OidcError::BadUrl);
     }
-    let mut builder = reqwest::Client::builder()
-        .use_preconfigured_tls(super::tls_with_extra_roots(extra_ca_pems).0)
+    let url = token_url(&request.url, audience);
+    let http = HttpRequest {
+        method: "GET".into(),
+        url,
+        headers: vec![
+            (
+                "Authorization".into(),
+                WireSecret(Secret::new(format!(
+                    "Bearer {}",
+                    request.token.0.expose_secret()
+                ))),
+            ),
+            (
+                "Accept".into(),
+                WireSecret(Secret::new("application/json".into())),
+            ),
+        ],
+        body: None,
+        timeout_ms: 20_000,
+        connect_timeout_ms: 10_000,
+        public_roots: true,
+        extra_ca_pems: extra_ca_pems.iter().map(|s| s.to_string()).collect(),
         // The bearer is the job's right to mint tokens: never follow it to another host, nor
         // from https to http.
-        .redirect(super::same_origin_redirects(&request.url))
-        .timeout(Duration::from_secs(20));
-    if super::is_loopback_url(&request.url) {
-        builder = builder.no_proxy();
-    }
-    let http = builder
-        .build()
-        .map_err(|e| OidcError::Request(e.to_string()))?;
-    let url = token_url(&request.url, audience);
+        redirects: Redirects::SameOrigin,
+        use_proxy: !super::url::is_loopback_url(&request.url),
+        body_cap: OIDC_BODY_CAP,
+    };
     let mut last = OidcError::Status(0);
     for attempt in 0..4u32 {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(200 * (1 << attempt))).await;
+            run.io.sleep(200 * (1 << attempt)).await;
         }
-        let sent = http
-            .get(&url)
-            .bearer_auth(request.token.expose_secret())
-            .header("Accept", "application/json")
-            .send()
-            .await;
-        let response = match sent {
+        let response = match run.io.http(http.clone()).await {
             Ok(r) => r,
-            Err(e) => {
-                // Never print the URL: its path identifies the job.
-                last = OidcError::Request(if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    "no answer".into()
-                });
+            // Never print the URL: its path identifies the job.
+            Err(super::wire::HttpFailure::Timeout) => {
+                last = OidcError::Request("timed out".into());
+                continue;
+            }
+            Err(super::wire::HttpFailure::TooLarge { .. }) => return Err(OidcError::NoValue),
+            Err(_) => {
+                last = OidcError::Request("no answer".into());
                 continue;
             }
         };
-        let status = response.status().as_u16();
+        let status = response.status;
         if status >= 500 {
             last = OidcError::Status(status);
             continue;
@@ -132,11 +149,8 @@ pub async fn request_token(
         if status != 200 {
             return Err(OidcError::Status(status));
         }
-        let bytes = super::read_capped(response, super::OIDC_BODY_CAP)
-            .await
-            .map_err(|_| OidcError::NoValue)?;
         let body: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|_| OidcError::NoValue)?;
+            serde_json::from_slice(&response.body.0).map_err(|_| OidcError::NoValue)?;
         return match body.get("value").and_then(|v| v.as_str()) {
             Some(v) if !v.is_empty() => Ok(Secret::new(v.to_string())),
             _ => Err(OidcError::NoValue),
@@ -160,12 +174,5 @@ mod tests {
             "http://127.0.0.1:1/t?audience=vault"
         );
         assert_eq!(token_url("https://h/t?a=1", None), "https://h/t?a=1");
-        assert!(super::super::https_or_loopback_http(
-            "https://pipelines.actions.githubusercontent.com/x"
-        ));
-        assert!(super::super::https_or_loopback_http(
-            "http://127.0.0.1:8080/x"
-        ));
-        assert!(!super::super::https_or_loopback_http("http://10.0.0.1/x"));
     }
 }

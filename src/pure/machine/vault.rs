@@ -1,26 +1,28 @@
-//! Sending the core's Vault requests: TLS, timeouts, retries, redirects, and reading answers.
+//! Vault calls as effects: the request on the wire, retries with backoff and `Retry-After`, and
+//! reading the answer. The driver sends bytes; what a status, a body or a broken connection
+//! means is decided here.
 //!
-//! Owns the HTTP client for Vault. It never reads `VAULT_*` variables: the address, namespace
-//! and trusted CAs come from inputs only. TLS is always verified against the public roots
-//! compiled into the binary plus `vault-ca-cert`, if given. Redirects (a standby's 307) are
-//! followed only to the same scheme, host and port. Retries follow the request's policy from
-//! `pure::vault_api`, with backoff and `Retry-After`; a login is never retried.
+//! TLS is always verified against the public roots plus `vault-ca-cert` and `extra-ca-certs`.
+//! Redirects (a standby's 307) are followed only to the same scheme, host and port.
+//! `HTTPS_PROXY`/`NO_PROXY` are honoured, except towards this machine. A login is never retried.
 
-use std::time::Duration;
-
-use rand::Rng;
 use serde_json::Value;
 
+use super::wire::{HttpFailure, HttpRequest, HttpResponse, Redirects, WireSecret};
+use super::{Io, Jitter};
 use crate::pure::host::VaultAddr;
 use crate::pure::secret::Secret;
 use crate::pure::vault_api::{self, Request, VaultFailure, VaultTlsFailure};
 use crate::pure::{Diagnostic, ErrorClass};
 
-/// Time allowed for all attempts of one retried call, backoff included.
-pub const RETRY_BUDGET: Duration = Duration::from_secs(60);
+/// Time allowed for all attempts of one retried call, backoff included (ms).
+pub const RETRY_BUDGET_MS: u64 = 60_000;
 const MAX_ATTEMPTS: u32 = 5;
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
+const FIRST_BACKOFF_MS: u64 = 250;
+const MAX_BACKOFF_MS: u64 = 8_000;
+/// The most any Vault answer may hold: a config read with a large CA bundle is tens of KB.
+pub const VAULT_BODY_CAP: u64 = 1024 * 1024;
+const CONNECT_TIMEOUT_MS: u64 = 10_000;
 
 /// A call that got no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +58,7 @@ pub enum TransportError {
     },
     #[error("`vault-ca-cert` holds no usable certificate")]
     BadVaultCa,
-    #[error("cannot build the HTTP client: {0}")]
+    #[error("cannot build the request: {0}")]
     Client(String),
 }
 
@@ -143,94 +145,85 @@ pub struct Answer {
     pub warnings: Vec<String>,
 }
 
-/// The client for one Vault address. Cloning shares the connection pool.
-#[derive(Clone)]
+/// How to reach one Vault address.
+#[derive(Clone, Debug)]
 pub struct VaultClient {
-    http: reqwest::Client,
     addr: VaultAddr,
+    extra_ca_pems: Vec<String>,
     /// Certificates added to the public roots (from `vault-ca-cert` and `extra-ca-certs`).
     cas_given: usize,
+    timeout_ms: u64,
+}
+
+enum Exchange {
+    Done(Answer),
+    Status {
+        retry_after_ms: Option<u64>,
+        failure: VaultFailure,
+    },
 }
 
 impl VaultClient {
-    /// Builds the client: TLS verified against the compiled-in public roots plus the
-    /// certificates in `extra_ca_pems` (`vault-ca-cert`, `extra-ca-certs`).
+    /// TLS verified against the public roots plus the certificates in `extra_ca_pems`
+    /// (`vault-ca-cert`, `extra-ca-certs`).
     pub fn new(
         addr: &VaultAddr,
         extra_ca_pems: &[&str],
-        timeout: Duration,
+        timeout_ms: u64,
     ) -> Result<Self, TransportError> {
-        let (tls, added) = super::tls_with_extra_roots(extra_ca_pems);
-        if !extra_ca_pems.is_empty() && added == 0 {
+        let cas_given = extra_ca_pems
+            .iter()
+            .map(|pem| crate::pure::ca::certificate_ders(pem.as_bytes()).len())
+            .sum();
+        if !extra_ca_pems.is_empty() && cas_given == 0 {
             return Err(TransportError::BadVaultCa);
         }
-        // A standby's 307 points at the active node: follow it only on the same origin, so
-        // the token never goes to a host the caller did not name.
-        let policy = super::same_origin_redirects(addr.as_str());
-        let mut builder = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .redirect(policy)
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10));
-        // HTTPS_PROXY/NO_PROXY are honoured (self-hosted runners behind a proxy; TLS tunnels
-        // through it), except towards this machine, where a proxy could only see a token.
-        if super::is_loopback_url(addr.as_str()) {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(VaultClient {
-            http,
             addr: addr.clone(),
-            cas_given: added,
+            extra_ca_pems: extra_ca_pems.iter().map(|s| s.to_string()).collect(),
+            cas_given,
+            timeout_ms,
         })
-    }
-
-    pub fn addr(&self) -> &VaultAddr {
-        &self.addr
     }
 
     /// Sends a request, retrying as its policy allows.
     pub async fn send(
         &self,
+        io: &Io,
+        jitter: &Jitter,
         request: &Request,
         token: Option<&Secret>,
         body: Option<&Value>,
     ) -> Result<Answer, CallError> {
-        let started = std::time::Instant::now();
+        let started = io.now_ms().await;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let outcome = self.send_once(request, token, body).await;
+            let outcome = self.send_once(io, request, token, body).await;
             let delay = match &outcome {
                 Ok(Exchange::Done(_)) => None,
                 Ok(Exchange::Status {
-                    status,
-                    retry_after,
-                    ..
-                }) => {
-                    if vault_api::retryable_status(request.retry, *status) {
-                        Some(retry_after.unwrap_or_else(|| backoff(attempt)))
-                    } else {
-                        None
-                    }
-                }
+                    retry_after_ms,
+                    failure,
+                }) => vault_api::retryable_status(request.retry, failure.status)
+                    .then(|| retry_after_ms.unwrap_or_else(|| backoff(attempt, jitter))),
                 Err(TransportError::Unreachable { .. })
                     if vault_api::retryable_connection(request.retry) =>
                 {
-                    Some(backoff(attempt))
+                    Some(backoff(attempt, jitter))
                 }
                 Err(_) => None,
             };
-            let out_of_budget =
-                |d: Duration| attempt >= MAX_ATTEMPTS || started.elapsed() + d > RETRY_BUDGET;
-            match delay {
-                Some(d) if !out_of_budget(d) => {
-                    tracing::debug!(path = %request.path, attempt, delay_ms = d.as_millis() as u64, "retrying");
-                    tokio::time::sleep(d).await;
+            let in_budget = match delay {
+                Some(d) if attempt < MAX_ATTEMPTS => {
+                    let elapsed = io.now_ms().await.saturating_sub(started);
+                    (elapsed + d <= RETRY_BUDGET_MS).then_some(d)
                 }
-                _ => {
+                _ => None,
+            };
+            match in_budget {
+                Some(d) => io.sleep(d).await,
+                None => {
                     return match outcome? {
                         Exchange::Done(answer) => Ok(answer),
                         Exchange::Status { failure, .. } => Err(CallError::Vault(failure)),
@@ -242,6 +235,7 @@ impl VaultClient {
 
     async fn send_once(
         &self,
+        io: &Io,
         request: &Request,
         token: Option<&Secret>,
         body: Option<&Value>,
@@ -257,77 +251,101 @@ impl VaultClient {
             url.push('?');
             url.push_str(&q.join("&"));
         }
-        let mut builder = match request.method {
-            vault_api::Method::Get => self.http.get(&url),
-            vault_api::Method::Post => self.http.post(&url),
-        };
+        let plain = |v: &str| WireSecret(Secret::new(v.to_string()));
+        let mut headers = Vec::new();
         if let Some(ns) = &request.namespace {
-            builder = builder.header("X-Vault-Namespace", ns);
+            headers.push(("X-Vault-Namespace".to_string(), plain(ns)));
         }
         if request.authenticated {
             if let Some(token) = token {
-                let mut value = reqwest::header::HeaderValue::from_str(token.expose_secret())
-                    .map_err(|_| {
-                        TransportError::Client("the token is not a valid header value".into())
-                    })?;
-                value.set_sensitive(true);
-                builder = builder.header("X-Vault-Token", value);
+                headers.push(("X-Vault-Token".to_string(), WireSecret(token.clone())));
             }
         }
         // Vault Agent/Proxy with `require_request_header` refuse requests without it (§1.2).
-        builder = builder.header("X-Vault-Request", "true");
-        if let Some(body) = body {
-            builder = builder.json(body);
-        }
-        let unreachable = |e: reqwest::Error| match self.tls_failure(&e) {
-            Some(failure) => TransportError::Tls {
-                method,
-                path: request.path.clone(),
-                failure: Box::new(failure),
-            },
-            None => TransportError::Unreachable {
-                method,
-                path: request.path.clone(),
-                addr: self.addr.to_string(),
-                detail: describe_reqwest(&e),
-            },
+        headers.push(("X-Vault-Request".to_string(), plain("true")));
+        let body = body.map(|b| {
+            headers.push(("Content-Type".to_string(), plain("application/json")));
+            super::wire::Bytes(b.to_string().into_bytes())
+        });
+        let sent = io
+            .http(HttpRequest {
+                method: method.to_string(),
+                url,
+                headers,
+                body,
+                timeout_ms: self.timeout_ms,
+                connect_timeout_ms: CONNECT_TIMEOUT_MS.min(self.timeout_ms),
+                public_roots: true,
+                extra_ca_pems: self.extra_ca_pems.clone(),
+                redirects: Redirects::SameOrigin,
+                // A proxy could only see a token towards this machine.
+                use_proxy: !super::url::is_loopback_url(self.addr.as_str()),
+                body_cap: VAULT_BODY_CAP,
+            })
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(self.transport(request, e)),
         };
-        let response = builder.send().await.map_err(unreachable)?;
-        let status = response.status().as_u16();
+        self.read(request, response)
+    }
+
+    fn transport(&self, request: &Request, e: HttpFailure) -> TransportError {
+        let method = request.method.as_str();
+        let path = request.path.clone();
+        let unreachable = |detail: String| TransportError::Unreachable {
+            method,
+            path: path.clone(),
+            addr: self.addr.to_string(),
+            detail,
+        };
+        match e {
+            HttpFailure::Timeout => unreachable("timed out".into()),
+            HttpFailure::Certificate { reason, presented } => TransportError::Tls {
+                method,
+                path: path.clone(),
+                failure: Box::new(VaultTlsFailure {
+                    addr: self.addr.to_string(),
+                    host: super::url::host_of(self.addr.as_str()),
+                    kind: reason,
+                    presented,
+                    cas_given: self.cas_given,
+                }),
+            },
+            HttpFailure::TooLarge { cap } => TransportError::BadBody {
+                method,
+                path: path.clone(),
+                detail: format!("the answer is larger than {cap} bytes, more than any real one"),
+            },
+            HttpFailure::Redirect { detail } => TransportError::ForeignRedirect {
+                method,
+                path: path.clone(),
+                location: detail,
+            },
+            HttpFailure::Transport { detail } => unreachable(detail),
+            HttpFailure::Invalid { detail } => TransportError::Client(detail),
+        }
+    }
+
+    fn read(&self, request: &Request, response: HttpResponse) -> Result<Exchange, TransportError> {
+        let method = request.method.as_str();
+        let status = response.status;
         if (300..400).contains(&status) {
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
             return Err(TransportError::ForeignRedirect {
                 method,
                 path: request.path.clone(),
-                location,
+                location: response.header("location").unwrap_or_default().to_string(),
             });
         }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
+        let retry_after_ms = response
+            .header("retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(RETRY_BUDGET.as_secs())));
-        let bytes = match super::read_capped(response, super::VAULT_BODY_CAP).await {
-            Ok(b) => b,
-            Err(super::ReadError::Transport(e)) => return Err(unreachable(e)),
-            Err(e @ super::ReadError::TooLarge { .. }) => {
-                return Err(TransportError::BadBody {
-                    method,
-                    path: request.path.clone(),
-                    detail: format!("HTTP {status}: {e}"),
-                })
-            }
-        };
+            .map(|s| s.saturating_mul(1000).min(RETRY_BUDGET_MS));
+        let bytes = &response.body.0;
         let json: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
-            match serde_json::from_slice(&bytes) {
+            match serde_json::from_slice(bytes) {
                 Ok(v) => Some(v),
                 Err(e) if status < 400 => {
                     return Err(TransportError::BadBody {
@@ -367,73 +385,16 @@ impl VaultClient {
             purpose: request.purpose.clone(),
         };
         Ok(Exchange::Status {
-            status,
-            retry_after,
+            retry_after_ms,
             failure,
         })
     }
 }
 
-impl VaultClient {
-    /// A certificate that failed verification, read from the error chain (`None` for every
-    /// other failure, which stays `Unreachable`).
-    fn tls_failure(&self, e: &reqwest::Error) -> Option<VaultTlsFailure> {
-        let rustls::Error::InvalidCertificate(cert) = super::find_rustls_error(e)? else {
-            return None;
-        };
-        let presented = match cert {
-            rustls::CertificateError::NotValidForNameContext { presented, .. } => presented.clone(),
-            _ => Vec::new(),
-        };
-        let host = reqwest::Url::parse(self.addr.as_str())
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        Some(VaultTlsFailure {
-            addr: self.addr.to_string(),
-            host,
-            kind: super::probe::map_certificate_error(cert),
-            presented,
-            cas_given: self.cas_given,
-        })
-    }
-}
-
-enum Exchange {
-    Done(Answer),
-    Status {
-        status: u16,
-        retry_after: Option<Duration>,
-        failure: VaultFailure,
-    },
-}
-
 /// Exponential backoff with jitter: 250 ms, 500 ms, 1 s… capped, ±25 %.
-fn backoff(attempt: u32) -> Duration {
-    let base = FIRST_BACKOFF
+fn backoff(attempt: u32, jitter: &Jitter) -> u64 {
+    let base = FIRST_BACKOFF_MS
         .saturating_mul(1 << attempt.saturating_sub(1).min(6))
-        .min(MAX_BACKOFF);
-    let jitter = rand::thread_rng().gen_range(0.75..1.25);
-    base.mul_f64(jitter)
-}
-
-/// The error chain of a reqwest failure, without the URL's query (never holds secrets here,
-/// but keeps messages short).
-fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    if e.is_timeout() {
-        parts.push("timed out".to_string());
-    }
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.contains(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    if parts.is_empty() {
-        parts.push(e.to_string());
-    }
-    parts.join(": ")
+        .min(MAX_BACKOFF_MS);
+    (base as f64 * jitter.factor()) as u64
 }

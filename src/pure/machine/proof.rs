@@ -6,16 +6,15 @@
 //! module is never handed an unverified host). Tokens Vault mints here are masked at once and
 //! revoked by the caller.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
+use super::handshake::Run;
+use super::vault::{CallError, VaultClient};
+use super::wire::{Bytes, HttpRequest, Redirects, WireSecret};
 use crate::pure::host::KubernetesHost;
 use crate::pure::proof::{self, ReviewVerdict};
 use crate::pure::secret::Secret;
 use crate::pure::vault_api::{self, Method};
-use crate::shell::vault::{CallError, VaultClient};
 
 /// A successful proof login.
 pub struct ProofLogin {
@@ -24,25 +23,28 @@ pub struct ProofLogin {
     pub attempts: u32,
 }
 
-/// Logs in with the proof JWT. A bare `permission denied` is retried until `window` ends,
+/// Logs in with the proof JWT. A bare `permission denied` is retried until `window_ms` ends,
 /// because a new CA reaches Enterprise performance standbys up to ~30 s late (§3.5, §8); any
 /// other answer ends the loop at once.
-pub async fn prove_login(
+pub(super) async fn prove_login(
+    run: &Run,
     client: &VaultClient,
     mount: &str,
     namespace: Option<&str>,
     role: &str,
     jwt: &Secret,
-    window: Duration,
-    on_token: impl Fn(&Secret),
+    window_ms: u64,
 ) -> Result<ProofLogin, CallError> {
-    let started = Instant::now();
+    let started = run.io.now_ms().await;
     let request = vault_api::proof_login(mount, role, namespace);
     let body = json!({"role": role, "jwt": jwt.expose_secret()});
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match client.send(&request, None, Some(&body)).await {
+        match client
+            .send(&run.io, &run.jitter, &request, None, Some(&body))
+            .await
+        {
             Ok(answer) => {
                 let auth = answer.body.as_ref().and_then(|b| b.get("auth"));
                 let token = auth
@@ -59,16 +61,9 @@ pub async fn prove_login(
                         purpose: request.purpose.clone(),
                     }));
                 };
-                on_token(&token);
-                let policies = auth
-                    .and_then(|a| a.get("policies"))
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|p| p.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                run.out.mask(&token);
+                let policies =
+                    super::handshake::string_list(answer.body.as_ref(), "/auth/policies");
                 return Ok(ProofLogin {
                     token,
                     policies,
@@ -76,50 +71,33 @@ pub async fn prove_login(
                 });
             }
             Err(CallError::Vault(f))
-                if f.status == 403
-                    && f.errors.iter().all(|e| e == "permission denied")
-                    && started.elapsed() + backoff(attempts) < window =>
+                if f.status == 403 && f.errors.iter().all(|e| e == "permission denied") =>
             {
-                tokio::time::sleep(backoff(attempts)).await;
+                let elapsed = run.io.now_ms().await.saturating_sub(started);
+                if elapsed + backoff_ms(attempts) >= window_ms {
+                    return Err(CallError::Vault(f));
+                }
+                run.io.sleep(backoff_ms(attempts)).await;
             }
             Err(e) => return Err(e),
         }
     }
 }
 
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)).min(5_000))
+fn backoff_ms(attempt: u32) -> u64 {
+    500u64.saturating_mul(1 << attempt.min(4)).min(5_000)
 }
 
 /// Sends the TokenReview Vault would send in client JWT mode: the proof JWT as bearer and as the
-/// token under review, TLS trusting only the uploaded CA.
-pub async fn send_token_review(
+/// token under review, TLS trusting only the uploaded CA, straight to the API server.
+pub(super) async fn send_token_review(
+    run: &Run,
     host: &KubernetesHost,
-    ca_ders: &[Vec<u8>],
+    ca_pem: &str,
     jwt: &Secret,
     audiences: &[String],
-    timeout: Duration,
+    timeout_ms: u64,
 ) -> Result<ReviewVerdict, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for der in ca_ders {
-        roots
-            .add(rustls_pki_types::CertificateDer::from(der.clone()))
-            .map_err(|e| e.to_string())?;
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .map_err(|e| e.to_string())?;
     let url = format!(
         "{}/apis/authentication.k8s.io/v1/tokenreviews",
         host.as_str().trim_end_matches('/')
@@ -129,21 +107,37 @@ pub async fn send_token_review(
         "kind": "TokenReview",
         "spec": {"token": jwt.expose_secret(), "audiences": audiences},
     });
-    let response = client
-        .post(&url)
-        .bearer_auth(jwt.expose_secret())
-        .header("Accept", "application/json")
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "timed out".to_string()
-            } else {
-                "no answer".to_string()
-            }
-        })?;
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    Ok(proof::classify_token_review(status, &text, audiences))
+    let header = |v: String| WireSecret(Secret::new(v));
+    let sent = run
+        .io
+        .http(HttpRequest {
+            method: "POST".into(),
+            url,
+            headers: vec![
+                (
+                    "Authorization".into(),
+                    header(format!("Bearer {}", jwt.expose_secret())),
+                ),
+                ("Accept".into(), header("application/json".into())),
+                ("Content-Type".into(), header("application/json".into())),
+            ],
+            body: Some(Bytes(body.to_string().into_bytes())),
+            timeout_ms,
+            connect_timeout_ms: timeout_ms,
+            public_roots: false,
+            extra_ca_pems: vec![ca_pem.to_string()],
+            redirects: Redirects::None,
+            use_proxy: false,
+            body_cap: 1024 * 1024,
+        })
+        .await;
+    match sent {
+        Ok(response) => Ok(proof::classify_token_review(
+            response.status,
+            &String::from_utf8_lossy(&response.body.0),
+            audiences,
+        )),
+        Err(super::wire::HttpFailure::Timeout) => Err("timed out".into()),
+        Err(_) => Err("no answer".into()),
+    }
 }

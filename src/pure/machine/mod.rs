@@ -1,0 +1,371 @@
+//! The handshake as one sans-IO state machine: given the inputs and a snapshot of the runner's
+//! environment, it yields [`Effect`]s and is fed their [`Reply`]s. It holds no socket, clock or
+//! random source; a driver performs each effect and resumes it with the result.
+//!
+//! The steps are written as ordinary `async` code over [`Io`], whose only "await points" are
+//! effects: [`Machine::resume`] polls that code once with a waker that does nothing, takes the
+//! effect it stopped at, and returns it. There is no executor, no task and no timer in here;
+//! the code runs exactly as far as the replies it was given allow, so both drivers (native, and
+//! Node through WebAssembly) take the same path through the same decisions: retries and their
+//! backoff, the proof window, rollback, revoke on every path, and cancellation (a driver calls
+//! [`Machine::cancel`]; the machine refuses to stop between a config write and its read-back).
+
+mod github;
+mod handshake;
+mod oidc;
+mod out;
+mod proof;
+mod url;
+mod vault;
+pub mod wire;
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use serde::{Deserialize, Serialize};
+
+pub use handshake::Snapshot;
+pub use oidc::{token_url, OidcError, OidcRequest};
+pub use out::{Out, RunnerPaths};
+pub use url::{https_or_loopback_http, is_loopback_url, origin_of};
+pub use vault::{CallError, TransportError};
+use wire::{
+    Bytes, Effect, FileFailure, GithubAnswer, GithubFailure, GithubRequest, HttpFailure,
+    HttpRequest, HttpResponse, Line, ProbeReport, ProbeRequest, Reply,
+};
+
+/// What the machine wants next.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Next {
+    /// Perform this and resume with its reply.
+    Effect { effect: Box<Effect> },
+    /// The run is over: exit with this code.
+    Exit { code: u8 },
+}
+
+/// One resume's result: log lines to write first, in order, then what comes next.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Step {
+    pub lines: Vec<Line>,
+    pub next: Next,
+}
+
+type Local<T> = Pin<Box<dyn Future<Output = T>>>;
+
+enum Phase {
+    /// The handshake's steps: may be cancelled outside the critical section.
+    Steps(Local<()>),
+    /// Revoke, publish, report: runs to the end whatever happens.
+    Wrapup(Local<u8>),
+    Over(u8),
+}
+
+/// The handshake, waiting for its next reply.
+pub struct Machine {
+    phase: Phase,
+    ctx: Rc<handshake::Run>,
+    /// A cancel that came inside the critical section: taken at its end.
+    cancel_pending: Option<String>,
+}
+
+impl Machine {
+    /// A machine for one run; nothing happens until the first [`Machine::resume`].
+    pub fn new(snapshot: Snapshot) -> Machine {
+        let ctx = Rc::new(handshake::Run::new(snapshot));
+        let steps = handshake::steps(ctx.clone());
+        Machine {
+            phase: Phase::Steps(Box::pin(steps)),
+            ctx,
+            cancel_pending: None,
+        }
+    }
+
+    /// Hands over the reply to the last effect (`Reply::Start` the first time, and after a
+    /// cancel the driver abandoned an effect for) and runs to the next effect or the end.
+    pub fn resume(&mut self, reply: Reply) -> Step {
+        if !matches!(reply, Reply::Start) {
+            *self.ctx.io.reply.borrow_mut() = Some(reply);
+        }
+        let next = loop {
+            match &mut self.phase {
+                Phase::Steps(fut) => match poll_caught(fut.as_mut()) {
+                    Err(()) => {
+                        // A panic in the steps: the wrap-up still revokes and reports.
+                        handshake::record_panic(&self.ctx);
+                        self.start_wrapup();
+                    }
+                    Ok(Poll::Ready(())) => {
+                        // A cancel that waited out the critical section stops the run at its
+                        // end, as it would have at the next effect; a failure already recorded
+                        // says more than "cancelled" and is kept.
+                        if let Some(signal) = self.cancel_pending.take() {
+                            if self.ctx.report.borrow().failure.is_none() {
+                                handshake::record_cancel(&self.ctx, &signal);
+                            }
+                        }
+                        self.start_wrapup();
+                    }
+                    Ok(Poll::Pending) => {
+                        if self.ctx.io.critical.get() == 0 {
+                            if let Some(signal) = self.cancel_pending.take() {
+                                // The effect just issued is dropped unperformed.
+                                self.ctx.io.effect.borrow_mut().take();
+                                self.cancel_now(&signal);
+                                continue;
+                            }
+                        }
+                        break self.pending_effect();
+                    }
+                },
+                Phase::Wrapup(fut) => match poll_once(fut.as_mut()) {
+                    Poll::Ready(code) => self.phase = Phase::Over(code),
+                    Poll::Pending => break self.pending_effect(),
+                },
+                Phase::Over(code) => break Next::Exit { code: *code },
+            }
+        };
+        Step {
+            lines: self.ctx.out.take_lines(),
+            next,
+        }
+    }
+
+    /// The runner asked the step to stop (`signal` names how). True: abandon the effect in
+    /// flight and call [`Machine::resume`] with `Reply::Start`. False: finish the effect in
+    /// flight and resume with its reply as usual (a config write is waiting for its read-back,
+    /// or the run is already reporting); the machine stops at the first safe point.
+    pub fn cancel(&mut self, signal: &str) -> bool {
+        match self.phase {
+            Phase::Steps(_) if self.ctx.io.critical.get() == 0 => {
+                self.ctx.io.effect.borrow_mut().take();
+                self.ctx.io.reply.borrow_mut().take();
+                self.cancel_now(signal);
+                true
+            }
+            Phase::Steps(_) => {
+                self.cancel_pending
+                    .get_or_insert_with(|| signal.to_string());
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn cancel_now(&mut self, signal: &str) {
+        // Dropping the steps drops every borrow they held; the report keeps what they did.
+        self.phase = Phase::Over(0);
+        handshake::record_cancel(&self.ctx, signal);
+        self.start_wrapup();
+    }
+
+    fn start_wrapup(&mut self) {
+        self.phase = Phase::Wrapup(Box::pin(handshake::wrapup(self.ctx.clone())));
+    }
+
+    fn pending_effect(&self) -> Next {
+        match self.ctx.io.effect.borrow_mut().take() {
+            Some(effect) => Next::Effect {
+                effect: Box::new(effect),
+            },
+            // Only an await on something other than an effect could get here; there is none.
+            None => Next::Exit {
+                code: crate::pure::ErrorClass::Bug.exit_code(),
+            },
+        }
+    }
+}
+
+/// Polls once, catching a panic where unwinding exists (native); in WebAssembly a panic aborts.
+fn poll_caught<T>(fut: Pin<&mut dyn Future<Output = T>>) -> Result<Poll<T>, ()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(fut))).map_err(|_| ())
+}
+
+fn poll_once<T>(fut: Pin<&mut dyn Future<Output = T>>) -> Poll<T> {
+    let mut cx = Context::from_waker(Waker::noop());
+    fut.poll(&mut cx)
+}
+
+/// The one way the steps reach the world: each call parks an effect and waits for its reply.
+#[derive(Default)]
+pub struct Io {
+    effect: RefCell<Option<Effect>>,
+    reply: RefCell<Option<Reply>>,
+    critical: Cell<u32>,
+}
+
+/// Parks an effect on the first poll; ready when the driver's reply has been handed in.
+struct Call<'a> {
+    io: &'a Io,
+    effect: Option<Effect>,
+}
+
+impl Future for Call<'_> {
+    type Output = Reply;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
+        if let Some(effect) = self.effect.take() {
+            self.io.reply.borrow_mut().take();
+            *self.io.effect.borrow_mut() = Some(effect);
+            return Poll::Pending;
+        }
+        match self.io.reply.borrow_mut().take() {
+            Some(reply) => Poll::Ready(reply),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Inside it, a cancel waits: from a config write until its read-back (and any rollback).
+pub struct Critical<'a>(&'a Io);
+
+impl Drop for Critical<'_> {
+    fn drop(&mut self) {
+        self.0.critical.set(self.0.critical.get().saturating_sub(1));
+    }
+}
+
+/// A reply of the wrong kind: the driver broke the protocol.
+fn mismatch(wanted: &str, got: &Reply) -> String {
+    let got = serde_json::to_value(got)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    format!("the driver answered `{got}` to a `{wanted}` effect")
+}
+
+impl Io {
+    async fn call(&self, effect: Effect) -> Reply {
+        Call {
+            io: self,
+            effect: Some(effect),
+        }
+        .await
+    }
+
+    pub fn critical(&self) -> Critical<'_> {
+        self.critical.set(self.critical.get() + 1);
+        Critical(self)
+    }
+
+    pub async fn http(&self, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
+        match self.call(Effect::Http(request)).await {
+            Reply::Http { result } => result.into(),
+            other => Err(HttpFailure::Invalid {
+                detail: mismatch("http", &other),
+            }),
+        }
+    }
+
+    pub async fn probe(&self, request: ProbeRequest) -> ProbeReport {
+        match self.call(Effect::Probe(request)).await {
+            Reply::Probe(report) => report,
+            other => ProbeReport::Unreachable {
+                detail: mismatch("probe", &other),
+            },
+        }
+    }
+
+    pub async fn github(&self, request: GithubRequest) -> Result<GithubAnswer, GithubFailure> {
+        match self.call(Effect::Github(request)).await {
+            Reply::Github { result } => result.into(),
+            other => Err(GithubFailure::Transport {
+                detail: mismatch("github", &other),
+            }),
+        }
+    }
+
+    pub async fn read_file(&self, origin: &str, path: &str) -> Result<Vec<u8>, FileFailure> {
+        let effect = Effect::ReadFile {
+            origin: origin.to_string(),
+            path: path.to_string(),
+        };
+        match self.call(effect).await {
+            Reply::File { result } => Result::from(result).map(|b: Bytes| b.0),
+            other => Err(FileFailure::Io {
+                detail: mismatch("read-file", &other),
+            }),
+        }
+    }
+
+    async fn done(&self, effect: Effect, wanted: &str) -> Result<(), String> {
+        match self.call(effect).await {
+            Reply::Done { error: None } => Ok(()),
+            Reply::Done { error: Some(e) } => Err(e),
+            other => Err(mismatch(wanted, &other)),
+        }
+    }
+
+    pub async fn remove_file(&self, path: &str) -> Result<(), String> {
+        let effect = Effect::RemoveFile {
+            path: path.to_string(),
+        };
+        self.done(effect, "remove-file").await
+    }
+
+    pub async fn append_file(&self, path: &str, text: String) -> Result<(), String> {
+        let effect = Effect::AppendFile {
+            path: path.to_string(),
+            text,
+        };
+        self.done(effect, "append-file").await
+    }
+
+    pub async fn write_file(&self, path: &str, text: String) -> Result<(), String> {
+        let effect = Effect::WriteFile {
+            path: path.to_string(),
+            text,
+        };
+        self.done(effect, "write-file").await
+    }
+
+    pub async fn sleep(&self, ms: u64) {
+        let _ = self.done(Effect::Sleep { ms }, "sleep").await;
+    }
+
+    /// Milliseconds on the driver's monotonic clock (0 if the driver broke the protocol).
+    pub async fn now_ms(&self) -> u64 {
+        match self.call(Effect::Now).await {
+            Reply::Now { ms } => ms,
+            _ => 0,
+        }
+    }
+
+    pub async fn random(&self, len: usize) -> Vec<u8> {
+        match self.call(Effect::Random { len }).await {
+            Reply::Random { bytes } => bytes.0,
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A small generator for backoff jitter, seeded from the driver's random bytes (splitmix64).
+pub struct Jitter(Cell<u64>);
+
+impl Jitter {
+    pub fn new(seed: &[u8]) -> Jitter {
+        let mut s = [0u8; 8];
+        for (i, b) in seed.iter().take(8).enumerate() {
+            s[i] = *b;
+        }
+        Jitter(Cell::new(u64::from_le_bytes(s)))
+    }
+
+    /// Seeds it again (the run's random bytes arrive after it is made).
+    pub fn reseed(&self, seed: &[u8]) {
+        self.0.set(Jitter::new(seed).0.get());
+    }
+
+    /// A factor in [0.75, 1.25).
+    pub fn factor(&self) -> f64 {
+        let mut z = self.0.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        0.75 + (z >> 11) as f64 / (1u64 << 53) as f64 * 0.5
+    }
+}

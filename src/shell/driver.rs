@@ -1,0 +1,169 @@
+//! The native driver: performs the machine's effects with tokio, reqwest, rustls and octocrab,
+//! writes its log lines, and turns the runner's SIGINT/SIGTERM into a cancel.
+//!
+//! Everything the handshake decides is in `pure::machine`; this loop only does what it is told
+//! and hands back what happened. One HTTP client per distinct setting is kept for the run.
+
+use std::io::Write as _;
+use std::time::Instant;
+
+use rand::RngCore as _;
+
+use crate::pure::machine::wire::{Bytes, Effect, Line, Reply, Stream};
+use crate::pure::machine::{Machine, Next, Snapshot};
+use crate::source::FileRules;
+
+/// Runs one handshake to its end and returns the exit code.
+pub async fn drive(snapshot: Snapshot, rules: FileRules) -> u8 {
+    let mut machine = Machine::new(snapshot);
+    let mut io = Driver {
+        rules,
+        started: Instant::now(),
+        http: super::http::Clients::default(),
+        github: super::github::Clients::default(),
+    };
+    let mut signals = Signals::new();
+    let mut reply = Reply::Start;
+    loop {
+        let step = machine.resume(reply);
+        write_lines(&step.lines);
+        let effect = match step.next {
+            Next::Exit { code } => return code,
+            Next::Effect { effect } => effect,
+        };
+        let performed = io.perform(*effect);
+        tokio::pin!(performed);
+        reply = loop {
+            tokio::select! {
+                done = &mut performed => break done,
+                signal = signals.next() => {
+                    // Abandon the effect only when the machine says so; otherwise it finishes
+                    // and the machine stops at its next safe point.
+                    if machine.cancel(signal) {
+                        break Reply::Start;
+                    }
+                }
+            }
+        };
+    }
+}
+
+fn write_lines(lines: &[Line]) {
+    if lines.is_empty() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for line in lines {
+        let _ = match line.stream {
+            Stream::Stdout => writeln!(out, "{}", line.text),
+            Stream::Stderr => {
+                let _ = out.flush();
+                writeln!(err, "{}", line.text)
+            }
+        };
+    }
+    let _ = out.flush();
+}
+
+struct Driver {
+    rules: FileRules,
+    started: Instant,
+    http: super::http::Clients,
+    github: super::github::Clients,
+}
+
+impl Driver {
+    async fn perform(&mut self, effect: Effect) -> Reply {
+        match effect {
+            Effect::Http(request) => Reply::Http {
+                result: self.http.send(&request).await.into(),
+            },
+            Effect::Probe(request) => Reply::Probe(super::probe::probe_wire(&request).await),
+            Effect::Github(request) => Reply::Github {
+                result: self.github.perform(&request).await.into(),
+            },
+            Effect::ReadFile { path, .. } => Reply::File {
+                result: crate::source::read_file_raw(std::path::Path::new(&path), &self.rules)
+                    .map(Bytes)
+                    .into(),
+            },
+            Effect::RemoveFile { path } => done(std::fs::remove_file(path)),
+            Effect::AppendFile { path, text } => done(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path)
+                    .and_then(|mut f| f.write_all(text.as_bytes())),
+            ),
+            Effect::WriteFile { path, text } => done(std::fs::write(path, text)),
+            Effect::Sleep { ms } => {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                Reply::Done { error: None }
+            }
+            Effect::Now => Reply::Now {
+                ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            },
+            Effect::Random { len } => {
+                let mut bytes = vec![0u8; len];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                Reply::Random {
+                    bytes: Bytes(bytes),
+                }
+            }
+        }
+    }
+}
+
+fn done(result: std::io::Result<()>) -> Reply {
+    Reply::Done {
+        error: result.err().map(|e| e.to_string()),
+    }
+}
+
+/// SIGINT and SIGTERM (the runner's cancel; a container's PID 1 gets no default action for
+/// SIGTERM, so without this the step would only end at SIGKILL, token alive).
+struct Signals {
+    #[cfg(unix)]
+    pair: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        let pair = match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => Some((int, term)),
+            _ => None,
+        };
+        Signals { pair }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Signals {
+        Signals {}
+    }
+
+    /// The next signal's name; pending forever without handlers.
+    #[cfg(unix)]
+    async fn next(&mut self) -> &'static str {
+        match &mut self.pair {
+            Some((int, term)) => tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> &'static str {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
