@@ -464,21 +464,16 @@ fn run_action(matches: &ArgMatches, now: i64) -> ExitCode {
 /// Runs the handshake on a fresh runtime with inputs already gathered.
 #[cfg(feature = "native")]
 pub fn run_handshake(raw: RawInputs, now: i64) -> u8 {
-    let started_at = crate::pure::ca::Timestamp(now).to_string();
-    // Only a valid environment names the report file (a rejected one is used nowhere).
-    let environment = crate::pure::contract::parse_environment(&raw)
-        .unwrap_or_else(|_| "invalid-environment".into());
-    let snapshot = crate::pure::machine::Snapshot {
+    let payload = env::read_event_payload();
+    let (tty, _) = env::read_terminal();
+    let snapshot = env::snapshot_from(
+        &env::ProcessEnv,
         raw,
-        oidc: env::read_oidc_request(),
-        context: env::read_run_context(started_at),
         now,
-        report_file_name: env::report_file_name(&environment),
-        event: env::read_event(),
-        github_api_url: env::read_api_url(),
-        run_id: env::read_run_id(),
-        paths: env::read_runner_paths(),
-    };
+        tty,
+        &std::env::temp_dir().display().to_string(),
+        payload.as_deref(),
+    );
     // A panic's message may quote data (a Vault answer, a path): print only where it happened.
     // The handshake's wrapper still revokes the token and reports the failure.
     std::panic::set_hook(Box::new(|info| {

@@ -22,19 +22,67 @@ pub fn input_variable(name: &str) -> String {
     format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
 }
 
+/// One variable as the environment holds it.
+pub enum Var {
+    Unset,
+    Value(String),
+    /// Set, but its bytes are not UTF-8.
+    NotUtf8,
+}
+
+/// Where variables are read from: the process's environment natively, or the map the Node
+/// driver hands over. Every reader below takes one, so both drivers read the same variables the
+/// same way.
+pub trait Env {
+    fn var(&self, name: &str) -> Var;
+}
+
+/// This process's environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Var {
+        match std::env::var(name) {
+            Ok(value) => Var::Value(value),
+            Err(std::env::VarError::NotUnicode(_)) => Var::NotUtf8,
+            Err(std::env::VarError::NotPresent) => Var::Unset,
+        }
+    }
+}
+
+impl Env for std::collections::BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Var {
+        match self.get(name) {
+            Some(value) => Var::Value(value.clone()),
+            None => Var::Unset,
+        }
+    }
+}
+
+fn non_empty_in(env: &dyn Env, name: &str) -> Option<String> {
+    match env.var(name) {
+        Var::Value(v) if !v.is_empty() => Some(v),
+        _ => None,
+    }
+}
+
 /// Collects every declared input from `INPUT_*` variables. A value that is not UTF-8 is
 /// recorded as such and refused by the input parser, never decoded lossily or dropped.
 pub fn read_inputs() -> RawInputs {
+    inputs_from(&ProcessEnv)
+}
+
+pub fn inputs_from(env: &dyn Env) -> RawInputs {
     let mut raw = RawInputs::default();
     for spec in INPUTS {
-        match std::env::var(input_variable(spec.name)) {
-            Ok(value) => {
+        match env.var(&input_variable(spec.name)) {
+            Var::Value(value) => {
                 raw.set(spec.name, value);
             }
-            Err(std::env::VarError::NotUnicode(_)) => {
+            Var::NotUtf8 => {
                 raw.set_not_utf8(spec.name);
             }
-            Err(std::env::VarError::NotPresent) => {}
+            Var::Unset => {}
         }
     }
     raw
@@ -42,7 +90,22 @@ pub fn read_inputs() -> RawInputs {
 
 /// True when running inside a GitHub Actions runner.
 pub fn in_runner() -> bool {
-    std::env::var(GITHUB_ACTIONS).is_ok_and(|v| v == "true")
+    in_runner_from(&ProcessEnv)
+}
+
+pub fn in_runner_from(env: &dyn Env) -> bool {
+    matches!(env.var(GITHUB_ACTIONS), Var::Value(v) if v == "true")
+}
+
+/// The folders files may be read from in a runner (the workspace and the runner's temp
+/// folder), as given; `None` outside a runner, where any path may be read.
+pub fn file_roots_from(env: &dyn Env) -> Option<Vec<String>> {
+    in_runner_from(env).then(|| {
+        [GITHUB_WORKSPACE, RUNNER_TEMP]
+            .iter()
+            .filter_map(|name| non_empty_in(env, name))
+            .collect()
+    })
 }
 
 /// The file rules for this process: confined to the workspace and temp folder in a runner.
@@ -85,7 +148,7 @@ pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
 
 fn non_empty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    non_empty_in(&ProcessEnv, name)
 }
 
 /// Set (to anything but empty) to turn colour off: <https://no-color.org>.
@@ -110,21 +173,40 @@ pub fn wants_colour(tty: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 
 /// The paths the run writes to.
 pub fn read_runner_paths() -> crate::pure::machine::RunnerPaths {
-    let in_runner = in_runner();
-    let (tty, colour) = read_terminal();
+    let (tty, _) = read_terminal();
+    runner_paths_from(
+        &ProcessEnv,
+        tty,
+        &std::env::temp_dir().display().to_string(),
+    )
+}
+
+/// The paths the run writes to; `tty`: stdout is a terminal; `temp`: the system's temp folder.
+pub fn runner_paths_from(
+    env: &dyn Env,
+    tty: bool,
+    temp: &str,
+) -> crate::pure::machine::RunnerPaths {
+    let in_runner = in_runner_from(env);
+    let no_color = match env.var(NO_COLOR) {
+        Var::Value(v) => Some(v),
+        Var::NotUtf8 => Some("x".into()),
+        Var::Unset => None,
+    };
     crate::pure::machine::RunnerPaths {
         in_runner,
-        output: non_empty(GITHUB_OUTPUT),
-        step_summary: non_empty(GITHUB_STEP_SUMMARY),
-        temp: non_empty(RUNNER_TEMP).unwrap_or_else(|| std::env::temp_dir().display().to_string()),
+        output: non_empty_in(env, GITHUB_OUTPUT),
+        step_summary: non_empty_in(env, GITHUB_STEP_SUMMARY),
+        temp: non_empty_in(env, RUNNER_TEMP).unwrap_or_else(|| temp.to_string()),
         person: !in_runner || tty,
-        colour,
+        colour: wants_colour(tty, no_color.as_deref().map(std::ffi::OsStr::new)),
         temp_removed: false,
     }
 }
 
 /// The run's public context for the audit trail.
-pub fn read_run_context(started_at: String) -> crate::pure::summary::RunContext {
+pub fn run_context_from(env: &dyn Env, started_at: String) -> crate::pure::summary::RunContext {
+    let non_empty = |name: &str| non_empty_in(env, name);
     let server = non_empty(GITHUB_SERVER_URL).unwrap_or_else(|| "https://github.com".into());
     let repository = non_empty(GITHUB_REPOSITORY);
     let run_url = match (&repository, non_empty(GITHUB_RUN_ID)) {
@@ -147,43 +229,69 @@ pub fn read_run_context(started_at: String) -> crate::pure::summary::RunContext 
 }
 
 /// The OIDC request variables, when the runner offers a token.
-pub fn read_oidc_request() -> Option<crate::pure::machine::OidcRequest> {
-    let url = non_empty(ACTIONS_ID_TOKEN_REQUEST_URL)?;
-    let token = non_empty(ACTIONS_ID_TOKEN_REQUEST_TOKEN)?;
+pub fn oidc_request_from(env: &dyn Env) -> Option<crate::pure::machine::OidcRequest> {
+    let url = non_empty_in(env, ACTIONS_ID_TOKEN_REQUEST_URL)?;
+    let token = non_empty_in(env, ACTIONS_ID_TOKEN_REQUEST_TOKEN)?;
     Some(crate::pure::machine::OidcRequest {
         url,
         token: crate::pure::machine::wire::WireSecret(crate::pure::secret::Secret::new(token)),
     })
 }
 
-/// What the event payload says about the pull request and head commit (empty when unreadable).
-pub fn read_event() -> crate::pure::publish::EventFacts {
-    let name = non_empty(GITHUB_EVENT_NAME).unwrap_or_default();
-    let Some(path) = non_empty(GITHUB_EVENT_PATH) else {
-        return crate::pure::publish::EventFacts::default();
-    };
+/// The text of the event payload (`GITHUB_EVENT_PATH`), when it can be read.
+pub fn read_event_payload() -> Option<String> {
+    let path = non_empty(GITHUB_EVENT_PATH)?;
     let rules = crate::source::FileRules::anywhere();
-    match crate::source::read_file("`GITHUB_EVENT_PATH`", std::path::Path::new(&path), &rules) {
-        Ok(bytes) => crate::pure::publish::parse_event(&name, &String::from_utf8_lossy(&bytes)),
-        Err(_) => crate::pure::publish::EventFacts::default(),
-    }
+    crate::source::read_file("`GITHUB_EVENT_PATH`", std::path::Path::new(&path), &rules)
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `GITHUB_API_URL`, or github.com's.
-pub fn read_api_url() -> String {
-    non_empty(GITHUB_API_URL).unwrap_or_else(|| "https://api.github.com".into())
+pub fn api_url_from(env: &dyn Env) -> String {
+    non_empty_in(env, GITHUB_API_URL).unwrap_or_else(|| "https://api.github.com".into())
 }
 
 /// `GITHUB_RUN_ID` as a number.
-pub fn read_run_id() -> Option<u64> {
-    non_empty(GITHUB_RUN_ID).and_then(|v| v.parse().ok())
+pub fn run_id_from(env: &dyn Env) -> Option<u64> {
+    non_empty_in(env, GITHUB_RUN_ID).and_then(|v| v.parse().ok())
 }
 
 /// A name for the run's JSON report: environment, run id and attempt keep reruns apart.
-pub fn report_file_name(environment: &str) -> String {
-    let id = non_empty(GITHUB_RUN_ID).unwrap_or_else(|| "local".into());
-    let attempt = non_empty(GITHUB_RUN_ATTEMPT).unwrap_or_else(|| "1".into());
+pub fn report_file_name_from(env: &dyn Env, environment: &str) -> String {
+    let id = non_empty_in(env, GITHUB_RUN_ID).unwrap_or_else(|| "local".into());
+    let attempt = non_empty_in(env, GITHUB_RUN_ATTEMPT).unwrap_or_else(|| "1".into());
     format!("vault-k8s-handshake-{environment}-{id}-{attempt}.json")
+}
+
+/// Everything a run reads from its environment, as the machine takes it. `raw` are the inputs
+/// (from `INPUT_*`, plus any flags); `event_payload` the text of `GITHUB_EVENT_PATH`, read by
+/// the driver; `tty`: stdout is a terminal; `temp`: the system's temp folder.
+pub fn snapshot_from(
+    env: &dyn Env,
+    raw: RawInputs,
+    now: i64,
+    tty: bool,
+    temp: &str,
+    event_payload: Option<&str>,
+) -> crate::pure::machine::Snapshot {
+    // Only a valid environment names the report file (a rejected one is used nowhere).
+    let environment = crate::pure::contract::parse_environment(&raw)
+        .unwrap_or_else(|_| "invalid-environment".into());
+    let event_name = non_empty_in(env, GITHUB_EVENT_NAME).unwrap_or_default();
+    crate::pure::machine::Snapshot {
+        oidc: oidc_request_from(env),
+        context: run_context_from(env, crate::pure::ca::Timestamp(now).to_string()),
+        now,
+        report_file_name: report_file_name_from(env, &environment),
+        event: event_payload
+            .map(|p| crate::pure::publish::parse_event(&event_name, p))
+            .unwrap_or_default(),
+        github_api_url: api_url_from(env),
+        run_id: run_id_from(env),
+        paths: runner_paths_from(env, tty, temp),
+        raw,
+    }
 }
 
 #[cfg(test)]

@@ -79,7 +79,9 @@ impl Driver {
             Effect::Http(request) => Reply::Http {
                 result: self.http.send(&request).await.into(),
             },
-            Effect::Probe(request) => Reply::Probe(super::probe::probe_wire(&request).await),
+            Effect::Probe(request) => Reply::Probe {
+                report: super::probe::probe_wire(&request).await,
+            },
             Effect::Github(request) => Reply::Github {
                 result: self.github.perform(&request).await.into(),
             },

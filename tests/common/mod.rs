@@ -9,7 +9,7 @@
 pub mod runner_log;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vault_k8s_handshake::devserver::cluster;
@@ -75,6 +75,26 @@ pub fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
         workspace,
         runner_temp,
         ca_pem: out.ca.pem,
+    }
+}
+
+/// The action as the run tests start it: the native binary, or with `VKH_DRIVER=node` the Node
+/// action's bundle (`node/dist/index.js`) under `VKH_NODE` (default `node`), with the same
+/// environment, so every run test holds both drivers to the same assertions.
+pub fn driver_command() -> Command {
+    match std::env::var("VKH_DRIVER").as_deref() {
+        Ok("node") => {
+            let node = std::env::var("VKH_NODE").unwrap_or_else(|_| "node".into());
+            let mut cmd = Command::new(node);
+            cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("node/dist/index.js"));
+            cmd
+        }
+        Ok("native") | Err(_) => {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"));
+            cmd.arg("run");
+            cmd
+        }
+        Ok(other) => panic!("VKH_DRIVER is `{other}`: use `native` or `node`"),
     }
 }
 
@@ -173,8 +193,7 @@ impl Harness {
                 vars.insert(k.to_string(), v.to_string());
             }
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
-            .arg("run")
+        let child = driver_command()
             .env_clear()
             .envs(&vars)
             .current_dir(&self.workspace)

@@ -262,7 +262,7 @@ impl Io {
 
     pub async fn probe(&self, request: ProbeRequest) -> ProbeReport {
         match self.call(Effect::Probe(request)).await {
-            Reply::Probe(report) => report,
+            Reply::Probe { report } => report,
             other => ProbeReport::Unreachable {
                 detail: mismatch("probe", &other),
             },

@@ -49,7 +49,9 @@ pub enum Reply {
         #[serde(flatten)]
         result: WireResult<HttpResponse, HttpFailure>,
     },
-    Probe(ProbeReport),
+    Probe {
+        report: ProbeReport,
+    },
     Github {
         #[serde(flatten)]
         result: WireResult<GithubAnswer, GithubFailure>,
