@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use vault_k8s_handshake::pure::contract::{
     is_release_tag, is_repository, is_sha256_hex, parse_settings, render_action_yml,
-    render_composite_action_yml, render_inputs_markdown, render_outputs_markdown,
-    render_reusable_workflow_inputs, render_reusable_workflow_keys,
+    render_composite_action_yml, render_inputs_markdown, render_node_action_yml,
+    render_outputs_markdown, render_reusable_workflow_inputs, render_reusable_workflow_keys,
     render_reusable_workflow_record, render_reusable_workflow_with, render_stamped_action_yml,
-    ActionImage, Purpose, RawInputs, ReleaseStamp, BINARY_TARGETS, INPUTS, PER_ENVIRONMENT_INPUTS,
+    ActionImage, Purpose, RawInputs, ReleaseStamp, BINARY_TARGETS, INPUTS, OUTPUTS,
+    PER_ENVIRONMENT_INPUTS,
 };
 
 /// The checkout under test: this crate, or the stamped copy `.ci/release-check` made
@@ -84,6 +85,36 @@ fn the_reusable_workflows_action_is_action_yml() {
         read(&path) == want,
         ".github/actions/container/action.yml differs from action.yml; run UPDATE_GENERATED=1 cargo test --test contract"
     );
+}
+
+#[test]
+fn the_node_action_is_generated_from_the_contract() {
+    let path = root().join("node/action.yml");
+    if update() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, render_node_action_yml()).unwrap();
+    }
+    let got = read(&path);
+    assert!(
+        got == render_node_action_yml(),
+        "node/action.yml drifted; run UPDATE_GENERATED=1 cargo test --test contract"
+    );
+    let yml = yaml(&got);
+    assert_eq!(yml["runs"]["using"].as_str(), Some("node24"));
+    assert!(root()
+        .join("node")
+        .join(yml["runs"]["main"].as_str().unwrap())
+        .is_file());
+    for spec in INPUTS {
+        assert!(!yml["inputs"][spec.name].is_null(), "{} missing", spec.name);
+    }
+    for spec in OUTPUTS {
+        assert!(
+            !yml["outputs"][spec.name].is_null(),
+            "{} missing",
+            spec.name
+        );
+    }
 }
 
 /// The stamp `binary/action.yml` carries; `None` when unstamped.

@@ -1427,6 +1427,35 @@ pub fn render_stamped_action_yml(image: &ActionImage) -> String {
     out
 }
 
+/// `node/action.yml`: the same contract as a JavaScript action (`node24`) that runs the
+/// committed bundle, the core compiled to WebAssembly with a Node driver (`node/`). It needs no
+/// Docker and runs on any runner OS and architecture; the bundle is committed, so every commit
+/// is runnable as it is.
+pub fn render_node_action_yml() -> String {
+    let mut out = String::from(
+        "# Generated from src/pure/contract.rs: edit the tables there, then run\n\
+         # `UPDATE_GENERATED=1 cargo test --test contract` to rewrite this file.\n\
+         # The Node action: the handshake's core compiled to WebAssembly (dist/core.wasm), driven by\n\
+         # dist/index.js with Node's built-ins. Both are built by node/build.sh and committed.\n\
+         name: \"Vault Kubernetes handshake (Node)\"\n\
+         description: \"The Vault Kubernetes handshake as a JavaScript action: no Docker, any runner OS and architecture.\"\n\
+         author: \"vault-k8s-handshake\"\n\
+         branding:\n  icon: \"lock\"\n  color: \"blue\"\n\
+         inputs:\n",
+    );
+    push_inputs(&mut out);
+    out.push_str("outputs:\n");
+    for spec in OUTPUTS {
+        out.push_str(&format!(
+            "  {}:\n    description: {}\n",
+            spec.name,
+            yaml_quote(spec.description)
+        ));
+    }
+    out.push_str("runs:\n  using: \"node24\"\n  main: \"dist/index.js\"\n");
+    out
+}
+
 fn shell_single_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
