@@ -15,34 +15,114 @@ use vault_k8s_handshake::devserver::seed::{self, Seed};
 use vault_k8s_handshake::devserver::{cluster, job_claims, DevServer, ServerOptions};
 use vault_k8s_handshake::pure::contract::{InputDefault, INPUTS};
 
-const RUNS: usize = 15;
-
 struct Sample {
     wall_ms: f64,
     rss_kib: u64,
 }
 
+/// How each run is started: the native binary, the Node action's bundle, or hashicorp/vault-action.
+#[derive(Clone)]
+enum Driver {
+    Native(PathBuf),
+    Node { node: PathBuf, bundle: PathBuf },
+    VaultAction { node: PathBuf, script: PathBuf },
+}
+
+impl Driver {
+    fn label(&self) -> &'static str {
+        match self {
+            Driver::Native(_) => "native binary",
+            Driver::Node { .. } => "Node action (node 24)",
+            Driver::VaultAction { .. } => "hashicorp/vault-action v3.4.0 (node 24)",
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.args(["-f", "%M", "--"]);
+        match self {
+            Driver::Native(binary) => {
+                cmd.arg(binary).arg("run");
+            }
+            Driver::Node { node, bundle } => {
+                cmd.arg(node).arg(bundle);
+            }
+            Driver::VaultAction { node, script } => {
+                cmd.arg(node).arg(script);
+            }
+        }
+        cmd
+    }
+}
+
+/// What a run does.
+#[derive(Clone, Copy, PartialEq)]
+enum Work {
+    FirstWrite,
+    NoChange,
+    /// OIDC, login, VIP and config reads, `sys/capabilities-self`, revoke: no write.
+    DryRun,
+    /// vault-action's share of the job: OIDC token, JWT login, KV read of the VIP.
+    OidcLoginKv,
+}
+
+impl Work {
+    fn label(self) -> &'static str {
+        match self {
+            Work::FirstWrite => "first write",
+            Work::NoChange => "no change",
+            Work::DryRun => "dry run: OIDC, login, VIP and config reads, capabilities, revoke",
+            Work::OidcLoginKv => "OIDC, JWT login, KV read of the VIP",
+        }
+    }
+}
+
+/// `bench [--runs N] <native binary>`; `VKH_NODE24` (a Node 24 binary) adds the Node action,
+/// and with it `VAULT_ACTION_JS` (vault-action's `dist/index.js`, never downloaded by the bench)
+/// adds vault-action on the workload both share.
 fn main() {
-    let binary = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/vault-k8s-handshake")
-        });
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 15;
+    if args.first().map(String::as_str) == Some("--runs") {
+        runs = args.get(1).and_then(|n| n.parse().ok()).expect("--runs N");
+        args.drain(..2);
+    }
+    let binary = args.first().map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/vault-k8s-handshake")
+    });
     assert!(
         binary.exists(),
         "build the release binary first: {}",
         binary.display()
     );
+    let mut plan = vec![
+        (Driver::Native(binary.clone()), Work::FirstWrite),
+        (Driver::Native(binary.clone()), Work::NoChange),
+        (Driver::Native(binary.clone()), Work::DryRun),
+    ];
+    if let Some(node) = std::env::var_os("VKH_NODE24").map(PathBuf::from) {
+        let bundle = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node/dist/index.js");
+        let driver = Driver::Node {
+            node: node.clone(),
+            bundle,
+        };
+        for work in [Work::FirstWrite, Work::NoChange, Work::DryRun] {
+            plan.push((driver.clone(), work));
+        }
+        if let Some(script) = std::env::var_os("VAULT_ACTION_JS").map(PathBuf::from) {
+            plan.push((Driver::VaultAction { node, script }, Work::OidcLoginKv));
+        } else {
+            println!("(VAULT_ACTION_JS unset: vault-action is not measured)");
+        }
+    } else {
+        println!("(VKH_NODE24 unset: the Node action is not measured)");
+    }
     let mut rows = Vec::new();
-    for (label, dry_run, fresh_each_time) in [
-        ("first write", false, true),
-        ("no change", false, false),
-        ("dry run: OIDC, login, VIP and config reads", true, true),
-    ] {
+    for (driver, work) in plan {
         let mut samples = Vec::new();
         let mut kept = None;
-        for _ in 0..RUNS {
+        let fresh_each_time = work != Work::NoChange;
+        for _ in 0..runs {
             if fresh_each_time || kept.is_none() {
                 let server = DevServer::start(ServerOptions::default()).expect("dev server");
                 seed::seed(&server, &Seed::new("dev", "127.0.0.10")).expect("seed");
@@ -51,29 +131,38 @@ fn main() {
                     .expect("CA");
                 if !fresh_each_time {
                     // The first run of the no-change series writes; it is not measured.
-                    run_once(&binary, &server, dir.path(), false);
+                    run_once(&driver, &server, dir.path(), Work::FirstWrite);
                 }
                 kept = Some((server, dir));
             }
             let (server, dir) = kept.as_ref().expect("set above");
-            samples.push(run_once(&binary, server, dir.path(), dry_run));
+            samples.push(run_once(&driver, server, dir.path(), work));
             if fresh_each_time {
                 kept = None;
             }
         }
         rows.push((
-            label,
+            driver.label(),
+            work.label(),
             median(samples.iter().map(|s| s.wall_ms).collect()),
             median(samples.iter().map(|s| s.rss_kib as f64).collect()),
         ));
     }
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-    println!("| run ({RUNS} each, median) | wall time | peak RSS |");
-    println!("| --- | --- | --- |");
-    for (label, wall, rss) in rows {
-        println!("| {label} | {wall:.0} ms | {:.1} MiB |", rss / 1024.0);
+    println!("| driver | run ({runs} each, median) | wall time | peak RSS |");
+    println!("| --- | --- | --- | --- |");
+    for (driver, work, wall, rss) in rows {
+        println!(
+            "| {driver} | {work} | {wall:.0} ms | {:.1} MiB |",
+            rss / 1024.0
+        );
     }
-    println!("\nbinary: {} ({size} bytes)", binary.display());
+    let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node/dist/core.wasm");
+    let wasm_size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nbinary: {} ({size} bytes); node/dist/core.wasm: {wasm_size} bytes",
+        binary.display()
+    );
     hostile_kubeconfigs();
 }
 
@@ -123,28 +212,58 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn run_once(binary: &Path, server: &DevServer, workspace: &Path, dry_run: bool) -> Sample {
+fn run_once(driver: &Driver, server: &DevServer, workspace: &Path, work: Work) -> Sample {
+    let seed = Seed::new("dev", "127.0.0.10");
     let grant = server.grant_oidc(job_claims("acme/gitops", "dev", "refs/heads/main", "push"));
     let out = workspace.join("output");
+    let github_env = workspace.join("env");
     std::fs::write(&out, "").expect("output file");
+    std::fs::write(&github_env, "").expect("env file");
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    for spec in INPUTS {
-        if let InputDefault::Literal(d) = spec.default {
-            if !d.contains("${{") {
-                vars.insert(format!("INPUT_{}", spec.name.to_uppercase()), d.to_string());
+    let mut input = |k: &str, v: String| {
+        vars.insert(format!("INPUT_{}", k.to_uppercase()), v);
+    };
+    if let Driver::VaultAction { .. } = driver {
+        // vault-action's inputs for the same job: OIDC → `auth/jwt` → the VIP from KV.
+        for (k, v) in [
+            ("url", server.url()),
+            ("method", "jwt".into()),
+            ("path", "jwt".into()),
+            ("role", seed.jwt_role()),
+            ("jwtGithubAudience", seed.audience()),
+            ("secrets", "kv/dev/data/ip vip | VIP".into()),
+            ("exportEnv", "true".into()),
+            ("exportToken", "false".into()),
+            ("outputToken", "false".into()),
+            ("tlsSkipVerify", "false".into()),
+            ("ignoreNotFound", "false".into()),
+            ("jwtTtl", "3600".into()),
+            (
+                "kubernetesTokenPath",
+                "/var/run/secrets/kubernetes.io/serviceaccount/token".into(),
+            ),
+        ] {
+            input(k, v);
+        }
+    } else {
+        for spec in INPUTS {
+            if let InputDefault::Literal(d) = spec.default {
+                if !d.contains("${{") {
+                    input(spec.name, d.to_string());
+                }
             }
         }
-    }
-    for (k, v) in [
-        ("vault-addr", server.url()),
-        ("environment", "dev".into()),
-        ("jwt-role", "dev-handshake".into()),
-        ("ca-file", "k8s-ca.crt".into()),
-        ("allow-loopback-host", "true".into()),
-        ("probe", "off".into()),
-        ("dry-run", dry_run.to_string()),
-    ] {
-        vars.insert(format!("INPUT_{}", k.to_uppercase()), v);
+        for (k, v) in [
+            ("vault-addr", server.url()),
+            ("environment", "dev".into()),
+            ("jwt-role", seed.jwt_role()),
+            ("ca-file", "k8s-ca.crt".into()),
+            ("allow-loopback-host", "true".into()),
+            ("probe", "off".into()),
+            ("dry-run", (work == Work::DryRun).to_string()),
+        ] {
+            input(k, v);
+        }
     }
     vars.insert("GITHUB_ACTIONS".into(), "true".into());
     // Only the repository's own events write; a runner without one plans.
@@ -152,25 +271,34 @@ fn run_once(binary: &Path, server: &DevServer, workspace: &Path, dry_run: bool) 
     vars.insert("GITHUB_WORKSPACE".into(), workspace.display().to_string());
     vars.insert("RUNNER_TEMP".into(), workspace.display().to_string());
     vars.insert("GITHUB_OUTPUT".into(), out.display().to_string());
+    vars.insert("GITHUB_ENV".into(), github_env.display().to_string());
     vars.insert("GITHUB_REPOSITORY".into(), "acme/gitops".into());
     vars.insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), grant.request_url);
     vars.insert("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), grant.request_token);
     let started = Instant::now();
-    let result = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "--"])
-        .arg(binary)
-        .arg("run")
+    let result = driver
+        .command()
         .env_clear()
         .envs(&vars)
         .current_dir(workspace)
         .output()
-        .expect("GNU time runs the binary");
+        .expect("GNU time runs the driver");
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     assert!(
         result.status.success(),
-        "run failed: {}",
-        String::from_utf8_lossy(&result.stdout)
+        "{} failed: {}{}",
+        driver.label(),
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
     );
+    if let Driver::VaultAction { .. } = driver {
+        // The VIP must have arrived, or the comparison measures a failure.
+        let exported = std::fs::read_to_string(&github_env).unwrap_or_default();
+        assert!(
+            exported.contains("127.0.0.10"),
+            "vault-action read no VIP: {exported}"
+        );
+    }
     let stderr = String::from_utf8_lossy(&result.stderr);
     let rss_kib = stderr
         .lines()
