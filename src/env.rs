@@ -181,6 +181,23 @@ pub fn read_run_id() -> Option<u64> {
     non_empty(GITHUB_RUN_ID).and_then(|v| v.parse().ok())
 }
 
+/// The proxy variables of https requests, in the order the HTTP client reads them (hyper-util's
+/// system matcher: the first one set wins, upper case first). The client reads these and
+/// `NO_PROXY`/`no_proxy` itself; the program reads them only to name the proxy in a message.
+pub const HTTPS_PROXY_VARIABLES: [&str; 4] =
+    ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+/// The hosts that bypass the proxy (read by the HTTP client only).
+pub const NO_PROXY_VARIABLES: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+/// The proxy https requests go through, as set (it may hold a password: pass it only to
+/// `pure::transport::proxy_address`, never to a message).
+pub fn read_https_proxy() -> Option<String> {
+    HTTPS_PROXY_VARIABLES
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// A name for the run's JSON report: environment, run id and attempt keep reruns apart.
 pub fn report_file_name(environment: &str) -> String {
     let id = non_empty(GITHUB_RUN_ID).unwrap_or_else(|| "local".into());

@@ -8,6 +8,7 @@ pub mod oidc;
 pub mod probe;
 pub mod proof;
 pub mod runner;
+pub mod transport;
 pub mod vault;
 
 use std::sync::Arc;

@@ -25,12 +25,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// A call that got no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("`{method} {path}`: no answer from Vault at `{addr}` ({detail})")]
+    #[error("`{method} {path}`: {failure}")]
     Unreachable {
         method: &'static str,
         path: String,
-        addr: String,
-        detail: String,
+        failure: Box<crate::pure::transport::VaultUnreachable>,
     },
     #[error("`{method} {path}`: Vault's answer is not the JSON it should be ({detail})")]
     BadBody {
@@ -69,6 +68,7 @@ impl Diagnostic for TransportError {
         match self {
             TransportError::BadVaultCa => ErrorClass::User,
             TransportError::Tls { failure, .. } => failure.class(),
+            TransportError::Unreachable { failure, .. } => failure.class(),
             TransportError::Client(_) => ErrorClass::Bug,
             _ => ErrorClass::Remote,
         }
@@ -77,16 +77,7 @@ impl Diagnostic for TransportError {
     fn hint(&self) -> Option<String> {
         Some(match self {
             TransportError::Tls { failure, .. } => return failure.hint(),
-            TransportError::Unreachable { detail, .. } if detail.contains("certificate") => {
-                "Vault's certificate is not trusted: pass the CA that signs it as `vault-ca-cert` \
-                 (PEM), or check `vault-addr`'s host name against the certificate"
-                    .into()
-            }
-            TransportError::Unreachable { .. } => {
-                "check `vault-addr` and that the runner can reach \
-                Vault (firewall, self-hosted runner network)"
-                    .into()
-            }
+            TransportError::Unreachable { failure, .. } => return failure.hint(),
             TransportError::BadBody { .. } => {
                 "check that `vault-addr` points at Vault's API, not a \
                 proxy or UI page"
@@ -216,8 +207,8 @@ impl VaultClient {
                         None
                     }
                 }
-                Err(TransportError::Unreachable { .. })
-                    if vault_api::retryable_connection(request.retry) =>
+                Err(TransportError::Unreachable { failure, .. })
+                    if failure.retryable() && vault_api::retryable_connection(request.retry) =>
                 {
                     Some(backoff(attempt))
                 }
@@ -288,8 +279,11 @@ impl VaultClient {
             None => TransportError::Unreachable {
                 method,
                 path: request.path.clone(),
-                addr: self.addr.to_string(),
-                detail: describe_reqwest(&e),
+                failure: Box::new(super::transport::vault_unreachable(
+                    &e,
+                    &self.addr,
+                    describe_reqwest(&e),
+                )),
             },
         };
         let response = builder.send().await.map_err(unreachable)?;
