@@ -6,6 +6,7 @@
 //! crossed the dev server.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod runner_log;
 
 use std::collections::BTreeMap;
@@ -97,6 +98,18 @@ impl Harness {
         env: &[(&str, &str)],
         during: impl FnOnce(u32),
     ) -> Outcome {
+        self.run_wrapped(&[], inputs, env, during)
+    }
+
+    /// `run_controlled`, with the binary started by `wrapper` (e.g. `unshare --net`): the
+    /// wrapper's words come first, then the binary and `run`.
+    pub fn run_wrapped(
+        &self,
+        wrapper: &[&str],
+        inputs: &[(&str, &str)],
+        env: &[(&str, &str)],
+        during: impl FnOnce(u32),
+    ) -> Outcome {
         let before = self.server.requests().len();
         let files = self.runner_temp.join("_runner_file_commands");
         let output = files.join("set_output_1");
@@ -173,7 +186,16 @@ impl Harness {
                 vars.insert(k.to_string(), v.to_string());
             }
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
+        let binary = env!("CARGO_BIN_EXE_vault-k8s-handshake");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .arg("run")
             .env_clear()
             .envs(&vars)
@@ -199,6 +221,11 @@ impl Harness {
         for name in ["vault-token", "proof-jwt", "github-token"] {
             if let Some(v) = vars.get(&format!("INPUT_{}", name.to_uppercase())) {
                 secrets.push(v.trim().to_string());
+            }
+        }
+        for (name, value) in &vars {
+            if name.to_ascii_lowercase().ends_with("_proxy") {
+                secrets.extend(proxy_credentials(value));
             }
         }
         secrets.retain(|s| s.len() >= 4);
@@ -282,6 +309,47 @@ impl Harness {
     pub fn live_tokens(&self) -> usize {
         self.server.with_vault(|v| v.live_login_tokens().len())
     }
+}
+
+/// The credentials a proxy URL carries, in every form a leak could take: `user:password` and
+/// the password, as written (percent-encoded) and decoded, and the `Basic` header's base64.
+pub fn proxy_credentials(url: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return Vec::new();
+    };
+    let decoded = percent_decode(userinfo);
+    let mut out = vec![
+        userinfo.to_string(),
+        decoded.clone(),
+        base64::engine::general_purpose::STANDARD.encode(&decoded),
+    ];
+    if let Some((_, password)) = userinfo.split_once(':') {
+        out.push(password.to_string());
+        out.push(percent_decode(password));
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) if u8::from_str_radix(hex, 16).is_ok() => {
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Parses `GITHUB_OUTPUT` heredoc records as the runner does.
