@@ -7,7 +7,9 @@
 //! core's [`TlsFailureKind`]; what a failure means and how it is worded is decided in
 //! `pure::probe`. It contacts only the host it is given, makes one attempt (retries are the
 //! caller's call), checks certificates at the time it is given, and never sends anything after
-//! the handshake: no HTTP request, so no token or JWT can leave through it.
+//! the handshake: no HTTP request, so no token or JWT can leave through it. It connects directly,
+//! never through `HTTPS_PROXY` (a raw TLS probe has no proxy support); a failure to connect
+//! while a proxy is set says so.
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,6 +28,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::pure::host::{HostName, KubernetesHost};
 use crate::pure::probe::{classify_tls_failure, classify_verified, ProbeFinding, TlsFailureKind};
+use crate::pure::transport::proxy_address;
 
 /// How many bytes of the server's first answer are kept to describe a non-TLS answer.
 const KEPT_ANSWER_BYTES: usize = 80;
@@ -50,10 +53,13 @@ pub async fn probe(
     let after_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     tracing::debug!(host = %host, after_ms, cas = ca_ders.len(), "probing kubernetes_host");
     let attempt = handshake(host, &wanted, verifier, ca_ders, now, after_ms);
-    match tokio::time::timeout(timeout, attempt).await {
+    let finding = match tokio::time::timeout(timeout, attempt).await {
         Ok(finding) => finding,
         Err(_) => ProbeFinding::TimedOut { after_ms },
-    }
+    };
+    // The probe never goes through the runner's proxy: when it cannot connect, say so.
+    let proxy = crate::env::read_https_proxy().and_then(|url| proxy_address(&url));
+    finding.noting_proxy(proxy)
 }
 
 async fn handshake(
