@@ -226,8 +226,9 @@ pub enum ProbeFinding {
     /// Any other handshake failure.
     TlsFailure { detail: String },
     /// A failure to connect (`Refused`, `TimedOut`, `Unreachable`) while the runner has an https
-    /// proxy set: the probe is a raw TLS connection and never goes through it (docs/proxies.md),
-    /// which the message says. Counts, classes and reports exactly as the finding it holds.
+    /// proxy set: the probe is a raw TLS connection and never goes through it
+    /// (docs/dependencies.md §4), which the message says. Counts, classes and reports exactly as
+    /// the finding it holds.
     BypassesProxy {
         /// `host:port` of the proxy, never its credentials (`pure::transport::proxy_address`).
         proxy: String,
