@@ -66,8 +66,9 @@ pub fn proxy_address(url: &str) -> Option<String> {
 }
 
 impl VaultUnreachable {
-    /// True when another attempt may get through: the network may recover, a proxy's
-    /// credentials or a wrong protocol will not.
+    /// True when another attempt may get through: the network may recover, and a load
+    /// balancer with no healthy node behind it closes handshakes until one is back; a proxy's
+    /// credentials, plain http on the port or a protocol version will not change.
     pub fn retryable(&self) -> bool {
         matches!(
             self.kind,
@@ -75,6 +76,7 @@ impl VaultUnreachable {
                 | TransportKind::TimedOut
                 | TransportKind::NameNotResolved
                 | TransportKind::Reset
+                | TransportKind::Tls(TlsFailureKind::ClosedByServer)
                 | TransportKind::ProxyUnreachable
                 | TransportKind::Other
         )
@@ -278,7 +280,7 @@ mod tests {
                 "closed the connection during the TLS handshake",
                 "check that `vault-addr` names Vault's TLS listener",
                 ErrorClass::Remote,
-                false,
+                true,
             ),
             (
                 TransportKind::Tls(TlsFailureKind::Alert("ProtocolVersion".into())),
