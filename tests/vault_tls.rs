@@ -263,3 +263,17 @@ fn a_proxy_that_cannot_be_reached_is_named_without_its_password() {
         "{message}"
     );
 }
+
+#[test]
+fn a_listener_with_no_tls_version_in_common_names_the_alert() {
+    let h = harness();
+    // A TLS alert record, `protocol_version` (70), as a server that only speaks an older TLS
+    // answers the action's ClientHello.
+    let addr = common::proxy::answering_listener(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+    let (message, o) = unreachable_failure(&h, &format!("https://{addr}"), &[]);
+    assert!(
+        message.contains("refused the TLS handshake (alert `ProtocolVersion`)"),
+        "{message}"
+    );
+    assert!(o.stdout.contains("`tls_min_version`"), "{}", o.stdout);
+}
