@@ -204,9 +204,10 @@ impl Diagnostic for VaultUnreachable {
                  `https_proxy`) on the runner, or add the host of `vault-addr` to `NO_PROXY` if \
                  the runner reaches Vault directly"
                 .into(),
-            TransportKind::ProxyAuthRequired => "put the proxy's user and password in the proxy \
-                 URL, `HTTPS_PROXY=http://<user>:<password>@<proxy>:<port>` (percent-encode \
-                 special characters), or add the host of `vault-addr` to `NO_PROXY`"
+            TransportKind::ProxyAuthRequired => "give the proxy's user and password in its URL, \
+                 `HTTPS_PROXY=http://<user>:<password>@<proxy>:<port>` (percent-encode special \
+                 characters; if they are there, they are wrong, or the proxy wants another \
+                 scheme than Basic), or add the host of `vault-addr` to `NO_PROXY`"
                 .into(),
             TransportKind::ProxyRefused => "the proxy must allow `CONNECT` to the host and port \
                  of `vault-addr`; or add that host to `NO_PROXY` if the runner reaches Vault \
