@@ -133,6 +133,47 @@ fn vault_is_reached_through_the_proxy_with_its_credentials() {
 }
 
 #[test]
+fn the_oidc_token_request_goes_through_the_proxy_too() {
+    // The dev server answers the OIDC token request on its https listener as well; named
+    // `token.test`, it too is reachable only through the proxy. The OIDC client trusts the
+    // public roots and `extra-ca-certs` (not `vault-ca-cert`, which is Vault's alone).
+    let mut h = harness_with(
+        Seed::new("dev", VIP),
+        ServerOptions {
+            tls: Some(DevTls {
+                sans: vec![San::Dns("vault.test".into()), San::Dns("token.test".into())],
+            }),
+            ..ServerOptions::default()
+        },
+    );
+    let port = h.server.addr().port();
+    h.oidc_origin = Some(format!("https://token.test:{port}"));
+    let routes = BTreeMap::from([
+        (format!("vault.test:{port}"), h.server.addr()),
+        (format!("token.test:{port}"), h.server.addr()),
+    ]);
+    let proxy = ConnectProxy::start(PROXY_CREDENTIALS, routes, Behaviour::Tunnel);
+    let proxy_url = format!("http://{PROXY_USERINFO}@{}", proxy.addr());
+    let ca = h.server.ca_pem().unwrap().to_string();
+    let vault_addr = format!("https://vault.test:{port}");
+    let o = h.run(
+        &[("vault-addr", &vault_addr), ("extra-ca-certs", &ca)],
+        &[("https_proxy", &proxy_url)],
+    );
+    assert_ok(&o, "changed");
+    let targets: Vec<String> = proxy.connects().into_iter().map(|c| c.target).collect();
+    assert!(
+        targets.contains(&format!("token.test:{port}")),
+        "the OIDC request did not go through the proxy: {targets:?}"
+    );
+    assert!(
+        targets.contains(&format!("vault.test:{port}")),
+        "{targets:?}"
+    );
+    assert!(proxy.connects().iter().all(|c| c.authorized));
+}
+
+#[test]
 fn the_probe_says_it_does_not_use_the_proxy_when_it_cannot_connect() {
     let s = setup();
     // Nothing listens on the VIP's port in this harness: the probe, which connects directly,

@@ -30,6 +30,10 @@ pub struct Harness {
     pub workspace: PathBuf,
     pub runner_temp: PathBuf,
     pub ca_pem: String,
+    /// When set, the OIDC request URL the run gets has this origin (`https://token.test:8200`)
+    /// instead of the dev server's plain-http issuer listener; the path stays, and every
+    /// listener of the dev server answers it.
+    pub oidc_origin: Option<String>,
 }
 
 pub struct Outcome {
@@ -76,6 +80,7 @@ pub fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
         workspace,
         runner_temp,
         ca_pem: out.ca.pem,
+        oidc_origin: None,
     }
 }
 
@@ -171,7 +176,13 @@ impl Harness {
             ("GITHUB_ACTOR", "octocat".to_string()),
             ("GITHUB_SERVER_URL", "https://github.com".to_string()),
             ("HOME", self.root.join("home").display().to_string()),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", grant.request_url.clone()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                match (&self.oidc_origin, grant.request_url.find("/_github/")) {
+                    (Some(origin), Some(at)) => format!("{origin}{}", &grant.request_url[at..]),
+                    _ => grant.request_url.clone(),
+                },
+            ),
             (
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
                 grant.request_token.clone(),
