@@ -257,6 +257,27 @@ pub fn run_id_from(env: &dyn Env) -> Option<u64> {
     non_empty_in(env, GITHUB_RUN_ID).and_then(|v| v.parse().ok())
 }
 
+/// The proxy variables of https requests, in the order the HTTP client reads them (hyper-util's
+/// system matcher: the first one set wins, upper case first). The client reads these and
+/// `NO_PROXY`/`no_proxy` itself; the program reads them only to name the proxy in a message.
+pub const HTTPS_PROXY_VARIABLES: [&str; 4] =
+    ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+/// The hosts that bypass the proxy (read by the HTTP client only).
+pub const NO_PROXY_VARIABLES: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+/// `host:port` of the proxy https requests go through, without the user and password the
+/// variable may hold (`pure::transport::proxy_address`).
+pub fn https_proxy_from(env: &dyn Env) -> Option<String> {
+    HTTPS_PROXY_VARIABLES
+        .iter()
+        .find_map(|name| match env.var(name) {
+            Var::Value(v) => Some(v),
+            _ => None,
+        })
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|url| crate::pure::transport::proxy_address(&url))
+}
+
 /// A name for the run's JSON report: environment, run id and attempt keep reruns apart.
 pub fn report_file_name_from(env: &dyn Env, environment: &str) -> String {
     let id = non_empty_in(env, GITHUB_RUN_ID).unwrap_or_else(|| "local".into());
@@ -290,6 +311,7 @@ pub fn snapshot_from(
         github_api_url: api_url_from(env),
         run_id: run_id_from(env),
         paths: runner_paths_from(env, tty, temp),
+        https_proxy: https_proxy_from(env),
         raw,
     }
 }

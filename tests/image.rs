@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use common::{harness, parse_outputs, Harness};
 use vault_k8s_handshake::devserver::job_claims;
+use vault_k8s_handshake::devserver::kube::{KubeApiServer, KubeOptions};
 use vault_k8s_handshake::pure::ca::{fingerprints_of_pem, is_canonical_pem};
 use vault_k8s_handshake::pure::contract::{InputDefault, INPUTS};
 
@@ -538,4 +539,71 @@ fn real_image_writes_the_config_as_a_container_action() {
             "the request token leaked into {path:?}"
         );
     }
+}
+
+#[test]
+fn real_image_verifies_the_api_server_tls_without_a_proof() {
+    let Some(image) = image_under_test() else {
+        return;
+    };
+    // An API server stand-in on the VIP whose certificate the given CA signs, for the VIP's
+    // address: the probe from inside the container verifies it. No proof token is given, so the
+    // verdict is `tls-verified`, not `proven`.
+    let vip: std::net::IpAddr = common::VIP.parse().unwrap();
+    let kube = KubeApiServer::start(KubeOptions::at(vip)).unwrap();
+    let mut h = harness();
+    h.ca_pem = kube.ca_pem();
+    std::fs::write(h.workspace.join("k8s-ca.crt"), &h.ca_pem).unwrap();
+    let layout = Layout::create(&h);
+    let scratch = tempfile::tempdir().unwrap();
+    let (grant, mut env) = push_job(&h);
+    let kube_port = kube.addr().port().to_string();
+    env.insert("INPUT_VIP-PORT".into(), kube_port.clone());
+    env.insert("INPUT_PROBE".into(), "require".into());
+
+    let name = format!("vkh-image-tls-{}", std::process::id());
+    let cmd = container_command(scratch.path(), &name, &env, &layout, &image);
+    let run = run_container(cmd, &name, scratch.path());
+    let context = format!(
+        "stdout:\n{}stderr:\n{}",
+        quote(&run.stdout),
+        quote(&run.stderr)
+    );
+    assert_eq!(run.code, Some(0), "{context}");
+    let mut secrets = h.secrets_seen(&h.server.requests());
+    secrets.push(grant.request_token.clone());
+    common::runner_log::assert_runner_safe(&run.stdout, &run.stderr, &secrets);
+
+    let outputs = parse_outputs(
+        &std::fs::read_to_string(layout.file_commands.join(format!("set_output_{STEP_ID}")))
+            .unwrap(),
+    );
+    let output = |name: &str| outputs.get(name).map(String::as_str).unwrap_or_default();
+    assert_eq!(output("result"), "changed", "{outputs:?}\n{context}");
+    assert_eq!(
+        output("verification"),
+        "tls-verified",
+        "{outputs:?}\n{context}"
+    );
+    let host = format!("https://{}:{kube_port}", common::VIP);
+    assert_eq!(output("kubernetes-host"), host, "{outputs:?}");
+    assert_eq!(output("error-message"), "", "{outputs:?}");
+    // The probe's line names the certificate it verified, signed by the CA that was uploaded.
+    assert!(
+        run.stdout
+            .contains("signed by the given CA and valid for the host"),
+        "{context}"
+    );
+    let summary =
+        std::fs::read_to_string(layout.file_commands.join(format!("step_summary_{STEP_ID}")))
+            .unwrap();
+    // What a verified probe leaves unchecked is named: the login proof's part.
+    assert!(summary.contains("auth-delegator"), "{}", quote(&summary));
+    let stored = h
+        .server
+        .with_vault(|v| v.k8s_config("", "dev-kubernetes"))
+        .expect("config written");
+    assert_eq!(stored.kubernetes_host, host);
+    assert_eq!(stored.kubernetes_ca_cert, h.ca_pem.replace("\r\n", "\n"));
+    assert_eq!(h.live_tokens(), 0, "a login token is still alive");
 }

@@ -119,3 +119,161 @@ fn a_certificate_for_another_host_names_vault_addr_and_the_sans() {
     );
     assert!(message.contains("set `vault-addr` to a host"), "{message}");
 }
+
+// Failures before any certificate: each names `vault-addr` and the fix, instead of a bare "no
+// answer". The listeners are the test's own, on loopback.
+
+/// A proxy URL with a user and a password that must never reach any output (the harness
+/// registers every form of it as a secret).
+const PROXY_USER: &str = "runner-7:Pr0xy%2BS3cr3t%40x";
+
+fn unreachable_failure(h: &Harness, vault_addr: &str, env: &[(&str, &str)]) -> (String, Outcome) {
+    let o = h.run(
+        &[("vault-addr", vault_addr), ("request-timeout-seconds", "1")],
+        env,
+    );
+    let message = failure(&o);
+    assert!(o.stdout.contains("hint:"), "{}", o.stdout);
+    (message, o)
+}
+
+#[test]
+fn plain_http_on_an_https_vault_addr_says_the_port_speaks_http() {
+    let h = harness();
+    let addr = common::proxy::answering_listener(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let (message, o) = unreachable_failure(&h, &format!("https://{addr}"), &[]);
+    assert!(
+        message.contains("does not answer TLS: the port of `vault-addr` speaks plain http"),
+        "{message}"
+    );
+    assert!(
+        o.stdout.contains("the port of Vault's TLS listener"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn a_listener_that_closes_the_handshake_says_so() {
+    let h = harness();
+    let addr = common::proxy::answering_listener(b"");
+    let (message, o) = unreachable_failure(&h, &format!("https://{addr}"), &[]);
+    assert!(
+        message.contains("closed the connection during the TLS handshake"),
+        "{message}"
+    );
+    assert!(
+        o.stdout
+            .contains("check that `vault-addr` names Vault's TLS listener"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn a_refused_connection_names_the_port_of_vault_addr() {
+    let h = harness();
+    // A port that was free a moment ago: nothing listens on it.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (message, o) = unreachable_failure(&h, &format!("https://{addr}"), &[]);
+    assert!(message.contains("the connection was refused"), "{message}");
+    assert!(
+        o.stdout.contains("check the port in `vault-addr`"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn a_listener_that_never_answers_times_out() {
+    let h = harness();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accepted by the kernel's backlog, never read from: the handshake waits for the timeout.
+    let (message, o) = unreachable_failure(&h, &format!("https://{addr}"), &[]);
+    assert!(message.contains("the connection timed out"), "{message}");
+    assert!(o.stdout.contains("firewall"), "{}", o.stdout);
+    drop(listener);
+}
+
+#[test]
+fn a_proxy_that_wants_other_credentials_says_407_and_never_shows_them() {
+    let h = harness();
+    let proxy = common::proxy::ConnectProxy::start(
+        "runner-7:the-right-one",
+        Default::default(),
+        common::proxy::Behaviour::Tunnel,
+    );
+    let url = format!("http://{PROXY_USER}@{}", proxy.addr());
+    let (message, o) = unreachable_failure(&h, "https://vault.test:8200", &[("HTTPS_PROXY", &url)]);
+    assert!(
+        message.contains(&format!(
+            "the proxy `{}` refused the tunnel to Vault at `https://vault.test:8200`: 407 Proxy \
+             Authentication Required",
+            proxy.addr()
+        )),
+        "{message}"
+    );
+    assert!(o.stdout.contains("percent-encode"), "{}", o.stdout);
+    let connects = proxy.connects();
+    assert!(!connects.is_empty());
+    assert!(connects
+        .iter()
+        .all(|c| c.target == "vault.test:8200" && !c.authorized));
+    // Not retried: the credentials will not change between attempts.
+    assert_eq!(connects.len(), 1, "{connects:?}");
+}
+
+#[test]
+fn a_proxy_that_refuses_the_tunnel_says_so() {
+    let h = harness();
+    let proxy = common::proxy::ConnectProxy::start(
+        "runner-7:Pr0xy+S3cr3t@x",
+        Default::default(),
+        common::proxy::Behaviour::Answer("403 Forbidden"),
+    );
+    let url = format!("http://{PROXY_USER}@{}", proxy.addr());
+    let (message, o) = unreachable_failure(&h, "https://vault.test:8200", &[("https_proxy", &url)]);
+    assert!(
+        message.contains("refused to open a tunnel to Vault at `https://vault.test:8200`"),
+        "{message}"
+    );
+    assert!(o.stdout.contains("allow `CONNECT`"), "{}", o.stdout);
+    assert!(proxy.connects().iter().all(|c| c.authorized));
+}
+
+#[test]
+fn a_proxy_that_cannot_be_reached_is_named_without_its_password() {
+    let h = harness();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{PROXY_USER}@{free}");
+    let (message, _) = unreachable_failure(&h, "https://vault.test:8200", &[("HTTPS_PROXY", &url)]);
+    assert!(
+        message.contains(&format!(
+            "the proxy `{free}` set in `HTTPS_PROXY` cannot be reached"
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_listener_with_no_tls_version_in_common_names_the_alert() {
+    let h = harness();
+    // A TLS alert record, `protocol_version` (70), as a server that only speaks an older TLS
+    // answers the action's ClientHello.
+    let addr = common::proxy::answering_listener(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+    let (message, o) = unreachable_failure(&h, &format!("https://{addr}"), &[]);
+    assert!(
+        message.contains("refused the TLS handshake (alert `ProtocolVersion`)"),
+        "{message}"
+    );
+    assert!(o.stdout.contains("`tls_min_version`"), "{}", o.stdout);
+}

@@ -168,7 +168,11 @@ function tunnel(proxy, host, port, ca, signal) {
       reject(e);
     };
     socket.on('data', onData);
-    socket.once('error', fail);
+    socket.once('error', (e) => {
+      const err = new Error(`the proxy could not be reached: ${e.code || e.message}`);
+      err.code = 'PROXY_UNREACHABLE';
+      fail(err);
+    });
     if (signal) signal.addEventListener('abort', () => fail(new Error('aborted')), { once: true });
   });
 }
@@ -206,6 +210,31 @@ function sameOrigin(a, b) {
   return a.protocol === b.protocol && a.hostname.toLowerCase() === b.hostname.toLowerCase() && port(a) === port(b);
 }
 
+/** The alert name as rustls spells it (`ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION` → `ProtocolVersion`). */
+function alertName(code) {
+  const m = code.match(/_ALERT_([A-Z_]+)$/);
+  if (!m) return undefined;
+  return m[1].toLowerCase().split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
+/** What kept an answer from arriving, as the core's `TransportKind`. */
+function transportReason(e) {
+  const code = (e && e.code) || '';
+  const message = (e && e.message) || '';
+  if (code === 'PROXY_REFUSED') return e.status === 407 ? 'proxy-auth-required' : 'proxy-refused';
+  if (code === 'PROXY_UNREACHABLE') return 'proxy-unreachable';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'name-not-resolved';
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER/.test(code)) {
+    return { tls: { 'not-tls': { first_bytes: [] } } };
+  }
+  const alert = alertName(code);
+  if (alert) return { tls: { alert } };
+  if (/before secure TLS connection was established/.test(message)) return { tls: 'closed-by-server' };
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(message)) return 'reset';
+  return 'other';
+}
+
 function httpFailure(e, timedOut) {
   if (timedOut) return { kind: 'timeout' };
   if (e && e.code === 'TOO_LARGE') return { kind: 'too-large', cap: e.cap };
@@ -215,7 +244,7 @@ function httpFailure(e, timedOut) {
   }
   if (e && (e.code === 'ETIMEDOUT')) return { kind: 'timeout' };
   const detail = e ? [e.code, e.message].filter(Boolean).join(': ') : 'no answer';
-  return { kind: 'transport', detail };
+  return { kind: 'transport', detail, reason: transportReason(e) };
 }
 
 /** One exchange (no redirects): resolves {status, headers, body} or rejects with an error. */

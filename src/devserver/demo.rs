@@ -207,6 +207,7 @@ fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), S
             event: Default::default(),
             github_api_url: github.api_url(),
             run_id: None,
+            https_proxy: None,
             paths: RunnerPaths {
                 in_runner: false,
                 output: Some(output.display().to_string()),

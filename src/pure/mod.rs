@@ -22,6 +22,7 @@ pub mod report;
 pub mod secret;
 pub mod summary;
 pub mod terminal;
+pub mod transport;
 pub mod vault_api;
 
 /// Who must act on a failure. The class picks the exit code and the annotation title.

@@ -225,14 +225,36 @@ pub enum ProbeFinding {
     NotTls { detail: String },
     /// Any other handshake failure.
     TlsFailure { detail: String },
+    /// A failure to connect (`Refused`, `TimedOut`, `Unreachable`) while the runner has an https
+    /// proxy set: the probe is a raw TLS connection and never goes through it
+    /// (docs/dependencies.md §4), which the message says. Counts, classes and reports exactly as
+    /// the finding it holds.
+    BypassesProxy {
+        /// `host:port` of the proxy, never its credentials (`pure::transport::proxy_address`).
+        proxy: String,
+        finding: Box<ProbeFinding>,
+    },
 }
 
 impl ProbeFinding {
+    /// This finding, noting that the probe did not use `proxy` when it could not connect; any
+    /// other finding, or no proxy, is returned as it is.
+    pub fn noting_proxy(self, proxy: Option<String>) -> ProbeFinding {
+        match proxy {
+            Some(proxy) if !self.reached() => ProbeFinding::BypassesProxy {
+                proxy,
+                finding: Box::new(self),
+            },
+            _ => self,
+        }
+    }
+
     /// How this finding counts in `mode`.
     pub fn outcome(&self, mode: ProbeMode) -> ProbeOutcome {
         match (mode, self) {
             (ProbeMode::Off, _) => ProbeOutcome::Skipped,
             (_, ProbeFinding::Verified { .. }) => ProbeOutcome::Pass,
+            (_, ProbeFinding::BypassesProxy { finding, .. }) => finding.outcome(mode),
             (ProbeMode::Require, _) => ProbeOutcome::Fail,
             (
                 ProbeMode::Auto,
@@ -248,6 +270,7 @@ impl ProbeFinding {
     pub fn class(&self) -> Option<ErrorClass> {
         match self {
             ProbeFinding::Verified { .. } => None,
+            ProbeFinding::BypassesProxy { finding, .. } => finding.class(),
             // The CA input, the host input, or the cluster's certificate must change.
             ProbeFinding::NotSignedByCa { .. }
             | ProbeFinding::HostNotInSans { .. }
@@ -269,6 +292,7 @@ impl ProbeFinding {
             ProbeFinding::Refused
                 | ProbeFinding::TimedOut { .. }
                 | ProbeFinding::Unreachable { .. }
+                | ProbeFinding::BypassesProxy { .. }
         )
     }
 
@@ -285,6 +309,7 @@ impl ProbeFinding {
             ProbeFinding::Unreachable { .. } => "unreachable",
             ProbeFinding::NotTls { .. } => "not-tls",
             ProbeFinding::TlsFailure { .. } => "tls-failure",
+            ProbeFinding::BypassesProxy { finding, .. } => finding.kind(),
         }
     }
 
@@ -389,6 +414,11 @@ impl ProbeFinding {
                 "the TLS handshake with the API server failed: {}",
                 one_line(detail)
             ),
+            ProbeFinding::BypassesProxy { proxy, finding } => format!(
+                "{}; the probe connects directly: it does not use the proxy `{proxy}` set in \
+                 `HTTPS_PROXY`",
+                finding.message()
+            ),
         }
     }
 
@@ -434,6 +464,10 @@ impl ProbeFinding {
             ProbeFinding::TlsFailure { .. } => {
                 "the TLS handshake with the API server failed".to_string()
             }
+            ProbeFinding::BypassesProxy { finding, .. } => format!(
+                "{}; the probe does not use the runner's proxy",
+                finding.public_message()
+            ),
         }
     }
 
@@ -441,6 +475,13 @@ impl ProbeFinding {
     pub fn hint(&self) -> Option<String> {
         let hint = match self {
             ProbeFinding::Verified { .. } => return None,
+            ProbeFinding::BypassesProxy { finding, .. } => format!(
+                "the probe is a raw TLS connection and does not go through `HTTPS_PROXY` (the \
+                 calls to Vault and GitHub do): run the job on a runner with a direct route to \
+                 `kubernetes-host`, or set `probe: off` and rely on the login proof, which Vault \
+                 makes from its own network; {}",
+                finding.hint().unwrap_or_default()
+            ),
             ProbeFinding::NotSignedByCa {
                 presented,
                 ca_subjects,
@@ -1086,6 +1127,41 @@ mod tests {
                 assert!(!public_hint.contains(internal), "{public_hint}");
             }
         }
+    }
+
+    #[test]
+    fn a_failure_to_connect_behind_a_proxy_says_the_probe_does_not_use_it() {
+        let proxy = Some("proxy.internal:3128".to_string());
+        for finding in all_findings() {
+            let noted = finding.clone().noting_proxy(proxy.clone());
+            if finding.reached() {
+                assert_eq!(noted, finding, "only a failure to connect is noted");
+                continue;
+            }
+            assert_eq!(noted.kind(), finding.kind());
+            assert!(!noted.reached());
+            assert_eq!(noted.class(), finding.class());
+            for mode in [ProbeMode::Auto, ProbeMode::Require, ProbeMode::Off] {
+                assert_eq!(noted.outcome(mode), finding.outcome(mode));
+            }
+            assert!(noted.message().starts_with(&finding.message()));
+            assert!(
+                noted.message().ends_with(
+                    "the probe connects directly: it does not use the proxy \
+                     `proxy.internal:3128` set in `HTTPS_PROXY`"
+                ),
+                "{}",
+                noted.message()
+            );
+            let hint = noted.hint().unwrap();
+            assert!(hint.contains("does not go through `HTTPS_PROXY`"), "{hint}");
+            assert!(hint.ends_with(&finding.hint().unwrap()), "{hint}");
+            // The proxy's address is internal: public summaries leave it out.
+            assert!(!noted.public_message().contains("proxy.internal"));
+            assert!(!noted.public_hint().unwrap().contains("proxy.internal"));
+        }
+        let refused = ProbeFinding::Refused;
+        assert_eq!(refused.clone().noting_proxy(None), refused);
     }
 
     #[test]

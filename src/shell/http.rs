@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::pure::machine::wire::{Bytes, HttpFailure, HttpRequest, HttpResponse, Redirects};
+use crate::pure::transport::TransportKind;
 
 /// The clients made so far, by their settings.
 #[derive(Default)]
@@ -141,11 +142,13 @@ fn failure(e: &reqwest::Error) -> HttpFailure {
             presented,
         };
     }
-    if e.is_timeout() {
+    let reason = super::transport::transport_kind(e);
+    if e.is_timeout() && reason == TransportKind::TimedOut {
         return HttpFailure::Timeout;
     }
     HttpFailure::Transport {
         detail: describe(e),
+        reason,
     }
 }
 

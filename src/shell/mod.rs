@@ -5,6 +5,7 @@ pub mod driver;
 pub mod github;
 pub mod http;
 pub mod probe;
+pub mod transport;
 
 use std::sync::Arc;
 

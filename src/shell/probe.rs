@@ -7,7 +7,9 @@
 //! core's [`TlsFailureKind`]; what a failure means and how it is worded is decided in
 //! `pure::probe`. It contacts only the host it is given, makes one attempt (retries are the
 //! caller's call), checks certificates at the time it is given, and never sends anything after
-//! the handshake: no HTTP request, so no token or JWT can leave through it.
+//! the handshake: no HTTP request, so no token or JWT can leave through it. It connects directly,
+//! never through `HTTPS_PROXY` (a raw TLS probe has no proxy support); a failure to connect
+//! while a proxy is set says so.
 
 use std::io;
 use std::net::SocketAddr;

@@ -6,6 +6,7 @@
 //! crossed the dev server.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod runner_log;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,10 @@ pub struct Harness {
     pub workspace: PathBuf,
     pub runner_temp: PathBuf,
     pub ca_pem: String,
+    /// When set, the OIDC request URL the run gets has this origin (`https://token.test:8200`)
+    /// instead of the dev server's plain-http issuer listener; the path stays, and every
+    /// listener of the dev server answers it.
+    pub oidc_origin: Option<String>,
 }
 
 pub struct Outcome {
@@ -75,6 +80,7 @@ pub fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
         workspace,
         runner_temp,
         ca_pem: out.ca.pem,
+        oidc_origin: None,
     }
 }
 
@@ -113,6 +119,18 @@ impl Harness {
     /// `run`, with `during` called once the process is started, given its pid (to signal it).
     pub fn run_controlled(
         &self,
+        inputs: &[(&str, &str)],
+        env: &[(&str, &str)],
+        during: impl FnOnce(u32),
+    ) -> Outcome {
+        self.run_wrapped(&[], inputs, env, during)
+    }
+
+    /// `run_controlled`, with the driver started by `wrapper` (e.g. `unshare --net`): the
+    /// wrapper's words come first, then the driver's command line.
+    pub fn run_wrapped(
+        &self,
+        wrapper: &[&str],
         inputs: &[(&str, &str)],
         env: &[(&str, &str)],
         during: impl FnOnce(u32),
@@ -178,7 +196,13 @@ impl Harness {
             ("GITHUB_ACTOR", "octocat".to_string()),
             ("GITHUB_SERVER_URL", "https://github.com".to_string()),
             ("HOME", self.root.join("home").display().to_string()),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", grant.request_url.clone()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                match (&self.oidc_origin, grant.request_url.find("/_github/")) {
+                    (Some(origin), Some(at)) => format!("{origin}{}", &grant.request_url[at..]),
+                    _ => grant.request_url.clone(),
+                },
+            ),
             (
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
                 grant.request_token.clone(),
@@ -193,7 +217,18 @@ impl Harness {
                 vars.insert(k.to_string(), v.to_string());
             }
         }
-        let child = driver_command()
+        let driver = driver_command();
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args)
+                    .arg(driver.get_program())
+                    .args(driver.get_args());
+                c
+            }
+            None => driver,
+        };
+        let child = command
             .env_clear()
             .envs(&vars)
             .current_dir(&self.workspace)
@@ -218,6 +253,11 @@ impl Harness {
         for name in ["vault-token", "proof-jwt", "github-token"] {
             if let Some(v) = vars.get(&format!("INPUT_{}", name.to_uppercase())) {
                 secrets.push(v.trim().to_string());
+            }
+        }
+        for (name, value) in &vars {
+            if name.to_ascii_lowercase().ends_with("_proxy") {
+                secrets.extend(proxy_credentials(value));
             }
         }
         secrets.retain(|s| s.len() >= 4);
@@ -301,6 +341,47 @@ impl Harness {
     pub fn live_tokens(&self) -> usize {
         self.server.with_vault(|v| v.live_login_tokens().len())
     }
+}
+
+/// The credentials a proxy URL carries, in every form a leak could take: `user:password` and
+/// the password, as written (percent-encoded) and decoded, and the `Basic` header's base64.
+pub fn proxy_credentials(url: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return Vec::new();
+    };
+    let decoded = percent_decode(userinfo);
+    let mut out = vec![
+        userinfo.to_string(),
+        decoded.clone(),
+        base64::engine::general_purpose::STANDARD.encode(&decoded),
+    ];
+    if let Some((_, password)) = userinfo.split_once(':') {
+        out.push(password.to_string());
+        out.push(percent_decode(password));
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) if u8::from_str_radix(hex, 16).is_ok() => {
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Parses `GITHUB_OUTPUT` heredoc records as the runner does.

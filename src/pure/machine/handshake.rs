@@ -46,6 +46,10 @@ pub struct Snapshot {
     pub github_api_url: String,
     pub run_id: Option<u64>,
     pub paths: RunnerPaths,
+    /// `host:port` of the runner's https proxy (`HTTPS_PROXY`…), never its credentials: named
+    /// in a proxy failure, and by a probe that cannot connect (the probe never uses it).
+    #[serde(default)]
+    pub https_proxy: Option<String>,
 }
 
 /// What the TLS probe found, as the proof's diagnosis needs it.
@@ -367,7 +371,12 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
     let client = record!(
         run,
         "login",
-        VaultClient::new(&addr, &settings.vault_trust(), ms(settings.request_timeout))
+        VaultClient::new(
+            &addr,
+            &settings.vault_trust(),
+            ms(settings.request_timeout),
+            env.https_proxy.clone()
+        )
     );
     record!(
         run,
@@ -380,13 +389,16 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         )
         .await
     );
-    let session = login(run, &settings, &client)
+    let (session, minting) = login(run, &settings, &client)
         .await
         .inspect_err(|f| run.step("login", StepStatus::Failed, f.message.clone()))?;
     run.step("login", StepStatus::Done, session.how.to_string());
     let token = session.token.clone();
     let policies = session.policies.clone();
     *run.session.borrow_mut() = Some(session);
+    // The token is in the session now: a cancel that waited for the login may stop the run,
+    // and the wrap-up revokes it.
+    drop(minting);
     out.end_group();
 
     // 4. Host.
@@ -776,6 +788,7 @@ async fn probe(
         })
         .await;
     crate::pure::probe::classify_report(report, ca_ders, &wanted, now)
+        .noting_proxy(run.snap.https_proxy.clone())
 }
 
 /// The login ESO will make, with its policies reported and its token revoked; on failure, the
@@ -807,6 +820,8 @@ async fn prove(
                     None,
                 )
                 .await;
+            // The proof's token is revoked (or reported): a waiting cancel may stop the run.
+            drop(login.minting);
             {
                 let mut r = run.report.borrow_mut();
                 r.verification = Verification::Proven;
@@ -967,11 +982,13 @@ async fn rollback(
     }
 }
 
-async fn login(
-    run: &Run,
+/// Logs in; with an OIDC login, also the critical section the login's answer is in (a cancel
+/// waits for a token Vault is minting, so the wrap-up can revoke it).
+async fn login<'a>(
+    run: &'a Run,
     settings: &Settings,
     client: &VaultClient,
-) -> Result<Session, FailureRecord> {
+) -> Result<(Session, Option<super::Critical<'a>>), FailureRecord> {
     let env = &run.snap;
     let out = &run.out;
     match (&settings.auth.oidc, &env.oidc, &settings.auth.token) {
@@ -1015,6 +1032,7 @@ async fn login(
             let ns = settings.jwt_namespace.as_deref();
             let call = vault_api::jwt_login(login.mount.as_str(), &login.role, &shown_audience, ns);
             let body = serde_json::json!({"role": login.role, "jwt": jwt.expose_secret()});
+            let minting = run.io.critical();
             let answer = run
                 .send(client, &call, None, Some(&body))
                 .await
@@ -1049,14 +1067,17 @@ async fn login(
                 login.role,
                 policies.join(", ")
             ));
-            Ok(Session {
-                client: client.clone(),
-                token,
-                revoke: true,
-                namespace: settings.jwt_namespace.clone(),
-                how: "GitHub OIDC → JWT auth (token minted, revoked at the end)",
-                policies,
-            })
+            Ok((
+                Session {
+                    client: client.clone(),
+                    token,
+                    revoke: true,
+                    namespace: settings.jwt_namespace.clone(),
+                    how: "GitHub OIDC → JWT auth (token minted, revoked at the end)",
+                    policies,
+                },
+                Some(minting),
+            ))
         }
         (_, _, Some(token)) => {
             if settings.auth.oidc.is_some() {
@@ -1072,18 +1093,21 @@ async fn login(
                 .await
                 .map_err(|e| failure(&e))?;
             let policies = string_list(looked_up.body.as_ref(), "/data/policies");
-            Ok(Session {
-                client: client.clone(),
-                token: token.clone(),
-                revoke: settings.revoke_vault_token,
-                namespace: settings.vault_namespace.clone(),
-                how: if settings.revoke_vault_token {
-                    "`vault-token` (revoked at the end, as asked)"
-                } else {
-                    "`vault-token` (supplied, not revoked)"
+            Ok((
+                Session {
+                    client: client.clone(),
+                    token: token.clone(),
+                    revoke: settings.revoke_vault_token,
+                    namespace: settings.vault_namespace.clone(),
+                    how: if settings.revoke_vault_token {
+                        "`vault-token` (revoked at the end, as asked)"
+                    } else {
+                        "`vault-token` (supplied, not revoked)"
+                    },
+                    policies,
                 },
-                policies,
-            })
+                None,
+            ))
         }
         (Some(_), None, None) => Err(failure(&oidc::OidcError::NotOffered)),
         (None, _, None) => Err(FailureRecord {

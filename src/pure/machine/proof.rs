@@ -17,30 +17,34 @@ use crate::pure::secret::Secret;
 use crate::pure::vault_api::{self, Method};
 
 /// A successful proof login.
-pub struct ProofLogin {
+pub struct ProofLogin<'a> {
     pub token: Secret,
     pub policies: Vec<String>,
     pub attempts: u32,
+    /// Held until the proof's token is revoked: a cancel waits for it.
+    pub minting: super::Critical<'a>,
 }
 
 /// Logs in with the proof JWT. A bare `permission denied` is retried until `window_ms` ends,
 /// because a new CA reaches Enterprise performance standbys up to ~30 s late (§3.5, §8); any
 /// other answer ends the loop at once.
-pub(super) async fn prove_login(
-    run: &Run,
+pub(super) async fn prove_login<'a>(
+    run: &'a Run,
     client: &VaultClient,
     mount: &str,
     namespace: Option<&str>,
     role: &str,
     jwt: &Secret,
     window_ms: u64,
-) -> Result<ProofLogin, CallError> {
+) -> Result<ProofLogin<'a>, CallError> {
     let started = run.io.now_ms().await;
     let request = vault_api::proof_login(mount, role, namespace);
     let body = json!({"role": role, "jwt": jwt.expose_secret()});
     let mut attempts = 0;
     loop {
         attempts += 1;
+        // Each login may mint a token: a cancel waits for its answer, so it can be revoked.
+        let minting = run.io.critical();
         match client
             .send(&run.io, &run.jitter, &request, None, Some(&body))
             .await
@@ -68,6 +72,7 @@ pub(super) async fn prove_login(
                     token,
                     policies,
                     attempts,
+                    minting,
                 });
             }
             Err(CallError::Vault(f))
@@ -77,6 +82,8 @@ pub(super) async fn prove_login(
                 if elapsed + backoff_ms(attempts) >= window_ms {
                     return Err(CallError::Vault(f));
                 }
+                // Refused: nothing was minted, and the wait between attempts may be cancelled.
+                drop(minting);
                 run.io.sleep(backoff_ms(attempts)).await;
             }
             Err(e) => return Err(e),

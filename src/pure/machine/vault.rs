@@ -12,6 +12,7 @@ use super::wire::{HttpFailure, HttpRequest, HttpResponse, Redirects, WireSecret}
 use super::{Io, Jitter};
 use crate::pure::host::VaultAddr;
 use crate::pure::secret::Secret;
+use crate::pure::transport::{TransportKind, VaultUnreachable};
 use crate::pure::vault_api::{self, Request, VaultFailure, VaultTlsFailure};
 use crate::pure::{Diagnostic, ErrorClass};
 
@@ -27,12 +28,11 @@ const CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// A call that got no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("`{method} {path}`: no answer from Vault at `{addr}` ({detail})")]
+    #[error("`{method} {path}`: {failure}")]
     Unreachable {
         method: &'static str,
         path: String,
-        addr: String,
-        detail: String,
+        failure: Box<crate::pure::transport::VaultUnreachable>,
     },
     #[error("`{method} {path}`: Vault's answer is not the JSON it should be ({detail})")]
     BadBody {
@@ -71,6 +71,7 @@ impl Diagnostic for TransportError {
         match self {
             TransportError::BadVaultCa => ErrorClass::User,
             TransportError::Tls { failure, .. } => failure.class(),
+            TransportError::Unreachable { failure, .. } => failure.class(),
             TransportError::Client(_) => ErrorClass::Bug,
             _ => ErrorClass::Remote,
         }
@@ -79,16 +80,7 @@ impl Diagnostic for TransportError {
     fn hint(&self) -> Option<String> {
         Some(match self {
             TransportError::Tls { failure, .. } => return failure.hint(),
-            TransportError::Unreachable { detail, .. } if detail.contains("certificate") => {
-                "Vault's certificate is not trusted: pass the CA that signs it as `vault-ca-cert` \
-                 (PEM), or check `vault-addr`'s host name against the certificate"
-                    .into()
-            }
-            TransportError::Unreachable { .. } => {
-                "check `vault-addr` and that the runner can reach \
-                Vault (firewall, self-hosted runner network)"
-                    .into()
-            }
+            TransportError::Unreachable { failure, .. } => return failure.hint(),
             TransportError::BadBody { .. } => {
                 "check that `vault-addr` points at Vault's API, not a \
                 proxy or UI page"
@@ -153,6 +145,8 @@ pub struct VaultClient {
     /// Certificates added to the public roots (from `vault-ca-cert` and `extra-ca-certs`).
     cas_given: usize,
     timeout_ms: u64,
+    /// `host:port` of the runner's https proxy, to name in a proxy failure.
+    proxy: Option<String>,
 }
 
 enum Exchange {
@@ -170,6 +164,7 @@ impl VaultClient {
         addr: &VaultAddr,
         extra_ca_pems: &[&str],
         timeout_ms: u64,
+        proxy: Option<String>,
     ) -> Result<Self, TransportError> {
         let cas_given = extra_ca_pems
             .iter()
@@ -183,6 +178,7 @@ impl VaultClient {
             extra_ca_pems: extra_ca_pems.iter().map(|s| s.to_string()).collect(),
             cas_given,
             timeout_ms,
+            proxy,
         })
     }
 
@@ -207,8 +203,8 @@ impl VaultClient {
                     failure,
                 }) => vault_api::retryable_status(request.retry, failure.status)
                     .then(|| retry_after_ms.unwrap_or_else(|| backoff(attempt, jitter))),
-                Err(TransportError::Unreachable { .. })
-                    if vault_api::retryable_connection(request.retry) =>
+                Err(TransportError::Unreachable { failure, .. })
+                    if failure.retryable() && vault_api::retryable_connection(request.retry) =>
                 {
                     Some(backoff(attempt, jitter))
                 }
@@ -293,14 +289,27 @@ impl VaultClient {
     fn transport(&self, request: &Request, e: HttpFailure) -> TransportError {
         let method = request.method.as_str();
         let path = request.path.clone();
-        let unreachable = |detail: String| TransportError::Unreachable {
-            method,
-            path: path.clone(),
-            addr: self.addr.to_string(),
-            detail,
+        let unreachable = |kind: TransportKind, detail: String| {
+            // Only a proxy failure names the proxy (host and port: never its credentials).
+            let proxy = match kind {
+                TransportKind::ProxyUnreachable
+                | TransportKind::ProxyAuthRequired
+                | TransportKind::ProxyRefused => self.proxy.clone(),
+                _ => None,
+            };
+            TransportError::Unreachable {
+                method,
+                path: path.clone(),
+                failure: Box::new(VaultUnreachable {
+                    addr: self.addr.to_string(),
+                    kind,
+                    proxy,
+                    detail,
+                }),
+            }
         };
         match e {
-            HttpFailure::Timeout => unreachable("timed out".into()),
+            HttpFailure::Timeout => unreachable(TransportKind::TimedOut, "timed out".into()),
             HttpFailure::Certificate { reason, presented } => TransportError::Tls {
                 method,
                 path: path.clone(),
@@ -322,7 +331,7 @@ impl VaultClient {
                 path: path.clone(),
                 location: detail,
             },
-            HttpFailure::Transport { detail } => unreachable(detail),
+            HttpFailure::Transport { detail, reason } => unreachable(reason, detail),
             HttpFailure::Invalid { detail } => TransportError::Client(detail),
         }
     }

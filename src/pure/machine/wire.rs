@@ -221,9 +221,14 @@ pub enum HttpFailure {
     TooLarge { cap: u64 },
     /// A redirect that the policy does not allow, or too many.
     Redirect { detail: String },
-    /// Anything else that kept an answer from arriving: refused, reset, no route, a TLS
-    /// handshake that failed for another reason. `detail` is for a person.
-    Transport { detail: String },
+    /// Anything else that kept an answer from arriving: refused, reset, no route, a proxy, a
+    /// TLS handshake that failed for another reason than the certificate. `reason` is what the
+    /// driver read from its client's error; `detail` is for a person.
+    Transport {
+        detail: String,
+        #[serde(default)]
+        reason: crate::pure::transport::TransportKind,
+    },
     /// The request could not be built (a header value, a certificate): a bug or bad input.
     Invalid { detail: String },
 }
