@@ -743,3 +743,73 @@ fn the_printed_curl_shows_whether_the_api_server_is_reachable_and_trusted() {
         curl.stderr
     );
 }
+
+#[test]
+fn the_printed_vault_monitor_shows_the_reason_vault_hides() {
+    use std::io::BufRead as _;
+    // A bare `permission denied` the runner cannot explain (no binding, probe off).
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let jwt = eso_token(&kube, ESO, ESO);
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let text = o.output("error-message").to_string();
+    let command = hint_commands_of(&text, "vault monitor")
+        .into_iter()
+        .next()
+        .expect("the hint names vault monitor");
+    assert_eq!(command, "vault monitor -log-level=debug");
+    // As the hint says: the monitor runs while the login is retried.
+    let (mut monitor, _home) = spawn_pasted(&h, &command, &h.workspace);
+    let limit = std::time::Duration::from_secs(120);
+    assert!(
+        h.server.wait_for_monitors(1, limit),
+        "vault monitor never attached"
+    );
+    let lines = {
+        let stdout = monitor.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    // The first line the login logged (a failure deadline, not a wait for time to pass).
+    let line = lines
+        .recv_timeout(limit)
+        .expect("vault monitor printed the login's line")
+        .unwrap();
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    assert!(
+        line.contains(" [DEBUG] auth.kubernetes.auth_kubernetes_"),
+        "{line}"
+    );
+    // `… login unauthorized: err="<the API server's answer, quoted>"`: the reason Vault hid
+    // from the client, cause (1) of the hint in Kubernetes' words.
+    let (_, quoted) = line
+        .split_once(": login unauthorized: err=")
+        .unwrap_or_else(|| panic!("{line}"));
+    let reason: String = serde_json::from_str(quoted).expect("one quoted value");
+    let status: serde_json::Value = serde_json::from_str(&reason).unwrap();
+    assert_eq!(status["code"], 403);
+    assert_eq!(
+        status["message"],
+        "tokenreviews.authentication.k8s.io is forbidden: User \
+         \"system:serviceaccount:external-secrets:external-secrets\" cannot create resource \
+         \"tokenreviews\" in API group \"authentication.k8s.io\" at the cluster scope"
+    );
+    let asked = h
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "sys/monitor")
+        .expect("the monitor request");
+    assert!(asked.contract.is_ok(), "{:?}", asked.contract);
+    assert_eq!(asked.status, 200);
+}

@@ -444,11 +444,45 @@ pub fn paste(
     dir: &std::path::Path,
     env: &[(&str, &str)],
 ) -> Pasted {
-    let shims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hints");
     let home = tempfile::tempdir().unwrap();
+    let out = pasted_command(h, &format!("{preamble}{command}"), dir, home.path(), env)
+        .output()
+        .unwrap();
+    Pasted {
+        command: command.to_string(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A pasted command that keeps running (`vault monitor`): started as [`paste`] starts it, its
+/// stdout piped. The caller ends it; the returned folder is its `HOME`.
+pub fn spawn_pasted(
+    h: &Harness,
+    command: &str,
+    dir: &std::path::Path,
+) -> (std::process::Child, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let child = pasted_command(h, command, dir, home.path(), &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, home)
+}
+
+fn pasted_command(
+    h: &Harness,
+    script: &str,
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Command {
+    let shims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hints");
     let mut child = Command::new("bash");
     child
-        .args(["-c", &format!("{preamble}{command}")])
+        .args(["-c", script])
         .env(
             "PATH",
             format!(
@@ -459,7 +493,7 @@ pub fn paste(
         )
         .env("VAULT_ADDR", h.server.url())
         .env("VAULT_TOKEN", h.server.root_token())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env_remove("KUBECONFIG")
         .current_dir(dir)
         .stdin(std::process::Stdio::null());
@@ -477,11 +511,5 @@ pub fn paste(
     for (k, v) in env {
         child.env(k, v);
     }
-    let out = child.output().unwrap();
-    Pasted {
-        command: command.to_string(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    child
 }
