@@ -813,3 +813,32 @@ fn the_printed_vault_monitor_shows_the_reason_vault_hides() {
     assert!(asked.contract.is_ok(), "{:?}", asked.contract);
     assert_eq!(asked.status, 200);
 }
+
+#[test]
+fn a_token_vault_calls_expired_is_replaced_by_the_printed_create_token() {
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    kube.bind_auth_delegator(ESO, ESO);
+    // The token expired between the action's own check and Vault's login: Vault's answer.
+    h.server.inject(Fault::new(
+        "/v1/auth/dev-kubernetes/login",
+        FaultKind::Status {
+            code: 403,
+            retry_after: None,
+            errors: vec!["token is expired".into()],
+        },
+        1,
+    ));
+    let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("token is expired"), "{text}");
+    let minted = paste_as_operator(&h, &kube, text, "kubectl create token ");
+    assert_pasted(&minted);
+    assert_eq!(
+        minted.command,
+        "kubectl create token external-secrets -n external-secrets --duration 10m"
+    );
+    let o = run_with_proof(&h, &kube, &minted.stdout, &[]);
+    assert_ok(&o, "unchanged");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+}
