@@ -499,3 +499,346 @@ fn a_bare_permission_denied_is_retried_through_the_standby_window() {
     assert!(o.summary.contains("after 2 attempts"), "{}", o.summary);
     assert_eq!(h.live_tokens(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The printed cluster-side fixes, pasted: `kubectl` through tests/hints/kubectl against the
+// stand-in's RBAC and TokenRequest APIs, `curl` as the machine's own curl against the VIP.
+// ---------------------------------------------------------------------------------------------
+
+/// A kubeconfig as an operator holds it: the stand-in's URL and CA, and a token bound to
+/// `cluster-admin`. JSON, which kubectl reads as it reads YAML, so the stand-in needs no YAML.
+fn operator_kubeconfig(kube: &KubeApiServer, dir: &std::path::Path) -> String {
+    use base64::Engine as _;
+    let path = dir.join("kubeconfig.json");
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "rke2", "cluster": {
+            "server": kube.url(),
+            "certificate-authority-data":
+                base64::engine::general_purpose::STANDARD.encode(kube.ca_pem()),
+        }}],
+        "users": [{"name": "operator", "user": {"token": kube.operator_token()}}],
+        "contexts": [{"name": "rke2", "context": {"cluster": "rke2", "user": "operator"}}],
+        "current-context": "rke2",
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    path.display().to_string()
+}
+
+/// Pastes the hint's first command starting with `prefix`, as the operator, in the workspace
+/// (where `k8s-ca.crt` is, as in the job that exported it).
+fn paste_as_operator(h: &Harness, kube: &KubeApiServer, text: &str, prefix: &str) -> Pasted {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = operator_kubeconfig(kube, dir.path());
+    paste_first(
+        h,
+        text,
+        prefix,
+        &h.workspace,
+        &[("KUBECONFIG", kubeconfig.as_str())],
+    )
+}
+
+fn assert_pasted(pasted: &Pasted) {
+    assert_eq!(
+        pasted.code, 0,
+        "the pasted fix failed: {}\nstdout: {}\nstderr: {}",
+        pasted.command, pasted.stdout, pasted.stderr
+    );
+}
+
+#[test]
+fn the_printed_clusterrolebinding_makes_the_refused_proof_pass() {
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let jwt = eso_token(&kube, ESO, ESO);
+    let o = run_with_proof(&h, &kube, &jwt, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("may not create TokenReviews"), "{text}");
+    let pasted = paste_as_operator(&h, &kube, text, "kubectl create clusterrolebinding ");
+    assert_pasted(&pasted);
+    assert_eq!(
+        pasted.command,
+        "kubectl create clusterrolebinding external-secrets-auth-delegator \
+         --clusterrole=system:auth-delegator --serviceaccount=external-secrets:external-secrets"
+    );
+    assert_eq!(
+        pasted.stdout,
+        "clusterrolebinding.rbac.authorization.k8s.io/external-secrets-auth-delegator created\n"
+    );
+    assert!(kube
+        .cluster_role_bindings()
+        .contains(&"external-secrets-auth-delegator".to_string()));
+    // The cause is gone: the same token now logs in.
+    let o = run_with_proof(&h, &kube, &jwt, &[]);
+    assert_ok(&o, "unchanged");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+    // Pasted twice, the binding exists: kubectl's own refusal, and nothing changes.
+    let again = paste_as_operator(&h, &kube, text, "kubectl create clusterrolebinding ");
+    assert_eq!(again.code, 1);
+    assert_eq!(
+        again.stderr,
+        "error: failed to create clusterrolebinding: clusterrolebindings.rbac.authorization.k8s.io \
+         \"external-secrets-auth-delegator\" already exists\n"
+    );
+    let posts: Vec<u16> = kube
+        .reviews()
+        .iter()
+        .filter(|r| r.path.ends_with("/clusterrolebindings"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts, [201, 409]);
+}
+
+#[test]
+fn with_the_probe_off_each_listed_kubectl_fix_works_when_pasted() {
+    // ESO lacks `system:auth-delegator` and the runner does not look: cause (1) is the real one.
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let jwt = eso_token(&kube, ESO, ESO);
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let text = o.output("error-message").to_string();
+    assert!(text.contains("could not see why"), "{text}");
+    assert_pasted(&paste_as_operator(
+        &h,
+        &kube,
+        &text,
+        "kubectl create clusterrolebinding ",
+    ));
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_ok(&o, "unchanged");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+
+    // Cause (2): ESO's ServiceAccount was recreated (a new uid), so its old token is dead.
+    kube.delete_service_account(ESO, ESO);
+    kube.create_service_account(ESO, ESO);
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let text = o.output("error-message").to_string();
+    let minted = paste_as_operator(&h, &kube, &text, "kubectl create token ");
+    assert_pasted(&minted);
+    assert_eq!(
+        minted.command,
+        "kubectl create token external-secrets -n external-secrets --duration 10m"
+    );
+    assert!(
+        !minted.stdout.ends_with('\n'),
+        "kubectl prints no newline after a token when stdout is not a terminal"
+    );
+    let fresh = minted.stdout;
+    let claims = vault_k8s_handshake::pure::proof::jwt_claims(&fresh).expect("a JWT");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600,
+        "--duration 10m"
+    );
+    let o = run_with_proof(&h, &kube, &fresh, &[("probe", "off")]);
+    assert_ok(&o, "unchanged");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+}
+
+#[test]
+fn a_token_of_a_recreated_service_account_is_replaced_by_the_printed_create_token() {
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    kube.bind_auth_delegator(ESO, ESO);
+    let jwt = eso_token(&kube, ESO, ESO);
+    kube.delete_service_account(ESO, ESO);
+    kube.create_service_account(ESO, ESO);
+    let o = run_with_proof(&h, &kube, &jwt, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("(401)"), "{text}");
+    let minted = paste_as_operator(&h, &kube, text, "kubectl create token ");
+    assert_pasted(&minted);
+    let o = run_with_proof(&h, &kube, &minted.stdout, &[]);
+    assert_ok(&o, "unchanged");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+}
+
+#[test]
+fn an_expired_proof_token_is_replaced_by_the_printed_create_token() {
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    kube.bind_auth_delegator(ESO, ESO);
+    let expired = kube.issue_token(ESO, ESO, &API_AUDIENCES, -600);
+    let o = run_with_proof(&h, &kube, &expired, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("expired at"), "{text}");
+    let minted = paste_as_operator(&h, &kube, text, "kubectl create token ");
+    assert_pasted(&minted);
+    let o = run_with_proof(&h, &kube, &minted.stdout, &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+}
+
+#[test]
+fn the_printed_curl_shows_whether_the_api_server_is_reachable_and_trusted() {
+    // Healthy TLS path, refused proof (no binding), probe off: curl reaches the API server and
+    // verifies its certificate with the uploaded CA; the answer is the API server's own
+    // (401 Unauthorized: RKE2 runs kube-apiserver with anonymous-auth=false), so cause (3) is
+    // ruled out.
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let text = o.output("error-message").to_string();
+    let curl = paste_as_operator(&h, &kube, &text, "curl ");
+    assert_eq!(
+        curl.command,
+        format!(
+            "curl --cacert k8s-ca.crt https://{VIP}:{}/version",
+            port(&kube)
+        )
+    );
+    assert_eq!(curl.code, 0, "{}", curl.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&curl.stdout).unwrap();
+    assert_eq!(answer["kind"], "Status");
+    assert_eq!(answer["code"], 401);
+    let reached = kube.reviews().last().cloned().unwrap();
+    assert_eq!(
+        (reached.method.as_str(), reached.path.as_str()),
+        ("GET", "/version")
+    );
+
+    // The VIP missing from the serving certificate's SANs, probe off: Vault's TokenReview
+    // fails TLS, the login is a bare `permission denied`, and the same curl names the cause.
+    let (h, kube) = cluster(KubeOptions {
+        sans: vec![
+            San::Dns("kubernetes".into()),
+            San::Ip("127.0.0.1".parse().unwrap()),
+        ],
+        ..KubeOptions::at(vip())
+    });
+    kube.bind_auth_delegator(ESO, ESO);
+    let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let text = o.output("error-message").to_string();
+    assert!(text.contains("does not trust its certificate"), "{text}");
+    let curl = paste_as_operator(&h, &kube, &text, "curl ");
+    assert_eq!(
+        curl.code, 60,
+        "curl's CURLE_PEER_FAILED_VERIFICATION: {}",
+        curl.stderr
+    );
+    assert!(
+        curl.stderr
+            .contains("no alternative certificate subject name matches target host name"),
+        "{}",
+        curl.stderr
+    );
+    assert!(curl.stdout.is_empty());
+
+    // The uploaded CA is the one of the cluster's previous bootstrap (a day older, so another
+    // `rke2-server-ca@<seconds>` name): curl refuses the chain the server sends (serving
+    // certificate and its own CA, which the uploaded one does not vouch for).
+    let before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let other = vault_k8s_handshake::devserver::cluster::rke2_ca("rke2-server", before).unwrap();
+    std::fs::write(h.workspace.join("k8s-ca.crt"), other.pem).unwrap();
+    let curl = paste_as_operator(&h, &kube, &text, "curl ");
+    assert_eq!(curl.code, 60, "{}", curl.stderr);
+    assert!(
+        curl.stderr
+            .contains("SSL certificate problem: self-signed certificate in certificate chain"),
+        "{}",
+        curl.stderr
+    );
+}
+
+#[test]
+fn the_printed_vault_monitor_shows_the_reason_vault_hides() {
+    use std::io::BufRead as _;
+    // A bare `permission denied` the runner cannot explain (no binding, probe off).
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let jwt = eso_token(&kube, ESO, ESO);
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let text = o.output("error-message").to_string();
+    let command = hint_commands_of(&text, "vault monitor")
+        .into_iter()
+        .next()
+        .expect("the hint names vault monitor");
+    assert_eq!(command, "vault monitor -log-level=debug");
+    // As the hint says: the monitor runs while the login is retried.
+    let (mut monitor, _home) = spawn_pasted(&h, &command, &h.workspace);
+    let limit = std::time::Duration::from_secs(120);
+    assert!(
+        h.server.wait_for_monitors(1, limit),
+        "vault monitor never attached"
+    );
+    let lines = {
+        let stdout = monitor.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+    let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    // The first line the login logged (a failure deadline, not a wait for time to pass).
+    let line = lines
+        .recv_timeout(limit)
+        .expect("vault monitor printed the login's line")
+        .unwrap();
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    assert!(
+        line.contains(" [DEBUG] auth.kubernetes.auth_kubernetes_"),
+        "{line}"
+    );
+    // `… login unauthorized: err="<the API server's answer, quoted>"`: the reason Vault hid
+    // from the client, cause (1) of the hint in Kubernetes' words.
+    let (_, quoted) = line
+        .split_once(": login unauthorized: err=")
+        .unwrap_or_else(|| panic!("{line}"));
+    let reason: String = serde_json::from_str(quoted).expect("one quoted value");
+    let status: serde_json::Value = serde_json::from_str(&reason).unwrap();
+    assert_eq!(status["code"], 403);
+    assert_eq!(
+        status["message"],
+        "tokenreviews.authentication.k8s.io is forbidden: User \
+         \"system:serviceaccount:external-secrets:external-secrets\" cannot create resource \
+         \"tokenreviews\" in API group \"authentication.k8s.io\" at the cluster scope"
+    );
+    let asked = h
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "sys/monitor")
+        .expect("the monitor request");
+    assert!(asked.contract.is_ok(), "{:?}", asked.contract);
+    assert_eq!(asked.status, 200);
+}
+
+#[test]
+fn a_token_vault_calls_expired_is_replaced_by_the_printed_create_token() {
+    let (h, kube) = cluster(KubeOptions::at(vip()));
+    kube.bind_auth_delegator(ESO, ESO);
+    // The token expired between the action's own check and Vault's login: Vault's answer.
+    h.server.inject(Fault::new(
+        "/v1/auth/dev-kubernetes/login",
+        FaultKind::Status {
+            code: 403,
+            retry_after: None,
+            errors: vec!["token is expired".into()],
+        },
+        1,
+    ));
+    let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("token is expired"), "{text}");
+    let minted = paste_as_operator(&h, &kube, text, "kubectl create token ");
+    assert_pasted(&minted);
+    assert_eq!(
+        minted.command,
+        "kubectl create token external-secrets -n external-secrets --duration 10m"
+    );
+    let o = run_with_proof(&h, &kube, &minted.stdout, &[]);
+    assert_ok(&o, "unchanged");
+    assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+}

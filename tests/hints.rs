@@ -1,7 +1,8 @@
 //! Every fix the action prints is a command that works when pasted: each cause is staged against
 //! the dev server, the hint's `vault …` command is run in bash as printed (with a `vault` CLI
 //! stand-in, tests/hints/vault, speaking HTTP to the dev server), and the action runs again
-//! with the cause gone.
+//! with the cause gone. The same for the `kubectl config view` export a CA hint prints (the
+//! `kubectl` stand-in, tests/hints/kubectl); the cluster-side fixes are in tests/cluster.rs.
 
 mod common;
 
@@ -264,4 +265,58 @@ fn a_vip_secret_the_policy_does_not_cover_is_granted_then_stored_by_the_printed_
     let pasted = paste_hint_after(&h, text, &format!("VIP={VIP}; "));
     assert_eq!(pasted, "vault kv put -mount=kv/dev api vip=\"$VIP\"");
     assert_ok(&h.run(&[("vip-secret", "api")], &[]), "changed");
+}
+
+#[test]
+fn a_kubeconfig_exported_without_raw_is_exported_again_by_the_printed_command() {
+    use base64::Engine as _;
+    let h = harness();
+    // The operator's kubeconfig (JSON, which kubectl reads as YAML), naming the cluster CA.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config.json");
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "default", "cluster": {
+            "server": format!("https://{VIP}:6443"),
+            "certificate-authority-data":
+                base64::engine::general_purpose::STANDARD.encode(&h.ca_pem),
+        }}],
+        "users": [{"name": "default", "user": {"token": "operator-token-not-sent-anywhere"}}],
+        "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
+        "current-context": "default",
+    });
+    std::fs::write(&kubeconfig, config.to_string()).unwrap();
+    let kubeconfig = kubeconfig.display().to_string();
+    let env = [("KUBECONFIG", kubeconfig.as_str())];
+    // The mistake: an export without `--raw`, whose CA data reads DATA+OMITTED.
+    let export = paste(&h, "kubectl config view --minify", "", &h.workspace, &env);
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    assert!(
+        export
+            .stdout
+            .contains("certificate-authority-data: DATA+OMITTED"),
+        "{}",
+        export.stdout
+    );
+    std::fs::write(h.workspace.join("k8s-ca.crt"), &export.stdout).unwrap();
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("without `--raw`"), "{text}");
+    // The printed export, pasted as is; its output is the CA file of the next run.
+    let pasted = paste_first(&h, text, "kubectl config view", &h.workspace, &env);
+    assert_eq!(
+        (pasted.command.as_str(), pasted.code),
+        ("kubectl config view --raw --minify --flatten", 0),
+        "{}",
+        pasted.stderr
+    );
+    std::fs::write(h.workspace.join("k8s-ca.crt"), &pasted.stdout).unwrap();
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(
+        h.stored("", "dev-kubernetes").unwrap().kubernetes_ca_cert,
+        h.ca_pem
+    );
 }

@@ -3,21 +3,35 @@
 //!
 //! Owns: a serving certificate shaped like RKE2's `serving-kube-apiserver.crt` and signed by a
 //! cluster CA (docs/cluster-behaviour.md), a ServiceAccount token signer standing in for RKE2's
-//! `service.key` (RSA-2048, RS256), an in-memory set of service accounts and of
-//! `system:auth-delegator` bindings, the review log tests assert on, and one endpoint,
-//! `POST /apis/authentication.k8s.io/v1/tokenreviews`, answered with the bodies a real
-//! kube-apiserver sends. Every shape below names the source it was copied from.
+//! `service.key` (RSA-2048, RS256), an in-memory set of service accounts, a minimal RBAC model
+//! (ClusterRoleBindings, [`rbac`]), the request log tests assert on, and the endpoints the
+//! handshake and its printed `kubectl` and `curl` fixes reach, answered with the bodies a real
+//! kube-apiserver sends:
+//! - `POST /apis/authentication.k8s.io/v1/tokenreviews` (Vault's review; RBAC-checked, so a
+//!   client-JWT-mode review by an account without `system:auth-delegator` is a 403);
+//! - `GET`/`POST /apis/rbac.authorization.k8s.io/v1/clusterrolebindings` and `GET …/{name}`
+//!   (`kubectl create clusterrolebinding`);
+//! - `POST /api/v1/namespaces/{ns}/serviceaccounts/{sa}/token`, the TokenRequest API (`kubectl
+//!   create token`);
+//! - `GET /version` (`curl --cacert … /version`; any authenticated user, as
+//!   `system:public-info-viewer` grants).
+//!
+//! Every shape below names the source it was copied from.
 //!
 //! It is a test double, never a cluster: it binds loopback addresses only, makes no outbound
 //! calls, keeps everything in memory, and never stores a raw token in its review log (a
 //! [`ReviewRecord`] holds subjects and audiences, not credentials). The only place a token is
 //! repeated is the TokenReview response's `spec.token`, because a real server echoes it there.
 //!
-//! Not modelled: RBAC beyond the `system:auth-delegator` binding, discovery and every other API
-//! path (404), HTTP/2, legacy secret-based tokens, pod- or node-bound tokens, and the
-//! `managedFields` a real server adds to the echoed object's metadata.
+//! Not modelled: RBAC beyond [`rbac`]'s ClusterRoles and bindings, client-certificate
+//! authentication (the operator's credential is a ServiceAccount token, [`operator_token`]),
+//! ServiceAccount objects' API, discovery and every other API path (404), protobuf bodies,
+//! HTTP/2, legacy secret-based tokens, pod- or node-bound tokens, and the `managedFields` a real
+//! server adds to objects' metadata.
+//!
+//! [`operator_token`]: KubeApiServer::operator_token
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -38,6 +52,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+mod rbac;
+
+use self::rbac::{Attributes, ClusterRoleBinding, Rbac, Subject, RBAC_GROUP};
 use super::cluster::{self, ClusterCa};
 use super::lifecycle::ServerThread;
 use super::tls;
@@ -51,8 +68,22 @@ pub const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster
 /// them, and a TokenReview without `spec.audiences` is checked against them.
 pub const API_AUDIENCES: [&str; 2] = ["https://kubernetes.default.svc.cluster.local", "rke2"];
 
-/// The one API path this stand-in serves.
+/// The TokenReview API.
 pub const TOKEN_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
+
+/// The ClusterRoleBinding collection.
+pub const CLUSTER_ROLE_BINDINGS_PATH: &str =
+    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+
+/// The ClusterRole client JWT mode needs (docs/vault-behaviour.md §3.7).
+pub const AUTH_DELEGATOR: &str = "system:auth-delegator";
+
+/// The TokenRequest API's bounds on `spec.expirationSeconds` (kubernetes
+/// `pkg/apis/authentication/validation/validation.go` ValidateTokenRequest: at least 10
+/// minutes, at most 2^32 seconds) and its default (`SetDefaults_TokenRequestSpec`: one hour).
+const TOKEN_REQUEST_MIN_SECONDS: i64 = 600;
+const TOKEN_REQUEST_MAX_SECONDS: i64 = 1 << 32;
+const TOKEN_REQUEST_DEFAULT_SECONDS: i64 = 3600;
 
 /// RKE2's `service.key` is RSA-2048 (docs/cluster-behaviour.md §1; k3s `genServiceAccount`).
 const SIGNING_KEY_BITS: usize = 2048;
@@ -222,9 +253,8 @@ impl TokenSigner {
 struct ClusterState {
     /// (namespace, name) → uid.
     service_accounts: HashMap<(String, String), String>,
-    /// (namespace, name) of service accounts bound to `system:auth-delegator`. Like a
-    /// ClusterRoleBinding subject, a binding names the account and outlives its deletion.
-    delegators: HashSet<(String, String)>,
+    /// ClusterRoleBindings. A binding names its subjects and outlives their deletion.
+    rbac: Rbac,
     reviews: Vec<ReviewRecord>,
 }
 
@@ -395,43 +425,77 @@ impl KubeApiServer {
                 .or_insert_with(random_uid)
                 .clone()
         };
-        let audiences: Vec<&str> = if audiences.is_empty() {
-            API_AUDIENCES.to_vec()
-        } else {
-            audiences.to_vec()
-        };
-        let now = unix_now();
-        // serde_json's map keeps keys sorted, the order Go's encoder gives the merged claims.
-        let claims = json!({
-            "aud": audiences,
-            "exp": now.saturating_add(ttl_seconds),
-            "iat": now,
-            "iss": SERVICE_ACCOUNT_ISSUER,
-            "jti": random_uid(),
-            "kubernetes.io": {
-                "namespace": namespace,
-                "serviceaccount": { "name": service_account, "uid": uid },
-            },
-            "nbf": now,
-            "sub": service_account_username(namespace, service_account),
-        });
-        self.inner.signer.sign(&claims)
+        let audiences: Vec<String> = audiences.iter().map(|a| a.to_string()).collect();
+        mint_token(
+            &self.inner.signer,
+            namespace,
+            service_account,
+            &uid,
+            &audiences,
+            unix_now(),
+            ttl_seconds,
+        )
     }
 
-    /// A ClusterRoleBinding of the service account to `system:auth-delegator`: it may then
-    /// create TokenReviews.
+    /// Creates the service account if it does not exist yet (as installing ESO's chart does),
+    /// so that the TokenRequest API can mint its tokens.
+    pub fn create_service_account(&self, namespace: &str, service_account: &str) {
+        self.inner
+            .state()
+            .service_accounts
+            .entry((namespace.to_string(), service_account.to_string()))
+            .or_insert_with(random_uid);
+    }
+
+    /// A ClusterRoleBinding `auth-delegator:<namespace>:<name>` of the service account to
+    /// `system:auth-delegator`: it may then create TokenReviews. What `kubectl create
+    /// clusterrolebinding` does through the API, without a request.
     pub fn bind_auth_delegator(&self, namespace: &str, service_account: &str) {
-        self.inner
-            .state()
-            .delegators
-            .insert((namespace.to_string(), service_account.to_string()));
+        let binding = ClusterRoleBinding {
+            name: format!("auth-delegator:{namespace}:{service_account}"),
+            uid: random_uid(),
+            resource_version: 0,
+            created: rfc3339(unix_now()),
+            role: AUTH_DELEGATOR.into(),
+            subjects: vec![Subject::service_account(namespace, service_account)],
+        };
+        // An existing binding of that name already binds the account.
+        let _ = self.inner.state().rbac.create(binding);
     }
 
+    /// Removes the service account from every `system:auth-delegator` binding.
     pub fn unbind_auth_delegator(&self, namespace: &str, service_account: &str) {
+        self.inner.state().rbac.unbind(
+            AUTH_DELEGATOR,
+            &(namespace.to_string(), service_account.to_string()),
+        );
+    }
+
+    /// The name of every ClusterRoleBinding, in name order.
+    pub fn cluster_role_bindings(&self) -> Vec<String> {
         self.inner
             .state()
-            .delegators
-            .remove(&(namespace.to_string(), service_account.to_string()));
+            .rbac
+            .list()
+            .map(|b| b.name.clone())
+            .collect()
+    }
+
+    /// A one-hour token of an operator's ServiceAccount bound to `cluster-admin`
+    /// (`kube-system/cluster-operator`, binding `cluster-operator`): the credential a person's
+    /// kubeconfig carries when they paste a `kubectl` fix. RKE2's `rke2.yaml` carries a client
+    /// certificate in `system:masters` instead; the stand-in authenticates bearer tokens only.
+    pub fn operator_token(&self) -> String {
+        let binding = ClusterRoleBinding {
+            name: "cluster-operator".into(),
+            uid: random_uid(),
+            resource_version: 0,
+            created: rfc3339(unix_now()),
+            role: "cluster-admin".into(),
+            subjects: vec![Subject::service_account("kube-system", "cluster-operator")],
+        };
+        let _ = self.inner.state().rbac.create(binding);
+        self.issue_token("kube-system", "cluster-operator", &[], 3600)
     }
 
     /// Deletes the service account: its tokens stop authenticating, as bearer and as reviewed
@@ -472,12 +536,24 @@ struct StatusBody {
 #[derive(Serialize)]
 struct EmptyObject {}
 
+/// `meta/v1` StatusDetails, fields in Go order (`name`, `group`, `kind`, `uid`, `causes`).
 #[derive(Serialize, Default)]
 struct StatusDetails {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name: String,
     #[serde(skip_serializing_if = "str::is_empty")]
     group: &'static str,
     #[serde(skip_serializing_if = "str::is_empty")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    causes: Vec<StatusCause>,
+}
+
+#[derive(Serialize)]
+struct StatusCause {
+    reason: &'static str,
+    message: String,
+    field: String,
 }
 
 fn status_body(code: u16, reason: &'static str, message: String) -> StatusBody {
@@ -499,20 +575,114 @@ fn unauthorized() -> StatusBody {
     status_body(401, "Unauthorized", "Unauthorized".into())
 }
 
-/// RBAC's denial of `create tokenreviews`, verbatim as Vault logs it (docs/vault-behaviour.md §3.7
-/// step 7; argoproj-labs/argocd-vault-plugin#102 shows the whole body).
-fn forbidden(username: &str) -> StatusBody {
+/// RBAC's denial, as apimachinery `NewForbidden` wraps apiserver's `forbiddenMessage`:
+/// `<resource>[.<group>] ["<name>"] is forbidden: User "…" cannot …`. For `create tokenreviews`
+/// this is verbatim what Vault logs (docs/vault-behaviour.md §3.7 step 7;
+/// argoproj-labs/argocd-vault-plugin#102 shows the whole body).
+fn forbidden(username: &str, request: &Attributes<'_>) -> StatusBody {
+    let reason = rbac::forbidden_message(username, request);
+    let (message, details) = match request {
+        Attributes::NonResource { .. } => {
+            (format!("forbidden: {reason}"), StatusDetails::default())
+        }
+        Attributes::Resource {
+            group,
+            resource,
+            name,
+            ..
+        } => {
+            // The qualified resource has no subresource: `serviceaccounts`, not `…/token`.
+            let base: &'static str = resource.split('/').next().unwrap_or(resource);
+            let qualified = if group.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}.{group}")
+            };
+            let message = if name.is_empty() {
+                format!("{qualified} is forbidden: {reason}")
+            } else {
+                format!("{qualified} \"{name}\" is forbidden: {reason}")
+            };
+            let details = StatusDetails {
+                name: name.to_string(),
+                group,
+                kind: base,
+                ..StatusDetails::default()
+            };
+            (message, details)
+        }
+    };
+    let mut body = status_body(403, "Forbidden", message);
+    body.details = Some(details);
+    body
+}
+
+/// apimachinery `NewNotFound`: `<resource>[.<group>] "<name>" not found`.
+fn object_not_found(group: &'static str, resource: &'static str, name: &str) -> StatusBody {
+    let qualified = if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    };
+    let mut body = status_body(404, "NotFound", format!("{qualified} \"{name}\" not found"));
+    body.details = Some(StatusDetails {
+        name: name.to_string(),
+        group,
+        kind: resource,
+        ..StatusDetails::default()
+    });
+    body
+}
+
+/// apimachinery `NewAlreadyExists`.
+fn already_exists(group: &'static str, resource: &'static str, name: &str) -> StatusBody {
     let mut body = status_body(
-        403,
-        "Forbidden",
-        format!(
-            "tokenreviews.authentication.k8s.io is forbidden: User \"{username}\" cannot create \
-             resource \"tokenreviews\" in API group \"authentication.k8s.io\" at the cluster scope"
-        ),
+        409,
+        "AlreadyExists",
+        format!("{resource}.{group} \"{name}\" already exists"),
     );
     body.details = Some(StatusDetails {
-        group: "authentication.k8s.io",
-        kind: "tokenreviews",
+        name: name.to_string(),
+        group,
+        kind: resource,
+        ..StatusDetails::default()
+    });
+    body
+}
+
+/// apimachinery `NewInvalid`: `<Kind>.<group> "<name>" is invalid: <field>: <message>`, the
+/// errors in brackets and comma-joined when more than one (`ErrorList.ToAggregate`).
+fn invalid(
+    group: &'static str,
+    kind: &'static str,
+    name: &str,
+    errors: &[rbac::FieldError],
+) -> StatusBody {
+    let texts: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    let joined = match texts.as_slice() {
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    let mut body = status_body(
+        422,
+        "Invalid",
+        format!("{kind}.{group} \"{name}\" is invalid: {joined}"),
+    );
+    body.details = Some(StatusDetails {
+        name: name.to_string(),
+        group,
+        kind,
+        causes: errors
+            .iter()
+            .map(|e| StatusCause {
+                reason: e.reason,
+                message: e.message.clone(),
+                field: e.field.clone(),
+            })
+            .collect(),
     });
     body
 }
@@ -696,11 +866,97 @@ fn bearer_token(authorization: &str) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
+/// The routes served, with what each asks of RBAC.
+enum Route<'a> {
+    TokenReview,
+    ClusterRoleBindings,
+    ClusterRoleBinding(&'a str),
+    ServiceAccountToken { namespace: &'a str, name: &'a str },
+    Version,
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    if path == TOKEN_REVIEW_PATH {
+        return Some(Route::TokenReview);
+    }
+    if path == CLUSTER_ROLE_BINDINGS_PATH {
+        return Some(Route::ClusterRoleBindings);
+    }
+    if path == "/version" || path == "/version/" {
+        return Some(Route::Version);
+    }
+    if let Some(name) = path
+        .strip_prefix(CLUSTER_ROLE_BINDINGS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+    {
+        return Some(Route::ClusterRoleBinding(name));
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    if let ["", "api", "v1", "namespaces", namespace, "serviceaccounts", name, "token"] =
+        segments[..]
+    {
+        if !namespace.is_empty() && !name.is_empty() {
+            return Some(Route::ServiceAccountToken { namespace, name });
+        }
+    }
+    None
+}
+
+impl Route<'_> {
+    /// The request attributes RBAC decides on (apiserver `RequestInfoFactory`: GET of a
+    /// collection is `list`, of an item `get`, POST is `create`); `None` for a method the route
+    /// does not have.
+    fn attributes(&self, method: &Method) -> Option<Attributes<'_>> {
+        let resource = |verb, group, resource, namespace, name| Attributes::Resource {
+            verb,
+            group,
+            resource,
+            namespace,
+            name,
+        };
+        match (self, method.as_str()) {
+            (Route::TokenReview, "POST") => Some(resource(
+                "create",
+                "authentication.k8s.io",
+                "tokenreviews",
+                "",
+                "",
+            )),
+            (Route::ClusterRoleBindings, "POST") => Some(resource(
+                "create",
+                RBAC_GROUP,
+                "clusterrolebindings",
+                "",
+                "",
+            )),
+            (Route::ClusterRoleBindings, "GET") => {
+                Some(resource("list", RBAC_GROUP, "clusterrolebindings", "", ""))
+            }
+            (Route::ClusterRoleBinding(name), "GET") => {
+                Some(resource("get", RBAC_GROUP, "clusterrolebindings", "", name))
+            }
+            (Route::ServiceAccountToken { namespace, name }, "POST") => Some(resource(
+                "create",
+                "",
+                "serviceaccounts/token",
+                namespace,
+                name,
+            )),
+            (Route::Version, "GET") => Some(Attributes::NonResource {
+                verb: "get",
+                path: "/version",
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Answers one request and records it. Order as in kube-apiserver's filter chain, simplified:
 /// authentication (401: k3s `server.go` starts kube-apiserver with `anonymous-auth=false`),
-/// routing (404, 405), authorization of `create tokenreviews` (403), decoding (400), then the
-/// review (201). A real server authorizes before routing, so a GET here would be a 403 for a
-/// bound account (auth-delegator grants only `create`); the 405 is kept for clarity.
+/// routing (404, 405), RBAC (403), decoding (400), validation (422), then the handler. A real
+/// server authorizes before routing, so a GET of the TokenReview path would be a 403 for a bound
+/// account (auth-delegator grants only `create`); the 405 is kept for clarity.
 fn respond(
     inner: &Inner,
     method: &Method,
@@ -727,7 +983,16 @@ fn respond(
         None => Answer::status(unauthorized()),
         Some(caller) => {
             record.bearer = format!("{}/{}", caller.namespace, caller.name);
-            review_request(inner, &state, &caller, method, path, body, now, &mut record)
+            answer_request(
+                inner,
+                &mut state,
+                &caller,
+                method,
+                path,
+                body,
+                now,
+                &mut record,
+            )
         }
     };
     record.status = answer.status;
@@ -736,9 +1001,9 @@ fn respond(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn review_request(
+fn answer_request(
     inner: &Inner,
-    state: &ClusterState,
+    state: &mut ClusterState,
     caller: &Identity,
     method: &Method,
     path: &str,
@@ -746,21 +1011,184 @@ fn review_request(
     now: i64,
     record: &mut ReviewRecord,
 ) -> Answer {
-    if path != TOKEN_REVIEW_PATH {
+    let Some(route) = route(path) else {
         return Answer::status(not_found());
-    }
-    if method != Method::POST {
+    };
+    let Some(attributes) = route.attributes(method) else {
         return Answer::status(method_not_allowed());
+    };
+    let account = (caller.namespace.clone(), caller.name.clone());
+    if !state.rbac.allows(&account, &attributes) {
+        return Answer::status(forbidden(
+            &service_account_username(&caller.namespace, &caller.name),
+            &attributes,
+        ));
     }
-    if !state
-        .delegators
-        .contains(&(caller.namespace.clone(), caller.name.clone()))
-    {
-        return Answer::status(forbidden(&service_account_username(
-            &caller.namespace,
-            &caller.name,
-        )));
+    match route {
+        Route::TokenReview => create_token_review(inner, state, body, now, record),
+        Route::ClusterRoleBindings if method == Method::GET => {
+            Answer::json(200, &rbac::list_json(&state.rbac))
+        }
+        Route::ClusterRoleBindings => create_binding(state, body, now),
+        Route::ClusterRoleBinding(name) => match state.rbac.get(name) {
+            Some(binding) => Answer::json(200, &rbac::binding_json(binding)),
+            None => Answer::status(object_not_found(RBAC_GROUP, "clusterrolebindings", name)),
+        },
+        Route::ServiceAccountToken { namespace, name } => {
+            create_token_request(inner, state, namespace, name, body, now)
+        }
+        Route::Version => Answer::json(200, &version_info()),
     }
+}
+
+/// `/version` as RKE2 answers it (`kubectl version -o json` shows the same `serverVersion`).
+fn version_info() -> Value {
+    json!({
+        "major": "1",
+        "minor": "31",
+        "gitVersion": "v1.31.4+rke2r1",
+        "gitCommit": "a78aa47129b8539636eb86a9d00e31b2720fe06b",
+        "gitTreeState": "clean",
+        "buildDate": "2024-12-10T20:24:19Z",
+        "goVersion": "go1.22.9 X:boringcrypto",
+        "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+/// `POST …/clusterrolebindings`: 201 with the stored object, 409 when the name is taken, 422
+/// for an invalid object (apiserver's create handler and the RBAC registry's strategy).
+fn create_binding(state: &mut ClusterState, body: &[u8], now: i64) -> Answer {
+    let (name, role, subjects) = match rbac::parse_binding(body) {
+        Ok(parsed) => parsed,
+        Err(rbac::ParseError::Decode(message)) => return Answer::status(bad_request(message)),
+        Err(rbac::ParseError::Invalid { name, errors }) => {
+            return Answer::status(invalid(RBAC_GROUP, "ClusterRoleBinding", &name, &errors))
+        }
+    };
+    let binding = ClusterRoleBinding {
+        name: name.clone(),
+        uid: random_uid(),
+        resource_version: 0,
+        created: rfc3339(now),
+        role,
+        subjects,
+    };
+    match state.rbac.create(binding) {
+        Ok(stored) => Answer::json(201, &rbac::binding_json(&stored)),
+        Err(()) => Answer::status(already_exists(RBAC_GROUP, "clusterrolebindings", &name)),
+    }
+}
+
+/// `POST /api/v1/namespaces/{ns}/serviceaccounts/{sa}/token`, the TokenRequest API (kubernetes
+/// `pkg/registry/core/serviceaccount/storage/token.go`): the ServiceAccount must exist (404
+/// `serviceaccounts "<sa>" not found`), `spec.expirationSeconds` defaults to an hour and must lie
+/// within [10 minutes, 2^32 s] (422), empty `spec.audiences` become the API audiences; the 201
+/// answer echoes the request with the defaults filled in (`spec.boundObjectRef` null when
+/// unbound, metadata `name`, `namespace`, `creationTimestamp`) and carries `status.token` and
+/// `status.expirationTimestamp`.
+fn create_token_request(
+    inner: &Inner,
+    state: &ClusterState,
+    namespace: &str,
+    name: &str,
+    body: &[u8],
+    now: i64,
+) -> Answer {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => {
+            return Answer::status(bad_request(format!(
+                "couldn't get version/kind; json parse error: {e}"
+            )))
+        }
+    };
+    let spec = value.get("spec");
+    let audiences: Vec<String> = spec
+        .and_then(|s| s.get("audiences"))
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let audiences = if audiences.is_empty() {
+        API_AUDIENCES.iter().map(|a| a.to_string()).collect()
+    } else {
+        audiences
+    };
+    let seconds = spec
+        .and_then(|s| s.get("expirationSeconds"))
+        .and_then(Value::as_i64)
+        .unwrap_or(TOKEN_REQUEST_DEFAULT_SECONDS);
+    let bound = if seconds < TOKEN_REQUEST_MIN_SECONDS {
+        Some("may not specify a duration less than 10 minutes")
+    } else if seconds > TOKEN_REQUEST_MAX_SECONDS {
+        Some("may not specify a duration larger than 2^32 seconds")
+    } else {
+        None
+    };
+    if let Some(message) = bound {
+        let error = rbac::FieldError {
+            reason: "FieldValueInvalid",
+            field: "spec.expirationSeconds".into(),
+            message: format!("Invalid value: {seconds}: {message}"),
+        };
+        return Answer::status(invalid(
+            "authentication.k8s.io",
+            "TokenRequest",
+            name,
+            &[error],
+        ));
+    }
+    let Some(uid) = state
+        .service_accounts
+        .get(&(namespace.to_string(), name.to_string()))
+    else {
+        return Answer::status(object_not_found("", "serviceaccounts", name));
+    };
+    let token = mint_token(
+        &inner.signer,
+        namespace,
+        name,
+        uid,
+        &audiences,
+        now,
+        seconds,
+    );
+    Answer::json(
+        201,
+        &json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "creationTimestamp": rfc3339(now),
+            },
+            "spec": {
+                "audiences": audiences,
+                "expirationSeconds": seconds,
+                "boundObjectRef": null,
+            },
+            "status": {
+                "token": token,
+                "expirationTimestamp": rfc3339(now.saturating_add(seconds)),
+            },
+        }),
+    )
+}
+
+/// `POST /apis/authentication.k8s.io/v1/tokenreviews`, once RBAC allowed it.
+fn create_token_review(
+    inner: &Inner,
+    state: &ClusterState,
+    body: &[u8],
+    now: i64,
+    record: &mut ReviewRecord,
+) -> Answer {
     let spec = match parse_review(body) {
         Ok(spec) => spec,
         Err(message) => return Answer::status(bad_request(message)),
@@ -1062,6 +1490,43 @@ fn unverified_subject(token: &str) -> Option<String> {
         Some((namespace, name)) => Some(format!("{namespace}/{name}")),
         None => Some(sub.to_string()),
     }
+}
+
+/// A projected ServiceAccount token (see [`KubeApiServer::issue_token`] for the shape). Empty
+/// `audiences` means the API audiences, as the TokenRequest API defaults them.
+fn mint_token(
+    signer: &TokenSigner,
+    namespace: &str,
+    service_account: &str,
+    uid: &str,
+    audiences: &[String],
+    now: i64,
+    ttl_seconds: i64,
+) -> String {
+    let audiences: Vec<String> = if audiences.is_empty() {
+        API_AUDIENCES.iter().map(|a| a.to_string()).collect()
+    } else {
+        audiences.to_vec()
+    };
+    // serde_json's map keeps keys sorted, the order Go's encoder gives the merged claims.
+    let claims = json!({
+        "aud": audiences,
+        "exp": now.saturating_add(ttl_seconds),
+        "iat": now,
+        "iss": SERVICE_ACCOUNT_ISSUER,
+        "jti": random_uid(),
+        "kubernetes.io": {
+            "namespace": namespace,
+            "serviceaccount": { "name": service_account, "uid": uid },
+        },
+        "nbf": now,
+        "sub": service_account_username(namespace, service_account),
+    });
+    signer.sign(&claims)
+}
+
+fn rfc3339(seconds: i64) -> String {
+    crate::pure::ca::Timestamp(seconds).to_string()
 }
 
 /// apiserver serviceaccount.MakeUsername.
@@ -1698,6 +2163,313 @@ mod tests {
             .await;
         let chain = error_chain(&sent.unwrap_err());
         assert!(chain.contains("InvalidContentType"), "{chain}");
+    }
+
+    /// Sends one request as `bearer`; returns status and the JSON body.
+    async fn call(
+        client: &reqwest::Client,
+        server: &KubeApiServer,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = client
+            .request(method, format!("{}{path}", server.url()))
+            .bearer_auth(bearer);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    fn binding_body(name: &str, role: &str, namespace: &str, sa: &str) -> Value {
+        // What `kubectl create clusterrolebinding NAME --clusterrole=ROLE
+        // --serviceaccount=NS:SA` sends (decoded from its protobuf request).
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}],
+        })
+    }
+
+    #[tokio::test]
+    async fn a_created_auth_delegator_binding_lets_the_account_review() {
+        let server = KubeApiServer::start(KubeOptions::default()).unwrap();
+        let client = client_trusting(&server.ca_pem());
+        let operator = server.operator_token();
+        let eso = server.issue_token("external-secrets", "external-secrets", &[], 600);
+        let (status, _, _) = post_review(&client, &server, &eso, &review_body(&eso, &[])).await;
+        assert_eq!(status, 403);
+
+        // The account itself may not bind itself.
+        let body = binding_body(
+            "external-secrets-auth-delegator",
+            AUTH_DELEGATOR,
+            "external-secrets",
+            "external-secrets",
+        );
+        let (status, denial) = call(
+            &client,
+            &server,
+            Method::POST,
+            CLUSTER_ROLE_BINDINGS_PATH,
+            &eso,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            denial["message"],
+            "clusterrolebindings.rbac.authorization.k8s.io is forbidden: User \
+             \"system:serviceaccount:external-secrets:external-secrets\" cannot create resource \
+             \"clusterrolebindings\" in API group \"rbac.authorization.k8s.io\" at the cluster \
+             scope"
+        );
+        assert_eq!(
+            denial["details"],
+            json!({"group": "rbac.authorization.k8s.io", "kind": "clusterrolebindings"})
+        );
+
+        let (status, created) = call(
+            &client,
+            &server,
+            Method::POST,
+            CLUSTER_ROLE_BINDINGS_PATH,
+            &operator,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["kind"], "ClusterRoleBinding");
+        assert_eq!(
+            created["metadata"]["name"],
+            "external-secrets-auth-delegator"
+        );
+        assert_eq!(created["roleRef"]["name"], AUTH_DELEGATOR);
+        assert_eq!(
+            created["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "external-secrets",
+                    "namespace": "external-secrets"}])
+        );
+        let (status, _, _) = post_review(&client, &server, &eso, &review_body(&eso, &[])).await;
+        assert_eq!(status, 201, "the binding takes effect at once");
+
+        // The same name again: AlreadyExists.
+        let (status, exists) = call(
+            &client,
+            &server,
+            Method::POST,
+            CLUSTER_ROLE_BINDINGS_PATH,
+            &operator,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 409);
+        assert_eq!(
+            exists,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "clusterrolebindings.rbac.authorization.k8s.io \
+                               \"external-secrets-auth-delegator\" already exists",
+                   "reason": "AlreadyExists",
+                   "details": {"name": "external-secrets-auth-delegator",
+                               "group": "rbac.authorization.k8s.io",
+                               "kind": "clusterrolebindings"},
+                   "code": 409})
+        );
+
+        // Get and list.
+        let path = format!("{CLUSTER_ROLE_BINDINGS_PATH}/external-secrets-auth-delegator");
+        let (status, got) = call(&client, &server, Method::GET, &path, &operator, None).await;
+        assert_eq!((status, &got), (200, &created));
+        let (status, list) = call(
+            &client,
+            &server,
+            Method::GET,
+            CLUSTER_ROLE_BINDINGS_PATH,
+            &operator,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(list["kind"], "ClusterRoleBindingList");
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["cluster-operator", "external-secrets-auth-delegator"]
+        );
+        let missing = format!("{CLUSTER_ROLE_BINDINGS_PATH}/nope");
+        let (status, body) = call(&client, &server, Method::GET, &missing, &operator, None).await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body["message"],
+            "clusterrolebindings.rbac.authorization.k8s.io \"nope\" not found"
+        );
+
+        // An invalid object: every field error, in kube-apiserver's aggregate form.
+        let (status, body) = call(
+            &client,
+            &server,
+            Method::POST,
+            CLUSTER_ROLE_BINDINGS_PATH,
+            &operator,
+            Some(
+                json!({"metadata": {"name": "x"}, "roleRef": {"kind": "ClusterRole"},
+                        "subjects": [{"kind": "ServiceAccount", "name": "a"}]}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            body["message"],
+            "ClusterRoleBinding.rbac.authorization.k8s.io \"x\" is invalid: [roleRef.name: \
+             Required value, subjects[0].namespace: Required value]"
+        );
+        assert_eq!(body["reason"], "Invalid");
+    }
+
+    #[tokio::test]
+    async fn the_token_request_api_mints_tokens_as_kubectl_create_token_asks() {
+        let server = KubeApiServer::start(KubeOptions::default()).unwrap();
+        let client = client_trusting(&server.ca_pem());
+        let operator = server.operator_token();
+        let path = "/api/v1/namespaces/external-secrets/serviceaccounts/external-secrets/token";
+        // `kubectl create token external-secrets -n external-secrets --duration 10m`.
+        let request = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                             "spec": {"expirationSeconds": 600}});
+
+        // No such ServiceAccount yet.
+        let (status, body) = call(
+            &client,
+            &server,
+            Method::POST,
+            path,
+            &operator,
+            Some(request.clone()),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "serviceaccounts \"external-secrets\" not found",
+                   "reason": "NotFound",
+                   "details": {"name": "external-secrets", "kind": "serviceaccounts"},
+                   "code": 404})
+        );
+
+        server.create_service_account("external-secrets", "external-secrets");
+        let (status, body) = call(
+            &client,
+            &server,
+            Method::POST,
+            path,
+            &operator,
+            Some(request.clone()),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["kind"], "TokenRequest");
+        assert_eq!(body["metadata"]["name"], "external-secrets");
+        assert_eq!(body["metadata"]["namespace"], "external-secrets");
+        assert_eq!(
+            body["spec"],
+            json!({"audiences": API_AUDIENCES, "expirationSeconds": 600, "boundObjectRef": null})
+        );
+        let token = body["status"]["token"].as_str().unwrap();
+        let claims = decode_part(token, 1);
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            600,
+            "expirationSeconds is honoured"
+        );
+        assert_eq!(
+            claims["sub"],
+            "system:serviceaccount:external-secrets:external-secrets"
+        );
+        assert_eq!(
+            body["status"]["expirationTimestamp"],
+            rfc3339(claims["exp"].as_i64().unwrap())
+        );
+        assert_eq!(
+            decode_part(token, 0)["kid"],
+            decode_part(&operator, 0)["kid"],
+            "signed by the cluster's key"
+        );
+        // The minted token authenticates (its own review is refused by RBAC, not by 401).
+        let (status, _, _) = post_review(&client, &server, token, &review_body(token, &[])).await;
+        assert_eq!(status, 403);
+
+        // No duration: the API's default hour; an audience as asked.
+        let (_, body) = call(
+            &client,
+            &server,
+            Method::POST,
+            path,
+            &operator,
+            Some(json!({"spec": {"audiences": ["vault"]}})),
+        )
+        .await;
+        assert_eq!(body["spec"]["expirationSeconds"], 3600);
+        assert_eq!(body["spec"]["audiences"], json!(["vault"]));
+
+        // Under ten minutes: Invalid.
+        let (status, body) = call(
+            &client,
+            &server,
+            Method::POST,
+            path,
+            &operator,
+            Some(json!({"spec": {"expirationSeconds": 599}})),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            body["message"],
+            "TokenRequest.authentication.k8s.io \"external-secrets\" is invalid: \
+             spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 \
+             minutes"
+        );
+
+        // A ServiceAccount may not mint tokens for itself.
+        let eso = server.issue_token("external-secrets", "external-secrets", &[], 600);
+        let (status, body) = call(&client, &server, Method::POST, path, &eso, Some(request)).await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            body["message"],
+            "serviceaccounts \"external-secrets\" is forbidden: User \
+             \"system:serviceaccount:external-secrets:external-secrets\" cannot create resource \
+             \"serviceaccounts/token\" in API group \"\" in the namespace \"external-secrets\""
+        );
+        assert_eq!(
+            body["details"],
+            json!({"name": "external-secrets", "kind": "serviceaccounts"})
+        );
+    }
+
+    #[tokio::test]
+    async fn version_answers_authenticated_callers_only() {
+        let server = KubeApiServer::start(KubeOptions::default()).unwrap();
+        let client = client_trusting(&server.ca_pem());
+        let eso = server.issue_token("external-secrets", "external-secrets", &[], 600);
+        let (status, body) = call(&client, &server, Method::GET, "/version", &eso, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["major"], "1");
+        let response = client
+            .get(format!("{}/version", server.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "anonymous-auth=false");
     }
 
     #[test]

@@ -230,6 +230,24 @@ struct Inner {
     oidc_grants: Mutex<HashMap<String, jwt::GithubClaims>>,
     enforce_contract: bool,
     token_review_timeout: std::time::Duration,
+    /// Where the debug log lines go to every `sys/monitor` stream; taken (closing the streams)
+    /// when the server stops, so that no open stream holds the graceful shutdown.
+    monitor: Mutex<Option<tokio::sync::broadcast::Sender<vault::MonitorLine>>>,
+    /// How many `sys/monitor` streams were ever attached, for [`DevServer::wait_for_monitors`].
+    monitors_attached: Mutex<usize>,
+    monitor_attached: std::sync::Condvar,
+}
+
+impl Drop for DevServer {
+    /// Ends every `sys/monitor` stream before the server thread's graceful shutdown, which
+    /// waits for open connections.
+    fn drop(&mut self) {
+        self.inner
+            .monitor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
 }
 
 /// A running dev server. Stops when dropped.
@@ -317,6 +335,11 @@ impl DevServer {
             oidc_grants: Mutex::new(HashMap::new()),
             enforce_contract: options.enforce_contract,
             token_review_timeout: options.token_review_timeout,
+            // A stream that falls this far behind loses lines, as Vault's monitor drops lines a
+            // slow receiver cannot take (api-docs/system/monitor).
+            monitor: Mutex::new(Some(tokio::sync::broadcast::channel(256).0)),
+            monitors_attached: Mutex::new(0),
+            monitor_attached: std::sync::Condvar::new(),
         });
         let state = inner.clone();
         let thread = lifecycle::ServerThread::spawn("dev-server", move |shutdown| async move {
@@ -348,6 +371,23 @@ impl DevServer {
             inner,
             _thread: thread,
         })
+    }
+
+    /// Blocks until `count` `sys/monitor` streams were attached since the server started, so a
+    /// test can start `vault monitor` and know it will see what happens next; `false` when that
+    /// has not happened within `limit` (a failure deadline, not a synchronisation delay).
+    pub fn wait_for_monitors(&self, count: usize, limit: std::time::Duration) -> bool {
+        let attached = self
+            .inner
+            .monitors_attached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (attached, _) = self
+            .inner
+            .monitor_attached
+            .wait_timeout_while(attached, limit, |n| *n < count)
+            .unwrap_or_else(|p| p.into_inner());
+        *attached >= count
     }
 
     /// `http://127.0.0.1:<port>`, or `https://127.0.0.1:<port>` when serving https.
@@ -558,11 +598,18 @@ async fn k8s_login(
         }
         Ok((pending, contract)) => {
             let verdict = token_review(&pending, inner.token_review_timeout).await;
-            let out = inner
-                .vault
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .k8s_login_finish(pending, verdict);
+            let (out, logged) = {
+                let mut vault = inner.vault.lock().unwrap_or_else(|p| p.into_inner());
+                let before = vault.monitor_lines().len();
+                let out = vault.k8s_login_finish(pending, verdict);
+                (out, vault.monitor_lines()[before..].to_vec())
+            };
+            if let Some(monitor) = &*inner.monitor.lock().unwrap_or_else(|p| p.into_inner()) {
+                for line in logged {
+                    // No stream attached is not an error: the line is only in the log.
+                    let _ = monitor.send(line);
+                }
+            }
             record(inner, incoming, headers, body_text, out.status, contract);
             out
         }
@@ -921,6 +968,9 @@ async fn serve_normally(inner: Arc<Inner>, request: Request) -> Response {
         token,
         body: json,
     };
+    if incoming.method == "GET" && incoming.path == "sys/monitor" {
+        return monitor(&inner, incoming, headers, body_text);
+    }
     let k8s = inner
         .vault
         .lock()
@@ -932,6 +982,86 @@ async fn serve_normally(inner: Arc<Inner>, request: Request) -> Response {
         process(&inner, incoming, headers, body_text)
     };
     json_response(out.status, out.body)
+}
+
+/// `GET sys/monitor`: Vault's log stream (vault/logical_system.go `handleMonitor`; api-docs
+/// system/monitor). After the checks of [`Vault::monitor_begin`] the answer is a 200 whose body
+/// never ends: each log line at or above the asked level, newline-terminated, as it is logged,
+/// until the client goes away or the server stops. Only the lines this server logs are sent:
+/// the kubernetes plugin's `login unauthorized` at debug level, which is what the action's
+/// hint sends people to look for.
+fn monitor(
+    inner: &Arc<Inner>,
+    incoming: Incoming,
+    headers: Vec<(String, String)>,
+    body_text: String,
+) -> Response {
+    let vault = inner.vault.lock().unwrap_or_else(|p| p.into_inner());
+    let contract = vault.check_contract(&incoming);
+    let begun = match (&contract, inner.enforce_contract) {
+        (Err(violation), true) => Err(contract_refusal(violation)),
+        _ => vault.monitor_begin(&incoming),
+    };
+    // Subscribed under the Vault lock: no line logged after this request was answered is lost.
+    let receiver = inner
+        .monitor
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|m| m.subscribe());
+    drop(vault);
+    let (level, json, mut receiver) = match (begun, receiver) {
+        (Err(out), _) => {
+            record(inner, incoming, headers, body_text, out.status, contract);
+            return json_response(out.status, out.body);
+        }
+        (Ok(_), None) => {
+            // The server is stopping.
+            let out = errors_body(503, "Vault is sealed");
+            record(inner, incoming, headers, body_text, out.status, contract);
+            return json_response(out.status, out.body);
+        }
+        (Ok((level, json)), Some(receiver)) => (level, json, receiver),
+    };
+    record(inner, incoming, headers, body_text, 200, contract);
+    let (mut sender, body) = http_body_util::channel::Channel::<Bytes>::new(16);
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match receiver.recv().await {
+                // Every line logged here is at debug level.
+                Ok(line) if level <= vault::MonitorLevel::Debug => {
+                    let text = format!("{}\n", line.render(json));
+                    if sender.send_data(Bytes::from(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+    {
+        let mut attached = inner
+            .monitors_attached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *attached += 1;
+        inner.monitor_attached.notify_all();
+    }
+    let mut response = Response::new(axum::body::Body::new(body));
+    // handleMonitor sets no type; Go's sniffing names the text.
+    if let Ok(v) = HeaderValue::from_str("text/plain; charset=utf-8") {
+        response.headers_mut().insert("content-type", v);
+    }
+    response
+}
+
+fn errors_body(status: u16, message: &str) -> Outgoing {
+    Outgoing {
+        status,
+        body: Some(serde_json::json!({ "errors": [message] })),
+    }
 }
 
 /// The runner's OIDC endpoint: bearer request token in, `{"value": <JWT>}` out.

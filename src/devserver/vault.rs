@@ -191,6 +191,7 @@ pub struct Vault {
     root_token: String,
     counter: u64,
     debug_log: Vec<String>,
+    monitor_lines: Vec<MonitorLine>,
 }
 
 /// What a successful login grants, for minting its token.
@@ -206,6 +207,101 @@ struct LoginGrant<'a> {
 }
 
 /// A kubernetes login waiting for its TokenReview. Holds the login JWT: never printed.
+/// hclog's levels, lowest first; the monitor sends lines at or above the level asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MonitorLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One server log line at debug level, as `vault monitor` would receive it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorLine {
+    pub time: i64,
+    /// The logger's name, e.g. `auth.kubernetes.auth_kubernetes_1a2b3c4d`.
+    pub module: String,
+    /// The message, e.g. `login unauthorized`.
+    pub message: String,
+    /// The key-value pairs logged with it, e.g. `err` and the reason.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl MonitorLine {
+    /// As hashicorp/go-hclog writes it. Standard format: `<time> [DEBUG] <module>: <message>:
+    /// <key>=<value> …`, the time as `2006-01-02T15:04:05.000Z0700`, a value quoted as Go's
+    /// `strconv.Quote` does when it holds anything beyond letters, digits and `-._/@^+`. JSON
+    /// format: `@level`, `@message`, `@module`, `@timestamp` (`…05.000000Z07:00`), then the
+    /// pairs.
+    pub fn render(&self, json: bool) -> String {
+        let when = time::OffsetDateTime::from_unix_timestamp(self.time)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let stamp = |digits_6: bool| {
+            let text = if digits_6 {
+                when.format(time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+                ))
+            } else {
+                when.format(time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+                ))
+            };
+            text.unwrap_or_default()
+        };
+        if json {
+            let mut object = serde_json::Map::new();
+            object.insert("@level".into(), "debug".into());
+            object.insert("@message".into(), self.message.clone().into());
+            object.insert("@module".into(), self.module.clone().into());
+            object.insert("@timestamp".into(), stamp(true).into());
+            for (key, value) in &self.pairs {
+                object.insert(key.clone(), value.clone().into());
+            }
+            return serde_json::Value::Object(object).to_string();
+        }
+        let pairs: Vec<String> = self
+            .pairs
+            .iter()
+            .map(|(key, value)| format!("{key}={}", hclog_value(value)))
+            .collect();
+        let mut line = format!("{} [DEBUG] {}: {}", stamp(false), self.module, self.message);
+        if !pairs.is_empty() {
+            line.push_str(": ");
+            line.push_str(&pairs.join(" "));
+        }
+        line
+    }
+}
+
+/// go-hclog `needsQuoting`, then Go's `strconv.Quote` for the characters an error holds.
+fn hclog_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-._/@^+".contains(c));
+    if plain {
+        return value.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub struct PendingReview {
     namespace: String,
     mount: String,
@@ -346,6 +442,7 @@ impl Vault {
             root_token: root_token.clone(),
             counter: 0,
             debug_log: Vec::new(),
+            monitor_lines: Vec::new(),
         };
         vault.add_namespace_defaults("");
         vault.tokens.insert(
@@ -848,8 +945,23 @@ impl Vault {
         review: Result<(), String>,
     ) -> Outgoing {
         if let Err(reason) = review {
-            self.debug_log
-                .push(format!("login unauthorized: err=\"{reason}\""));
+            let message = format!("login unauthorized: err=\"{reason}\"");
+            // The plugin's logger is named after its mount's accessor, as Vault names it
+            // (`auth.kubernetes.auth_kubernetes_<hex>`).
+            let module = self
+                .mounts
+                .get(&(pending.namespace.clone(), format!("auth/{}", pending.mount)))
+                .map(|m| format!("auth.kubernetes.{}", m.accessor))
+                .unwrap_or_else(|| "auth.kubernetes".into());
+            self.monitor_lines.push(MonitorLine {
+                time: (self.now)(),
+                module,
+                message: "login unauthorized".into(),
+                // The body's final newline (Go's JSON encoder ends the Status with one) is not
+                // part of the error as the plugin wraps it.
+                pairs: vec![("err".into(), reason.trim_end().to_string())],
+            });
+            self.debug_log.push(message);
             return errors(403, &["permission denied"]);
         }
         let mut policies = pending.policies.clone();
@@ -883,6 +995,56 @@ impl Vault {
     /// What the server logged at debug level (TokenReview failures), for tests.
     pub fn debug_log(&self) -> &[String] {
         &self.debug_log
+    }
+
+    /// The debug lines a `sys/monitor` stream carries, oldest first.
+    pub fn monitor_lines(&self) -> &[MonitorLine] {
+        &self.monitor_lines
+    }
+
+    /// `GET sys/monitor` up to where Vault starts streaming (vault/logical_system.go
+    /// `handleMonitor`): a live token whose ACL grants `read` with `sudo` on `sys/monitor` (a
+    /// root-protected path), `log_level` one of hclog's levels (default `info`, else 400
+    /// `unknown log level`), `log_format` `standard` or `json` (else 400 `unknown log
+    /// format`). `Ok((level, json))`: the lowest level to send, and whether lines are JSON.
+    pub fn monitor_begin(&self, req: &Incoming) -> Result<(MonitorLevel, bool), Outgoing> {
+        let token = match req.token.as_deref().filter(|t| !t.is_empty()) {
+            Some(t) if self.token_is_live(t) => t.to_string(),
+            _ => return Err(multierror(403, &["permission denied"])),
+        };
+        let entry = self.tokens[&token].clone();
+        let root = entry.policies.iter().any(|p| p == acl::ROOT_POLICY_NAME);
+        let sudo = root || {
+            let acl = self.acl_of(&entry);
+            acl.allows("sys/monitor", Operation::Read)
+                && acl
+                    .capabilities("sys/monitor")
+                    .contains(&acl::Capability::Sudo)
+        };
+        if !sudo || !entry.namespace.is_empty() || !req.namespace.is_empty() {
+            return Err(multierror(403, &["permission denied"]));
+        }
+        let query = |name: &str| {
+            req.query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.to_ascii_lowercase())
+                .unwrap_or_default()
+        };
+        let level = match query("log_level").as_str() {
+            "" | "info" => MonitorLevel::Info,
+            "trace" => MonitorLevel::Trace,
+            "debug" => MonitorLevel::Debug,
+            "warn" => MonitorLevel::Warn,
+            "error" => MonitorLevel::Error,
+            _ => return Err(errors(400, &["unknown log level"])),
+        };
+        let json = match query("log_format").as_str() {
+            "" | "standard" => false,
+            "json" => true,
+            _ => return Err(errors(400, &["unknown log format"])),
+        };
+        Ok((level, json))
     }
 
     fn jwt_login(&mut self, ns: &str, mount: &str, body: &Value) -> Outgoing {
@@ -1316,6 +1478,68 @@ fn k8s_role_write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn monitor_lines_are_written_as_hclog_writes_them() {
+        let line = MonitorLine {
+            time: 1_700_000_000,
+            module: "auth.kubernetes.auth_kubernetes_0a1b2c3d".into(),
+            message: "login unauthorized".into(),
+            pairs: vec![("err".into(), "a \"quoted\" reason\n".into())],
+        };
+        assert_eq!(
+            line.render(false),
+            "2023-11-14T22:13:20.000Z [DEBUG] auth.kubernetes.auth_kubernetes_0a1b2c3d: login \
+             unauthorized: err=\"a \\\"quoted\\\" reason\\n\""
+        );
+        let json: Value = serde_json::from_str(&line.render(true)).unwrap();
+        assert_eq!(
+            json,
+            json!({"@level": "debug", "@message": "login unauthorized",
+                   "@module": "auth.kubernetes.auth_kubernetes_0a1b2c3d",
+                   "@timestamp": "2023-11-14T22:13:20.000000Z",
+                   "err": "a \"quoted\" reason\n"})
+        );
+        assert_eq!(hclog_value("plain-value_1.2"), "plain-value_1.2");
+    }
+
+    #[test]
+    fn monitor_needs_sudo_and_known_level_and_format() {
+        let mut vault = Vault::new(Profile::V1_17, "root-token".into());
+        // `default` grants nothing on `sys/monitor`, let alone `sudo`.
+        let plain = vault.create_token("", &["default"], 600);
+        let ask = |token: Option<&str>, query: &[(&str, &str)]| {
+            vault.monitor_begin(&Incoming {
+                method: "GET".into(),
+                path: "sys/monitor".into(),
+                query: query
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                namespace: String::new(),
+                token: token.map(str::to_string),
+                body: None,
+            })
+        };
+        assert_eq!(
+            ask(Some("root-token"), &[("log_level", "debug")]).unwrap(),
+            (MonitorLevel::Debug, false)
+        );
+        assert_eq!(
+            ask(Some("root-token"), &[("log_format", "JSON")]).unwrap(),
+            (MonitorLevel::Info, true)
+        );
+        assert_eq!(ask(None, &[]).unwrap_err().status, 403);
+        assert_eq!(ask(Some("nope"), &[]).unwrap_err().status, 403);
+        assert_eq!(ask(Some(&plain), &[]).unwrap_err().status, 403);
+        let bad = ask(Some("root-token"), &[("log_level", "loud")]).unwrap_err();
+        assert_eq!(
+            (bad.status, bad.body),
+            (400, Some(json!({"errors": ["unknown log level"]})))
+        );
+        let bad = ask(Some("root-token"), &[("log_format", "xml")]).unwrap_err();
+        assert_eq!(bad.body, Some(json!({"errors": ["unknown log format"]})));
+    }
 
     #[test]
     fn namespace_relative_acl_paths() {

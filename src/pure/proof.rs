@@ -380,7 +380,9 @@ impl Diagnostic for ProofFailure {
                              with `--audience <role audience>`, or clear the role's `audience`",
                             facts.audiences.join(", "))
                 } else if message.contains("token is expired") {
-                    "mint a fresh token: `kubectl create token … --duration 10m`".to_string()
+                    format!(
+                        "mint a fresh token: `kubectl create token {sa} -n {ns} --duration 10m`"
+                    )
                 } else if message.contains("invalid role name") {
                     format!(
                         "no role `{role}` on `auth/{mount}`: set `proof-role` or create the role"
@@ -402,9 +404,11 @@ impl Diagnostic for ProofFailure {
                          --serviceaccount={ns}:{sa}`"
                     ),
                     ReviewVerdict::Unauthorized | ReviewVerdict::NotAuthenticated { .. } => {
-                        "mint a new token from this cluster (`kubectl create token`): the ServiceAccount \
-                         may be deleted, the token expired, or it comes from another cluster"
-                            .to_string()
+                        format!(
+                            "mint a new token from this cluster: `kubectl create token {sa} -n {ns} \
+                             --duration 10m` (the ServiceAccount may be deleted or recreated, the \
+                             token expired, or it comes from another cluster)"
+                        )
                     }
                     ReviewVerdict::AudienceMismatch { .. } => {
                         "mint the token for the API server's audience too, or clear the role's \
@@ -550,7 +554,8 @@ mod tests {
             (said("namespace not authorized"), "namespace not authorized", "bound_service_account_namespaces=\"$(vault read"),
             (said("invalid audience (aud) claim: audience claim does not match any expected audience"), "invalid audience", "--audience"),
             (ProofFailure::Review { verdict: ReviewVerdict::Forbidden { message: "tokenreviews… forbidden".into() }, facts: facts.clone() }, "may not create TokenReviews", "--clusterrole=system:auth-delegator --serviceaccount=external-secrets:external-secrets"),
-            (ProofFailure::Review { verdict: ReviewVerdict::Unauthorized, facts: facts.clone() }, "(401)", "mint a new token"),
+            (ProofFailure::Review { verdict: ReviewVerdict::Unauthorized, facts: facts.clone() }, "(401)", "mint a new token from this cluster: `kubectl create token external-secrets -n external-secrets --duration 10m`"),
+            (said("token is expired"), "token is expired", "`kubectl create token external-secrets -n external-secrets --duration 10m`"),
             (ProofFailure::Hidden { host: "https://10.0.0.10:6443".into(), unseen: Unseen::Unreachable, facts: facts.clone() }, "could not connect to `https://10.0.0.10:6443`", "--serviceaccount=external-secrets:external-secrets"),
             (ProofFailure::Hidden { host: "https://10.0.0.10:6443".into(), unseen: Unseen::ProbeOff, facts: facts.clone() }, "the probe was off", "vault monitor -log-level=debug"),
         ];

@@ -472,10 +472,15 @@ pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// The shell commands a hint offers: its backticked spans that start with `vault `.
 pub fn hint_commands(text: &str) -> Vec<String> {
+    hint_commands_of(text, "vault ")
+}
+
+/// A hint's backticked spans that start with `prefix` (e.g. `kubectl create token `).
+pub fn hint_commands_of(text: &str, prefix: &str) -> Vec<String> {
     text.split('`')
         .skip(1)
         .step_by(2)
-        .filter(|span| span.starts_with("vault "))
+        .filter(|span| span.starts_with(prefix))
         .map(str::to_string)
         .collect()
 }
@@ -492,10 +497,92 @@ pub fn paste_hint_after(h: &Harness, text: &str, preamble: &str) -> String {
     let command = hint_commands(text)
         .pop()
         .unwrap_or_else(|| panic!("no `vault …` command in the hint: {text}"));
-    let shims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hints");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("bash")
-        .args(["-c", &format!("{preamble}{command}")])
+    let pasted = paste(h, &command, preamble, dir.path(), &[]);
+    assert!(
+        pasted.code == 0,
+        "the pasted hint failed: {command}\nstdout: {}\nstderr: {}",
+        pasted.stdout,
+        pasted.stderr
+    );
+    command
+}
+
+/// What a pasted command did.
+pub struct Pasted {
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Pastes the first backticked command of `text` that starts with `prefix` into bash, in `dir`,
+/// with `env` added (e.g. `KUBECONFIG` for tests/hints/kubectl). Returns what it did, success
+/// or not: a diagnostic command such as `curl` reports a failure by its exit code.
+pub fn paste_first(
+    h: &Harness,
+    text: &str,
+    prefix: &str,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Pasted {
+    let command = hint_commands_of(text, prefix)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no `{prefix}…` command in the hint: {text}"));
+    paste(h, &command, "", dir, env)
+}
+
+/// Runs `preamble` then `command` in bash with the stand-ins of tests/hints first on PATH
+/// (`vault`, `kubectl`), `VAULT_ADDR` and `VAULT_TOKEN` naming the dev server and its root
+/// token, no proxy, and `HOME` in a temporary folder (no `~/.curlrc` or `~/.kube/config` of the
+/// machine is read). The real `curl` is used: it only contacts the loopback URL the hint names.
+pub fn paste(
+    h: &Harness,
+    command: &str,
+    preamble: &str,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Pasted {
+    let home = tempfile::tempdir().unwrap();
+    let out = pasted_command(h, &format!("{preamble}{command}"), dir, home.path(), env)
+        .output()
+        .unwrap();
+    Pasted {
+        command: command.to_string(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A pasted command that keeps running (`vault monitor`): started as [`paste`] starts it, its
+/// stdout piped. The caller ends it; the returned folder is its `HOME`.
+pub fn spawn_pasted(
+    h: &Harness,
+    command: &str,
+    dir: &std::path::Path,
+) -> (std::process::Child, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let child = pasted_command(h, command, dir, home.path(), &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, home)
+}
+
+fn pasted_command(
+    h: &Harness,
+    script: &str,
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Command {
+    let shims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hints");
+    let mut child = Command::new("bash");
+    child
+        .args(["-c", script])
         .env(
             "PATH",
             format!(
@@ -506,16 +593,23 @@ pub fn paste_hint_after(h: &Harness, text: &str, preamble: &str) -> String {
         )
         .env("VAULT_ADDR", h.server.url())
         .env("VAULT_TOKEN", h.server.root_token())
-        .env_remove("HTTPS_PROXY")
-        .env_remove("HTTP_PROXY")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the pasted hint failed: {command}\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    command
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null());
+    for proxy in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+    ] {
+        child.env_remove(proxy);
+    }
+    child.env("NO_PROXY", "*").env("no_proxy", "*");
+    for (k, v) in env {
+        child.env(k, v);
+    }
+    child
 }
