@@ -205,9 +205,16 @@ fn dev_commands(root: Command) -> Command {
 
 #[cfg(feature = "dev-server")]
 fn dev_commands(root: Command) -> Command {
-    let demo = Command::new("demo").about(
-        "Run the whole handshake against an in-process dev server: seed, write, run again, nothing to change",
-    );
+    let demo = Command::new("demo")
+        .about(
+            "Run the whole handshake against an in-process dev server: seed, write, run again, nothing to change",
+        )
+        .arg(
+            Arg::new("node")
+                .long("node")
+                .value_name("NODE")
+                .help("Run each handshake as the Node action (node/dist/index.js) under this `node` binary"),
+        );
     let server = Command::new("dev-server")
         .about(
             "Start the Vault-compatible dev server on 127.0.0.1 (in memory; for trials and tests)",
@@ -339,11 +346,12 @@ pub fn main() -> ExitCode {
     };
     #[cfg(feature = "dev-server")]
     match matches.subcommand() {
-        Some(("demo", _)) => {
+        Some(("demo", sub)) => {
+            let node = sub.get_one::<String>("node").map(std::path::PathBuf::from);
             return match read_now(&matches) {
-                Ok(now) => ExitCode::from(crate::devserver::demo::demo(now)),
+                Ok(now) => ExitCode::from(crate::devserver::demo::demo(now, node.as_deref())),
                 Err(failure) => report_failure(failure.as_ref()),
-            }
+            };
         }
         Some(("dev-server", sub)) => return dev_server(sub),
         _ => {}

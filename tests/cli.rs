@@ -744,3 +744,32 @@ fn demo_prints_plain_text_and_labels_the_expected_failure() {
     // The scratch folder is gone.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn demo_runs_end_to_end_as_the_node_action() {
+    // The same three runs with the Node action's bundle as the driver (Node from `VKH_NODE`,
+    // else the machine's `node`).
+    let node = std::env::var("VKH_NODE").unwrap_or_else(|_| "node".into());
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_vault-k8s-handshake"))
+        .env_clear()
+        .env("TMPDIR", tmp.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(tmp.path())
+        .args(["demo", "--node", &node])
+        .output()
+        .unwrap();
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains(
+            "run 1: changed · run 2: unchanged · expected failure: failed (exit 2), nothing \
+             written: true · tokens left alive: 0"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("logged in at `auth/dev-kubernetes` as role `external-secrets`"),
+        "{out}"
+    );
+}

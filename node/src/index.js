@@ -76,20 +76,16 @@ function ipv4ToInt(ip) {
   return ip.split('.').reduce((a, p) => (a << 8) + Number(p), 0) >>> 0;
 }
 
-/** True when NO_PROXY exempts this host and port. */
-function noProxy(host, port) {
+/** True when NO_PROXY exempts this host. */
+function noProxy(host) {
   const list = envVar('NO_PROXY');
   if (!list) return false;
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean).some((entry) => {
     if (entry === '*') return true;
-    let name = entry;
-    const m = entry.match(/^(.*):(\d+)$/);
-    if (m && !entry.includes('::')) {
-      if (Number(m[2]) !== port) return false;
-      name = m[1];
-    }
-    name = name.replace(/^\[|\]$/g, '');
+    // As the native client reads it: an entry with a port matches nothing.
+    if (/^[^:]*:\d+$/.test(entry) || /^\[.*\]:\d+$/.test(entry)) return false;
+    const name = entry.replace(/^\[|\]$/g, '');
     if (name.includes('/') && net.isIPv4(h)) {
       const [base, bits] = name.split('/');
       if (!net.isIPv4(base)) return false;
@@ -104,8 +100,7 @@ function noProxy(host, port) {
 
 /** The proxy URL for a target URL, or undefined. */
 function proxyFor(url) {
-  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  if (noProxy(url.hostname, port)) return undefined;
+  if (noProxy(url.hostname)) return undefined;
   const value = url.protocol === 'https:' ? envVar('HTTPS_PROXY') : envVar('HTTP_PROXY');
   if (!value) return undefined;
   try {

@@ -29,9 +29,10 @@ fn say(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
-/// Runs the demo; returns the exit code.
-pub fn demo(now: i64) -> u8 {
-    match run_demo(now) {
+/// Runs the demo; returns the exit code. With `node`, each handshake runs as the Node action
+/// (`node/dist/index.js` under that binary) instead of in this process.
+pub fn demo(now: i64, node: Option<&Path>) -> u8 {
+    match run_demo(now, node) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: the demo failed: {e}");
@@ -40,7 +41,7 @@ pub fn demo(now: i64) -> u8 {
     }
 }
 
-fn run_demo(now: i64) -> Result<(), String> {
+fn run_demo(now: i64, node: Option<&Path>) -> Result<(), String> {
     let server = DevServer::start(ServerOptions::default())
         .map_err(|e| format!("cannot start the dev server: {e}"))?;
     say(&format!(
@@ -66,15 +67,69 @@ fn run_demo(now: i64) -> Result<(), String> {
     // README's workflow does), so no line shows a path that is gone once the demo ends.
     let previous = std::env::current_dir().map_err(|e| e.to_string())?;
     std::env::set_current_dir(&dir).map_err(|e| e.to_string())?;
-    let result = run_in(&server, &seed, &dir, now);
+    let result = run_in(&server, &seed, &dir, now, node);
     let restored = std::env::set_current_dir(&previous);
     let _ = std::fs::remove_dir_all(&dir);
     restored.map_err(|e| e.to_string())?;
     result
 }
 
+/// One run as the Node action: the snapshot's inputs and context as the runner's variables, the
+/// bundle under `node`, its log passed through.
+fn run_node(node: &Path, snap: &Snapshot, dir: &Path) -> Result<u8, String> {
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("node/dist/index.js");
+    let mut cmd = std::process::Command::new(node);
+    cmd.arg(&bundle).env_clear().current_dir(dir);
+    for spec in crate::pure::contract::INPUTS {
+        if let Some(value) = snap.raw.raw_value(spec.name) {
+            cmd.env(crate::env::input_variable(spec.name), value);
+        }
+    }
+    let context = &snap.context;
+    for (name, value) in [
+        (crate::env::GITHUB_REPOSITORY, context.repository.clone()),
+        (crate::env::GITHUB_ACTOR, context.actor.clone()),
+        (crate::env::GITHUB_EVENT_NAME, context.event_name.clone()),
+        (crate::env::GITHUB_REF, context.git_ref.clone()),
+        (crate::env::GITHUB_SHA, context.sha.clone()),
+        (
+            crate::env::GITHUB_API_URL,
+            Some(snap.github_api_url.clone()),
+        ),
+        (crate::env::GITHUB_OUTPUT, snap.paths.output.clone()),
+        (crate::env::RUNNER_TEMP, Some(snap.paths.temp.clone())),
+    ] {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    if let Some(oidc) = &snap.oidc {
+        cmd.env(crate::env::ACTIONS_ID_TOKEN_REQUEST_URL, &oidc.url);
+        cmd.env(
+            crate::env::ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+            oidc.token.0.expose_secret(),
+        );
+    }
+    if !snap.paths.colour {
+        cmd.env(crate::env::NO_COLOR, "1");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start `{}`: {e}", node.display()))?;
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(255))
+}
+
 /// The three runs, in `dir` (the current directory), and the verdict.
-fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), String> {
+fn run_in(
+    server: &DevServer,
+    seed: &Seed,
+    dir: &Path,
+    now: i64,
+    node: Option<&Path>,
+) -> Result<(), String> {
     let when = time::OffsetDateTime::from_unix_timestamp(now).map_err(|e| e.to_string())?;
     let vip: std::net::IpAddr = DEMO_VIP.parse().map_err(|_| "bad demo VIP".to_string())?;
     let cluster = KubeApiServer::start(KubeOptions::at(vip))
@@ -218,8 +273,13 @@ fn run_in(server: &DevServer, seed: &Seed, dir: &Path, now: i64) -> Result<(), S
                 temp_removed: true,
             },
         };
-        let runtime = crate::shell::current_thread_runtime().map_err(|e| e.to_string())?;
-        let code = runtime.block_on(crate::shell::driver::drive(env, FileRules::anywhere()));
+        let code = match node {
+            Some(node) => run_node(node, &env, dir)?,
+            None => {
+                let runtime = crate::shell::current_thread_runtime().map_err(|e| e.to_string())?;
+                runtime.block_on(crate::shell::driver::drive(env, FileRules::anywhere()))
+            }
+        };
         let outputs = std::fs::read_to_string(&output).unwrap_or_default();
         let result = outputs
             .lines()
