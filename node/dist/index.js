@@ -311,8 +311,12 @@ function exchange(req, url, method, body, signal) {
       tunnel(proxy, host, port, ca, signal).then((raw) => {
         const secure = tls.connect({ socket: raw, servername: options.servername, ca, rejectUnauthorized: true });
         secure.once('error', (e) => done(reject, e));
-        options.createConnection = () => secure;
-        start(https.request(options));
+        // An agent of its own whose only connection is the tunnel: `createConnection` in the
+        // request options is ignored once an agent is involved, and the agent would otherwise
+        // resolve and dial the target itself.
+        const agent = new https.Agent({ keepAlive: false });
+        agent.createConnection = () => secure;
+        start(https.request({ ...options, agent }));
       }, (e) => done(reject, e));
     } else if (proxy) {
       const auth = proxyAuthorization(proxy);
