@@ -205,11 +205,21 @@ function sameOrigin(a, b) {
   return a.protocol === b.protocol && a.hostname.toLowerCase() === b.hostname.toLowerCase() && port(a) === port(b);
 }
 
-/** The alert name as rustls spells it (`ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION` → `ProtocolVersion`). */
-function alertName(code) {
-  const m = code.match(/_ALERT_([A-Z_]+)$/);
+/**
+ * The TLS alert an error reports, named as rustls names it: from the code
+ * (`ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION`) or OpenSSL's text in an `EPROTO` message
+ * (`tlsv1 alert protocol version`) → `ProtocolVersion`.
+ */
+function alertName(code, message) {
+  const m = code.match(/_ALERT_([A-Z_]+)$/) || (message || '').match(/(?:sslv3|tlsv1) alert ([a-z ]+?)(?::|$)/);
   if (!m) return undefined;
-  return m[1].toLowerCase().split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return m[1].toLowerCase().split(/[_ ]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
+/** An error whose peer answered something other than TLS (plain http on an https port). */
+function notTls(code, message) {
+  return /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER/.test(code)
+    || /wrong version number|packet length too long|http request/.test(message || '');
 }
 
 /** What kept an answer from arriving, as the core's `TransportKind`. */
@@ -220,10 +230,8 @@ function transportReason(e) {
   if (code === 'PROXY_UNREACHABLE') return 'proxy-unreachable';
   if (code === 'ECONNREFUSED') return 'refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'name-not-resolved';
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER/.test(code)) {
-    return { tls: { 'not-tls': { first_bytes: [] } } };
-  }
-  const alert = alertName(code);
+  if (notTls(code, message)) return { tls: { 'not-tls': { first_bytes: [] } } };
+  const alert = alertName(code, message);
   if (alert) return { tls: { alert } };
   if (/before secure TLS connection was established/.test(message)) return { tls: 'closed-by-server' };
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(message)) return 'reset';
@@ -453,11 +461,11 @@ function probeEffect(req, signal) {
       if (code === 'ECONNRESET' || code === 'EPIPE') {
         return finish({ kind: 'unreachable', detail: `the connection was reset during the TLS handshake (${code})` });
       }
-      if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER/.test(code)) {
+      if (notTls(code, e.message)) {
         return finish({ kind: 'failed', reason: { 'not-tls': { first_bytes: [] } }, chain: [] });
       }
-      const alert = code.match(/^ERR_SSL_(?:SSLV3|TLSV1)_ALERT_(.+)$/);
-      if (alert) return finish({ kind: 'failed', reason: { alert: alert[1] }, chain: [] });
+      const alert = alertName(code, e.message);
+      if (alert) return finish({ kind: 'failed', reason: { alert }, chain: [] });
       if (code === 'ECONNABORTED' || /socket disconnected/.test(e.message)) {
         return finish({ kind: 'failed', reason: 'closed-by-server', chain: [] });
       }
