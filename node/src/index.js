@@ -8,15 +8,26 @@
 // environment, `vkh_resume` takes a reply and answers a step: log lines to write, then the next
 // effect or the exit code. `vkh_cancel` asks the machine to stop for a signal.
 
-const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
-const https = require('node:https');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const tls = require('node:tls');
-const { performance } = require('node:perf_hooks');
+
+// The network modules load on first use: TLS and crypto alone cost ~10 ms of start-up, which a
+// run against a plain-http loopback Vault (tests, the demo) never needs.
+const lazy = (name) => {
+  let loaded;
+  return () => (loaded ??= require(name));
+};
+const httpModule = lazy('node:http');
+const httpsModule = lazy('node:https');
+const netModule = lazy('node:net');
+const tlsModule = lazy('node:tls');
+const net = {
+  isIP: (h) => netModule().isIP(h),
+  isIPv4: (h) => netModule().isIPv4(h),
+  isIPv6: (h) => netModule().isIPv6(h),
+  connect: (o) => netModule().connect(o),
+};
 
 /** The most a file read on the user's behalf may hold (source.rs MAX_FILE_BYTES). */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -27,8 +38,7 @@ const GITHUB_BODY_CAP = 8 * 1024 * 1024;
 // The core, through its JSON ABI.
 
 class Core {
-  constructor(wasmPath) {
-    const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+  constructor(module) {
     this.exports = new WebAssembly.Instance(module, {}).exports;
   }
 
@@ -122,7 +132,7 @@ function connectProxy(proxy, ca) {
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80);
   const host = proxy.hostname.replace(/^\[|\]$/g, '');
   if (proxy.protocol === 'https:') {
-    return tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ca });
+    return tlsModule().connect({ host, port, servername: net.isIP(host) ? undefined : host, ca });
   }
   return net.connect({ host, port });
 }
@@ -197,7 +207,7 @@ function sanNames(cert) {
 
 function trustFor(req) {
   const extra = req.extra_ca_pems || [];
-  return req.public_roots ? [...tls.rootCertificates, ...extra] : extra;
+  return req.public_roots ? [...tlsModule().rootCertificates, ...extra] : extra;
 }
 
 function sameOrigin(a, b) {
@@ -250,11 +260,25 @@ function httpFailure(e, timedOut) {
   return { kind: 'transport', detail, reason: transportReason(e) };
 }
 
+const agents = {};
+
+/** The kept-alive agent of a scheme, made on first use. */
+function keepAlive(isHttps) {
+  const key = isHttps ? 'https' : 'http';
+  agents[key] ??= new (isHttps ? httpsModule() : httpModule()).Agent({ keepAlive: true, maxSockets: 4 });
+  return agents[key];
+}
+
+/** Closes the kept-alive connections, so the process ends with the run. */
+function closeAgents() {
+  for (const agent of Object.values(agents)) agent.destroy();
+}
+
 /** One exchange (no redirects): resolves {status, headers, body} or rejects with an error. */
 function exchange(req, url, method, body, signal) {
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
-    const lib = isHttps ? https : http;
+    const lib = isHttps ? httpsModule() : httpModule();
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port) || (isHttps ? 443 : 80);
     const ca = trustFor(req);
@@ -317,14 +341,14 @@ function exchange(req, url, method, body, signal) {
     };
     if (proxy && isHttps) {
       tunnel(proxy, host, port, ca, signal).then((raw) => {
-        const secure = tls.connect({ socket: raw, servername: options.servername, ca, rejectUnauthorized: true });
+        const secure = tlsModule().connect({ socket: raw, servername: options.servername, ca, rejectUnauthorized: true });
         secure.once('error', (e) => done(reject, e));
         // An agent of its own whose only connection is the tunnel: `createConnection` in the
         // request options is ignored once an agent is involved, and the agent would otherwise
         // resolve and dial the target itself.
-        const agent = new https.Agent({ keepAlive: false });
+        const agent = new (httpsModule().Agent)({ keepAlive: false });
         agent.createConnection = () => secure;
-        start(https.request({ ...options, agent }));
+        start(httpsModule().request({ ...options, agent }));
       }, (e) => done(reject, e));
     } else if (proxy) {
       const auth = proxyAuthorization(proxy);
@@ -336,9 +360,11 @@ function exchange(req, url, method, body, signal) {
         headers: { ...headers, Host: url.host, ...(auth ? { 'Proxy-Authorization': auth } : {}) },
         agent: false,
       };
-      start(http.request(proxied));
+      start(httpModule().request(proxied));
     } else {
-      start(lib.request(options));
+      // Kept-alive connections, one pool per scheme: the agent keys its sockets by host, port
+      // and TLS options (CAs, server name), so a pool never mixes trust settings.
+      start(lib.request({ ...options, agent: keepAlive(isHttps) }));
     }
   });
 }
@@ -425,13 +451,13 @@ function probeEffect(req, signal) {
     let ca;
     try {
       ca = req.ca_ders.map(derToPem);
-      tls.createSecureContext({ ca });
+      tlsModule().createSecureContext({ ca });
     } catch (e) {
       finish({ kind: 'bad-ca', detail: `the CA certificates cannot be used to verify (${e.message})` });
       return;
     }
     const host = req.connect_host;
-    socket = tls.connect({
+    socket = tlsModule().connect({
       host,
       port: req.port,
       servername: net.isIP(req.server_name) ? undefined : req.server_name,
@@ -446,7 +472,7 @@ function probeEffect(req, signal) {
         const reason = CERT_REASONS[code] || { other: `certificate refused: ${code}` };
         return finish({ kind: 'failed', reason, chain });
       }
-      const identity = tls.checkServerIdentity(req.server_name, socket.getPeerCertificate());
+      const identity = tlsModule().checkServerIdentity(req.server_name, socket.getPeerCertificate());
       if (identity) return finish({ kind: 'failed', reason: 'not-valid-for-name', chain });
       const protocol = (socket.getProtocol() || 'TLS').replace(/^TLSv/, 'TLS ');
       finish({ kind: 'verified', chain, protocol });
@@ -743,9 +769,29 @@ async function perform(effect, ctx, signal) {
     case 'now':
       return { kind: 'now', ms: Math.floor(performance.now() - ctx.started) };
     case 'random':
-      return { kind: 'random', bytes: crypto.randomBytes(effect.len).toString('base64') };
+      return { kind: 'random', bytes: randomBytes(effect.len).toString('base64') };
     default:
       throw new Error(`unknown effect ${effect.kind}`);
+  }
+}
+
+/**
+ * Random bytes from the system: the kernel's pool where there is one (a read costs nothing,
+ * where loading Node's crypto costs milliseconds), else Node's CSPRNG.
+ */
+function randomBytes(len) {
+  const buffer = Buffer.alloc(len);
+  try {
+    const fd = fs.openSync('/dev/urandom', 'r');
+    try {
+      let got = 0;
+      while (got < len) got += fs.readSync(fd, buffer, got, len - got, null);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return buffer;
+  } catch {
+    return require('node:crypto').randomBytes(len);
   }
 }
 
@@ -764,7 +810,11 @@ function readEventPayload() {
 
 async function main() {
   const started = performance.now();
-  const core = new Core(path.join(__dirname, 'core.wasm'));
+  // Compiled off the main thread, while the modules the first requests need are loaded.
+  const compiling = WebAssembly.compile(fs.readFileSync(path.join(__dirname, 'core.wasm')));
+  const vaultAddr = process.env['INPUT_VAULT-ADDR'] || '';
+  (vaultAddr.startsWith('https:') ? httpsModule : httpModule)();
+  const core = new Core(await compiling);
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
   const begun = core.start({
@@ -794,7 +844,10 @@ async function main() {
   for (;;) {
     const step = core.resume(reply);
     writeLines(step.lines);
-    if (step.next.kind === 'exit') return step.next.code;
+    if (step.next.kind === 'exit') {
+      closeAgents();
+      return step.next.code;
+    }
     const controller = new AbortController();
     const abandoned = new Promise((resolve) => {
       abandon = () => {
