@@ -37,21 +37,22 @@ impl Driver {
         }
     }
 
+    /// The driver's command line, under GNU time when it exists (for the peak RSS).
     fn command(&self) -> Command {
-        let mut cmd = Command::new("/usr/bin/time");
-        cmd.args(["-f", "%M", "--"]);
-        match self {
-            Driver::Native(binary) => {
-                cmd.arg(binary).arg("run");
-            }
-            Driver::Node { node, bundle } => {
-                cmd.arg(node).arg(bundle);
-            }
-            Driver::VaultAction { node, script } => {
-                cmd.arg(node).arg(script);
-            }
+        let (program, arg): (&Path, &std::ffi::OsStr) = match self {
+            Driver::Native(binary) => (binary, "run".as_ref()),
+            Driver::Node { node, bundle } => (node, bundle.as_os_str()),
+            Driver::VaultAction { node, script } => (node, script.as_os_str()),
+        };
+        if Path::new("/usr/bin/time").exists() {
+            let mut cmd = Command::new("/usr/bin/time");
+            cmd.args(["-f", "%M", "--"]).arg(program).arg(arg);
+            cmd
+        } else {
+            let mut cmd = Command::new(program);
+            cmd.arg(arg);
+            cmd
         }
-        cmd
     }
 }
 
@@ -152,10 +153,12 @@ fn main() {
     println!("| driver | run ({runs} each, median) | wall time | peak RSS |");
     println!("| --- | --- | --- | --- |");
     for (driver, work, wall, rss) in rows {
-        println!(
-            "| {driver} | {work} | {wall:.0} ms | {:.1} MiB |",
-            rss / 1024.0
-        );
+        let rss = if rss > 0.0 {
+            format!("{:.1} MiB", rss / 1024.0)
+        } else {
+            "n/a (no GNU time)".to_string()
+        };
+        println!("| {driver} | {work} | {wall:.0} ms | {rss} |");
     }
     let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node/dist/core.wasm");
     let wasm_size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
