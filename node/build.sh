@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Node action's bundle into node/dist: the core compiled to WebAssembly (no imports)
-# and the driver. The result is committed; .ci/run runs this again and fails if the committed
-# bundle differs from what the source builds.
+# Builds the Node action's core into node/dist/core.wasm: the Rust core compiled to WebAssembly
+# (no imports), beside the driver that loads it (node/dist/index.js, written by hand: it is the
+# source, nothing builds it). The result is committed; .ci/test runs this again and fails if the
+# committed module differs from what the source builds.
 #
 # The build is reproducible: paths of this checkout and of cargo's registry are remapped, so the
 # same toolchain gives the same bytes on any machine.
@@ -13,7 +14,6 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$root=
 cargo build --locked -p vkh-node-core --profile wasm --target wasm32-unknown-unknown
 mkdir -p node/dist
 cp target/wasm32-unknown-unknown/wasm/vkh_node_core.wasm node/dist/core.wasm
-cp node/src/index.js node/dist/index.js
 size=$(wc -c < node/dist/core.wasm)
 echo "node/dist/core.wasm: $size bytes"
 # The size budget of the core (1.5 MB).

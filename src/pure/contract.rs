@@ -1247,6 +1247,18 @@ fn push_inputs(out: &mut String) {
     }
 }
 
+/// The `outputs:` block of an action that sets its outputs itself (container, Node).
+fn push_outputs(out: &mut String) {
+    out.push_str("outputs:\n");
+    for spec in OUTPUTS {
+        out.push_str(&format!(
+            "  {}:\n    description: {}\n",
+            spec.name,
+            yaml_quote(spec.description)
+        ));
+    }
+}
+
 /// What a release commit pins: written into `action.yml`, `.github/actions/container/action.yml`
 /// and `binary/action.yml` by `tools/release-stamp.py`, and read back from them by the contract
 /// test, which renders the stamped form from these values and requires the files to equal it.
@@ -1412,14 +1424,7 @@ pub fn render_action_yml() -> String {
 pub fn render_stamped_action_yml(image: &ActionImage) -> String {
     let mut out = action_yml_header();
     push_inputs(&mut out);
-    out.push_str("outputs:\n");
-    for spec in OUTPUTS {
-        out.push_str(&format!(
-            "  {}:\n    description: {}\n",
-            spec.name,
-            yaml_quote(spec.description)
-        ));
-    }
+    push_outputs(&mut out);
     out.push_str(&format!(
         "runs:\n  using: \"docker\"\n  image: {}\n  args:\n    - \"run\"\n",
         yaml_quote(&image.as_image())
@@ -1444,14 +1449,7 @@ pub fn render_node_action_yml() -> String {
          inputs:\n",
     );
     push_inputs(&mut out);
-    out.push_str("outputs:\n");
-    for spec in OUTPUTS {
-        out.push_str(&format!(
-            "  {}:\n    description: {}\n",
-            spec.name,
-            yaml_quote(spec.description)
-        ));
-    }
+    push_outputs(&mut out);
     out.push_str("runs:\n  using: \"node24\"\n  main: \"dist/index.js\"\n");
     out
 }

@@ -606,6 +606,18 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         return Ok(());
     }
     let wrote = planned.has_changes();
+    // Restores what was there before this run's write, if no one else wrote since.
+    let undo = || {
+        rollback(
+            run,
+            &client,
+            &token,
+            mount,
+            k8s_ns,
+            &planned.body,
+            &planned.rollback,
+        )
+    };
     if !wrote {
         let mut r = run.report.borrow_mut();
         r.outcome = Outcome::Unchanged;
@@ -669,16 +681,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         };
         if let Err(f) = verified {
             run.step("read-back", StepStatus::Failed, f.message.clone());
-            rollback(
-                run,
-                &client,
-                &token,
-                mount,
-                k8s_ns,
-                &planned.body,
-                &planned.rollback,
-            )
-            .await;
+            undo().await;
             out.end_group();
             return Err(f);
         }
@@ -710,16 +713,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         out.end_group();
         if let Err(f) = proved {
             if wrote {
-                rollback(
-                    run,
-                    &client,
-                    &token,
-                    mount,
-                    k8s_ns,
-                    &planned.body,
-                    &planned.rollback,
-                )
-                .await;
+                undo().await;
             }
             return Err(f);
         }
