@@ -426,39 +426,52 @@ fn replace_generated(text: &str, name: &str, body: &str) -> Option<String> {
     found.then_some(out)
 }
 
-/// The binary action's job: the container action's job (from `  handshake:` to the marker)
-/// with the other action, condition and name.
-fn binary_job(text: &str) -> Option<String> {
+/// A twin of the container action's job (from `  handshake:` to the first twin's marker) that
+/// runs another action of the same commit: `kind` is `binary` or `node`, `uses` its path.
+fn twin_job(text: &str, kind: &str, uses: &str) -> Option<String> {
     let start = text.find("\n  handshake:\n")? + 1;
     let end = text.find("  # contract:binary-job:start\n")?;
     let job = &text[start..end];
     let swaps = [
-        ("  handshake:\n", "  handshake-binary:\n"),
+        ("  handshake:\n".to_string(), format!("  handshake-{kind}:\n")),
         (
-            "    name: handshake (${{ matrix.environment.name }})\n",
-            "    name: handshake (${{ matrix.environment.name }}, binary)\n",
+            "    name: handshake (${{ matrix.environment.name }})\n".to_string(),
+            format!("    name: handshake (${{{{ matrix.environment.name }}}}, {kind})\n"),
         ),
-        ("    if: inputs.action == 'container'\n", "    if: inputs.action == 'binary'\n"),
-        ("        uses: $/.github/actions/container\n", "        uses: $/binary\n"),
         (
-            "      - name: Vault kubernetes auth handshake (${{ matrix.environment.name }}, container)\n",
-            "      - name: Vault kubernetes auth handshake (${{ matrix.environment.name }}, binary)\n",
+            "    if: inputs.action == 'container'\n".to_string(),
+            format!("    if: inputs.action == '{kind}'\n"),
+        ),
+        (
+            "        uses: $/.github/actions/container\n".to_string(),
+            format!("        uses: {uses}\n"),
+        ),
+        (
+            "      - name: Vault kubernetes auth handshake (${{ matrix.environment.name }}, container)\n"
+                .to_string(),
+            format!(
+                "      - name: Vault kubernetes auth handshake (${{{{ matrix.environment.name }}}}, {kind})\n"
+            ),
         ),
     ];
     let mut out = job.to_string();
     for (from, to) in swaps {
-        if out.matches(from).count() != 1 {
+        if out.matches(from.as_str()).count() != 1 {
             return None;
         }
-        out = out.replace(from, to);
+        out = out.replace(from.as_str(), &to);
     }
     // Comments above the container job describe it; the twin keeps only its body.
-    let body_at = out.find("  handshake-binary:\n")?;
+    let body_at = out.find(&format!("  handshake-{kind}:\n"))?;
+    let action = if kind == "node" { "the Node action" } else { "the binary action" };
     Some(format!(
-        "  # Generated from the job above by tests/contract.rs: the binary action.\n{}",
+        "  # Generated from the job above by tests/contract.rs: {action}.\n{}",
         &out[body_at..]
     ))
 }
+
+/// The twins of the container job, with the action each runs.
+const TWINS: [(&str, &str); 2] = [("binary", "$/binary"), ("node", "$/node")];
 
 #[test]
 fn the_reusable_workflow_passes_every_input() {
@@ -471,8 +484,10 @@ fn the_reusable_workflow_passes_every_input() {
         .and_then(|t| replace_generated(&t, "keys", &render_reusable_workflow_keys()))
         .and_then(|t| replace_generated(&t, "record", &render_reusable_workflow_record()))
         .and_then(|t| {
-            let job = binary_job(&t)?;
-            replace_generated(&t, "binary-job", &job)
+            TWINS.iter().try_fold(t.clone(), |t, (kind, uses)| {
+                let job = twin_job(&t, kind, uses)?;
+                replace_generated(&t, &format!("{kind}-job"), &job)
+            })
         })
         .expect("handshake.yml has its jobs and the # contract:… markers");
     if update() && want != got {
@@ -489,6 +504,7 @@ fn the_reusable_workflow_passes_every_input() {
     for (job, uses) in [
         ("handshake", "$/.github/actions/container"),
         ("handshake-binary", "$/binary"),
+        ("handshake-node", "$/node"),
     ] {
         let steps = yml["jobs"][job]["steps"].as_sequence().unwrap();
         let action: Vec<_> = steps
@@ -658,7 +674,8 @@ fn posting_twin(text: &str) -> Option<String> {
     let actions = "      actions: read # `ca-artifact`: list and download this run's artifacts\n";
     let posting = "      checks: write # `post: check-run`\n      \
                    pull-requests: write # `post: pr-comment` (one sticky comment per environment)\n";
-    if text.matches(actions).count() != 2
+    // One per environment job: the container job and its twins.
+    if text.matches(actions).count() != 1 + TWINS.len()
         || text.matches("\nname: vault-k8s-handshake\n").count() != 1
     {
         return None;
@@ -690,7 +707,7 @@ fn the_posting_workflow_is_the_reusable_workflow_with_posting_permissions() {
         "handshake-post.yml drifted from handshake.yml; run UPDATE_GENERATED=1 cargo test --test contract"
     );
     let yml = yaml(&want);
-    for job in ["handshake", "handshake-binary"] {
+    for job in ["handshake", "handshake-binary", "handshake-node"] {
         let permissions = &yml["jobs"][job]["permissions"];
         assert_eq!(permissions["checks"].as_str(), Some("write"), "{job}");
         assert_eq!(
