@@ -128,19 +128,19 @@ function proxyAuthorization(proxy) {
 }
 
 /** A socket to the proxy (plain, or TLS for an https proxy). */
-function connectProxy(proxy, ca) {
+function connectProxy(proxy, secureContext) {
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80);
   const host = proxy.hostname.replace(/^\[|\]$/g, '');
   if (proxy.protocol === 'https:') {
-    return tlsModule().connect({ host, port, servername: net.isIP(host) ? undefined : host, ca });
+    return tlsModule().connect({ host, port, servername: net.isIP(host) ? undefined : host, secureContext });
   }
   return net.connect({ host, port });
 }
 
 /** A CONNECT tunnel to host:port through the proxy; resolves to the raw socket. */
-function tunnel(proxy, host, port, ca, signal) {
+function tunnel(proxy, host, port, secureContext, signal) {
   return new Promise((resolve, reject) => {
-    const socket = connectProxy(proxy, ca);
+    const socket = connectProxy(proxy, secureContext);
     const target = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
     const auth = proxyAuthorization(proxy);
     let head = `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n`;
@@ -205,9 +205,25 @@ function sanNames(cert) {
   return cert.subjectaltname.split(', ').map((s) => s.replace(/^(DNS|IP Address):/, ''));
 }
 
-function trustFor(req) {
-  const extra = req.extra_ca_pems || [];
-  return req.public_roots ? [...tlsModule().rootCertificates, ...extra] : extra;
+/** The key of a request's trust: public roots or not, and the extra PEMs. */
+function trustKey(req) {
+  return `${req.public_roots ? 'public' : 'only'}\u0000${(req.extra_ca_pems || []).join('\u0000')}`;
+}
+
+const contexts = new Map();
+
+/**
+ * The TLS context of a request's trust, made once per run: Node's bundled roots (when public
+ * roots are trusted) plus the request's PEMs. Building one parses every root, so it is shared.
+ */
+function secureContextFor(req) {
+  const key = trustKey(req);
+  if (!contexts.has(key)) {
+    const extra = req.extra_ca_pems || [];
+    const ca = req.public_roots ? [...tlsModule().rootCertificates, ...extra] : extra;
+    contexts.set(key, tlsModule().createSecureContext({ ca }));
+  }
+  return contexts.get(key);
 }
 
 function sameOrigin(a, b) {
@@ -262,9 +278,12 @@ function httpFailure(e, timedOut) {
 
 const agents = {};
 
-/** The kept-alive agent of a scheme, made on first use. */
-function keepAlive(isHttps) {
-  const key = isHttps ? 'https' : 'http';
+/**
+ * The kept-alive agent of a scheme and trust, made on first use: a pooled connection is reused
+ * only by requests that trust exactly what it was verified with.
+ */
+function keepAlive(isHttps, req) {
+  const key = isHttps ? `https\u0000${trustKey(req)}` : 'http';
   agents[key] ??= new (isHttps ? httpsModule() : httpModule()).Agent({ keepAlive: true, maxSockets: 4 });
   return agents[key];
 }
@@ -281,7 +300,6 @@ function exchange(req, url, method, body, signal) {
     const lib = isHttps ? httpsModule() : httpModule();
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port) || (isHttps ? 443 : 80);
-    const ca = trustFor(req);
     const headers = {};
     for (const [name, value] of req.headers || []) headers[name] = value;
     if (body) headers['Content-Length'] = String(body.length);
@@ -294,7 +312,7 @@ function exchange(req, url, method, body, signal) {
       agent: false,
     };
     if (isHttps) {
-      options.ca = ca;
+      options.secureContext = secureContextFor(req);
       options.servername = net.isIP(host) ? undefined : host;
       options.rejectUnauthorized = true;
     }
@@ -340,8 +358,14 @@ function exchange(req, url, method, body, signal) {
       request.end();
     };
     if (proxy && isHttps) {
-      tunnel(proxy, host, port, ca, signal).then((raw) => {
-        const secure = tlsModule().connect({ socket: raw, servername: options.servername, ca, rejectUnauthorized: true });
+      // An https proxy is verified with the same trust as the target.
+      tunnel(proxy, host, port, secureContextFor(req), signal).then((raw) => {
+        const secure = tlsModule().connect({
+          socket: raw,
+          servername: options.servername,
+          secureContext: options.secureContext,
+          rejectUnauthorized: true,
+        });
         secure.once('error', (e) => done(reject, e));
         // An agent of its own whose only connection is the tunnel: `createConnection` in the
         // request options is ignored once an agent is involved, and the agent would otherwise
@@ -364,7 +388,7 @@ function exchange(req, url, method, body, signal) {
     } else {
       // Kept-alive connections, one pool per scheme: the agent keys its sockets by host, port
       // and TLS options (CAs, server name), so a pool never mixes trust settings.
-      start(lib.request({ ...options, agent: keepAlive(isHttps) }));
+      start(lib.request({ ...options, agent: keepAlive(isHttps, req) }));
     }
   });
 }
