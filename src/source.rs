@@ -58,7 +58,8 @@ pub fn load_ca(source: &CaSource, rules: &FileRules, now: i64) -> Result<LoadedC
             let path = Path::new(path);
             let origin = format!("`ca-file` `{}`", path.display());
             let bytes = read_file(&origin, path, rules)?;
-            load_ca_bytes(&origin, &bytes, path.parent(), rules, now)
+            let folder = cafile::folder_of(&path.to_string_lossy()).to_string();
+            load_ca_bytes(&origin, &bytes, Some(&folder), rules, now)
         }
         CaSource::Data(text) => load_ca_bytes("`ca-data`", text.as_bytes(), None, rules, now),
         CaSource::Artifact { name, .. } => Err(SourceError::NeedsNetwork { name: name.clone() }),
@@ -70,7 +71,7 @@ pub fn load_ca(source: &CaSource, rules: &FileRules, now: i64) -> Result<LoadedC
 pub fn load_ca_bytes(
     origin: &str,
     bytes: &[u8],
-    folder: Option<&Path>,
+    folder: Option<&str>,
     rules: &FileRules,
     now: i64,
 ) -> Result<LoadedCa, SourceError> {

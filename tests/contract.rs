@@ -463,7 +463,11 @@ fn twin_job(text: &str, kind: &str, uses: &str) -> Option<String> {
     }
     // Comments above the container job describe it; the twin keeps only its body.
     let body_at = out.find(&format!("  handshake-{kind}:\n"))?;
-    let action = if kind == "node" { "the Node action" } else { "the binary action" };
+    let action = if kind == "node" {
+        "the Node action"
+    } else {
+        "the binary action"
+    };
     Some(format!(
         "  # Generated from the job above by tests/contract.rs: {action}.\n{}",
         &out[body_at..]

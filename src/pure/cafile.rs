@@ -2,8 +2,6 @@
 //! (inline data, or a file it references, read next to it). Pure: the bytes come from a file
 //! read by `source` (the offline CLI) or by a driver's `read-file` effect (the handshake).
 
-use std::path::Path;
-
 use crate::pure::ca::{self, CaBundle, CaError};
 use crate::pure::kubeconfig::{self, CaReference, Kubeconfig, KubeconfigError};
 use crate::pure::machine::wire::FileFailure;
@@ -133,13 +131,41 @@ pub enum Staged {
     },
 }
 
+/// The folder of a file's path, as the runner's OS writes it (`/` or `\`): `Some("")` for a bare
+/// file name. The core runs on any OS through the Node driver, so this is plain string work,
+/// not `std::path` (which in WebAssembly knows only `/`).
+pub fn folder_of(path: &str) -> &str {
+    match path.rfind(['/', '\\']) {
+        Some(0) => &path[..1],
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+/// `reference` (a kubeconfig's `certificate-authority`) resolved against `folder`: an absolute
+/// reference (`/…`, `\…`, `C:…`) as it is, a relative one joined with the folder's separator.
+pub fn join_reference(folder: &str, reference: &str) -> String {
+    let bytes = reference.as_bytes();
+    let absolute = reference.starts_with(['/', '\\'])
+        || (bytes.len() > 1 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':');
+    if absolute || folder.is_empty() {
+        return reference.to_string();
+    }
+    let sep = if folder.contains('\\') && !folder.contains('/') {
+        '\\'
+    } else {
+        '/'
+    };
+    format!("{}{sep}{reference}", folder.trim_end_matches(['/', '\\']))
+}
+
 /// Validates CA bytes: PEM/DER, or a kubeconfig. `folder` is where the bytes were read from (a
-/// kubeconfig's relative `certificate-authority` is relative to it); `None` for inline data
-/// and artifacts, which may not reference files.
+/// kubeconfig's relative `certificate-authority` is relative to it, see [`folder_of`]); `None`
+/// for inline data and artifacts, which may not reference files.
 pub fn stage(
     origin: &str,
     bytes: &[u8],
-    folder: Option<&Path>,
+    folder: Option<&str>,
     now: i64,
 ) -> Result<Staged, SourceError> {
     if !kubeconfig::looks_like_kubeconfig(bytes) {
@@ -176,10 +202,10 @@ pub fn stage(
                 });
             };
             // Relative paths in a kubeconfig are relative to the kubeconfig's folder.
-            let path = folder.join(reference);
+            let path = join_reference(folder, reference);
             Ok(Staged::Reference {
-                origin: format!("{origin} (`certificate-authority` `{}`)", path.display()),
-                path: path.display().to_string(),
+                origin: format!("{origin} (`certificate-authority` `{path}`)"),
+                path,
                 kubeconfig_origin: origin.to_string(),
                 config: Box::new(config),
             })
@@ -243,4 +269,27 @@ fn credential_warning(origin: &str, config: &Kubeconfig) -> Option<String> {
          jsonpath='{{.clusters[0].cluster.certificate-authority-data}}' | base64 -d > k8s-ca.crt`",
         fields.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_resolve_against_the_kubeconfig_folder_on_any_os() {
+        assert_eq!(
+            folder_of("/etc/rancher/rke2/rke2.yaml"),
+            "/etc/rancher/rke2"
+        );
+        assert_eq!(folder_of("rke2.yaml"), "");
+        assert_eq!(folder_of("/rke2.yaml"), "/");
+        assert_eq!(folder_of(r"C:\a\rke2.yaml"), r"C:\a");
+        assert_eq!(join_reference("/etc/rke2", "ca.crt"), "/etc/rke2/ca.crt");
+        assert_eq!(join_reference("/", "ca.crt"), "/ca.crt");
+        assert_eq!(join_reference("", "ca.crt"), "ca.crt");
+        assert_eq!(join_reference("sub", "../ca.crt"), "sub/../ca.crt");
+        assert_eq!(join_reference("/etc/rke2", "/var/ca.crt"), "/var/ca.crt");
+        assert_eq!(join_reference(r"C:\a", "ca.crt"), r"C:\a\ca.crt");
+        assert_eq!(join_reference(r"C:\a", r"D:\ca.crt"), r"D:\ca.crt");
+    }
 }

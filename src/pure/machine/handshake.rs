@@ -732,7 +732,7 @@ async fn load_ca(run: &Run, source: &CaSource) -> Result<LoadedCa, SourceError> 
                 .read_file(&origin, path)
                 .await
                 .map_err(|f| SourceError::from_file(&origin, f))?;
-            let folder = std::path::Path::new(path).parent();
+            let folder = Some(cafile::folder_of(path));
             cafile::stage(&origin, &bytes, folder, now)?
         }
         CaSource::Data(text) => cafile::stage("`ca-data`", text.as_bytes(), None, now)?,
