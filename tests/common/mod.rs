@@ -86,7 +86,8 @@ pub fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
 
 /// The action as the run tests start it: the native binary, or with `VKH_DRIVER=node` the Node
 /// action's bundle (`node/dist/index.js`) under `VKH_NODE` (default `node`), with the same
-/// environment, so every run test holds both drivers to the same assertions.
+/// environment, so every run test holds each driver to the same assertions. `VKH_DRIVER=image`
+/// runs the real image instead (`VKH_IMAGE`, see `Harness::image_command`).
 pub fn driver_command() -> Command {
     match std::env::var("VKH_DRIVER").as_deref() {
         Ok("node") => {
@@ -100,7 +101,7 @@ pub fn driver_command() -> Command {
             cmd.arg("run");
             cmd
         }
-        Ok(other) => panic!("VKH_DRIVER is `{other}`: use `native` or `node`"),
+        Ok(other) => panic!("VKH_DRIVER is `{other}`: use `native`, `node` or `image`"),
     }
 }
 
@@ -217,20 +218,28 @@ impl Harness {
                 vars.insert(k.to_string(), v.to_string());
             }
         }
-        let driver = driver_command();
-        let mut command = match wrapper.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args)
-                    .arg(driver.get_program())
-                    .args(driver.get_args());
-                c
+        let mut command = match std::env::var("VKH_DRIVER").as_deref() {
+            Ok("image") => {
+                assert!(wrapper.is_empty(), "the image driver runs unwrapped");
+                self.image_command(&vars)
             }
-            None => driver,
+            _ => {
+                let driver = driver_command();
+                let mut command = match wrapper.split_first() {
+                    Some((program, args)) => {
+                        let mut c = Command::new(program);
+                        c.args(args)
+                            .arg(driver.get_program())
+                            .args(driver.get_args());
+                        c
+                    }
+                    None => driver,
+                };
+                command.env_clear().envs(&vars);
+                command
+            }
         };
         let child = command
-            .env_clear()
-            .envs(&vars)
             .current_dir(&self.workspace)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -263,6 +272,36 @@ impl Harness {
         secrets.retain(|s| s.len() >= 4);
         self.assert_no_secret_leaves(&outcome, &secrets);
         outcome
+    }
+
+    /// The real image (`VKH_IMAGE`) run as the runner runs a container action: `podman run` with
+    /// the host network (the dev server is on loopback), a read-only root, the test's folder
+    /// mounted at the same path (so every path in the environment holds inside), and each
+    /// variable passed by name with `-e NAME`, the value in podman's own environment.
+    fn image_command(&self, vars: &BTreeMap<String, String>) -> Command {
+        let image = std::env::var("VKH_IMAGE").expect("VKH_DRIVER=image needs VKH_IMAGE");
+        let mut cmd = Command::new("podman");
+        // No default ulimits (the sandbox refuses setrlimit) and runc (crun refuses hybrid
+        // cgroups): CONTRIBUTING.md, "The image without Docker".
+        if std::env::var_os("CONTAINERS_CONF").is_none() {
+            let conf = self.root.join("containers.conf");
+            std::fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
+            cmd.env("CONTAINERS_CONF", conf);
+        }
+        let mount = format!("{}:{}", self.root.display(), self.root.display());
+        cmd.args(["--runtime", "runc", "run", "--rm", "--network", "host"])
+            .args([
+                "--read-only",
+                "--read-only-tmpfs=false",
+                "--http-proxy=false",
+            ])
+            .args(["--pull=never", "-v", &mount, "--workdir"])
+            .arg(&self.workspace);
+        for name in vars.keys() {
+            cmd.args(["-e", name]);
+        }
+        cmd.envs(vars).args([image.as_str(), "run"]);
+        cmd
     }
 
     /// Every token and JWT that crossed the dev server: presented tokens, bearer tokens, the
