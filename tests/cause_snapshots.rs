@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -22,19 +21,6 @@ use vault_k8s_handshake::devserver::seed::Seed;
 use vault_k8s_handshake::devserver::ServerOptions;
 
 const ESO: &str = "external-secrets";
-
-fn vip() -> IpAddr {
-    VIP.parse().unwrap()
-}
-
-/// The dev Vault seeded with the VIP, and a cluster on it whose CA is the workspace's file.
-fn cluster(options: KubeOptions) -> (Harness, KubeApiServer) {
-    let kube = KubeApiServer::start(options).unwrap();
-    let mut h = harness();
-    h.ca_pem = kube.ca_pem();
-    std::fs::write(h.workspace.join("k8s-ca.crt"), &h.ca_pem).unwrap();
-    (h, kube)
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -169,7 +155,7 @@ fn port(kube: &KubeApiServer) -> String {
 
 #[test]
 fn wrong_ca() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     std::fs::write(h.workspace.join("k8s-ca.crt"), fixture("kubeadm-ca.crt")).unwrap();
     let o = h.run(&[("vip-port", &port(&kube)), ("probe", "require")], &[]);
     assert_ne!(o.code, 0);
@@ -182,12 +168,12 @@ fn wrong_ca() {
 
 #[test]
 fn vip_missing_from_the_sans() {
-    let (h, kube) = cluster(KubeOptions {
+    let (h, kube) = harness_on_cluster(KubeOptions {
         sans: vec![
             San::Dns("kubernetes".into()),
             San::Ip("127.0.0.1".parse().unwrap()),
         ],
-        ..KubeOptions::at(vip())
+        ..KubeOptions::at(vip_ip())
     });
     let o = h.run(&[("vip-port", &port(&kube)), ("probe", "require")], &[]);
     assert_ne!(o.code, 0);
@@ -200,9 +186,9 @@ fn vip_missing_from_the_sans() {
 
 #[test]
 fn expired_serving_certificate() {
-    let (h, kube) = cluster(KubeOptions {
+    let (h, kube) = harness_on_cluster(KubeOptions {
         serving_validity: Validity::Expired,
-        ..KubeOptions::at(vip())
+        ..KubeOptions::at(vip_ip())
     });
     let o = h.run(&[("vip-port", &port(&kube)), ("probe", "require")], &[]);
     assert_ne!(o.code, 0);
@@ -282,7 +268,7 @@ fn an_expired_ca() {
 /// A proof for `namespace/sa`, on a cluster where ESO's ServiceAccount holds the binding
 /// when `bound`.
 fn proof(namespace: &str, sa: &str, bound: bool) -> Outcome {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     if bound {
         kube.bind_auth_delegator(namespace, sa);
     }

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use common::*;
@@ -14,19 +13,6 @@ use vault_k8s_handshake::devserver::vault::K8sConfig;
 use vault_k8s_handshake::devserver::{Fault, FaultKind, Interleave};
 
 const ESO: &str = "external-secrets";
-
-fn vip() -> IpAddr {
-    VIP.parse().unwrap()
-}
-
-/// The dev Vault seeded with the VIP, and a cluster listening on it whose CA is the file.
-fn cluster(options: KubeOptions) -> (Harness, KubeApiServer) {
-    let kube = KubeApiServer::start(options).unwrap();
-    let mut h = harness();
-    h.ca_pem = kube.ca_pem();
-    std::fs::write(h.workspace.join("k8s-ca.crt"), &h.ca_pem).unwrap();
-    (h, kube)
-}
 
 fn port(kube: &KubeApiServer) -> String {
     kube.addr().port().to_string()
@@ -54,7 +40,7 @@ fn stored(h: &Harness) -> K8sConfig {
 
 #[test]
 fn the_proof_logs_in_as_eso_and_both_tokens_are_revoked() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
     assert_ok(&o, "changed");
@@ -83,7 +69,7 @@ fn the_proof_logs_in_as_eso_and_both_tokens_are_revoked() {
 
 #[test]
 fn missing_auth_delegator_on_a_first_write_is_named_and_the_config_stays() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
     assert_eq!(o.output("result"), "failed");
@@ -111,7 +97,7 @@ fn missing_auth_delegator_on_a_first_write_is_named_and_the_config_stays() {
 #[test]
 fn a_refused_proof_the_runner_cannot_see_lists_the_causes_and_blames_no_network() {
     // ESO lacks `system:auth-delegator`, and the runner does not look (`probe: off`).
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[("probe", "off")]);
     assert_eq!(o.code, 3, "{}", o.stdout);
     let message = o.output("error-message");
@@ -137,7 +123,7 @@ fn a_refused_proof_the_runner_cannot_see_lists_the_causes_and_blames_no_network(
 
 #[test]
 fn the_proof_token_travels_as_a_file_in_the_same_job_and_is_removed() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     let port = port(&kube);
     // What the bootstrap step leaves: `kubectl create token … > eso.jwt` beside the CA.
@@ -196,7 +182,7 @@ fn the_proof_token_travels_as_a_file_in_the_same_job_and_is_removed() {
 
 #[test]
 fn a_failed_proof_after_a_change_restores_the_previous_config() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let port_value = port(&kube);
     assert_ok(&h.run(&[("vip-port", port_value.as_str())], &[]), "changed");
     let before = stored(&h);
@@ -238,7 +224,7 @@ fn vault_named_causes_come_with_the_role_fix() {
         ),
     ];
     for (sa, ns, message, field) in rows {
-        let (h, kube) = cluster(KubeOptions::at(vip()));
+        let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
         kube.bind_auth_delegator(ns, sa);
         let jwt = eso_token(&kube, ns, sa);
         let o = run_with_proof(&h, &kube, &jwt, &[]);
@@ -280,7 +266,7 @@ fn vault_named_causes_come_with_the_role_fix() {
 
 #[test]
 fn a_concurrent_writer_between_write_and_rollback_is_not_overwritten() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let port_value = port(&kube);
     assert_ok(&h.run(&[("vip-port", port_value.as_str())], &[]), "changed");
     let foreign = K8sConfig {
@@ -320,7 +306,7 @@ fn the_probe_stops_a_write_to_a_host_vault_could_not_trust() {
     let rows: Vec<(&str, KubeOptions, Option<String>, &str, &str)> = vec![
         (
             "wrong CA",
-            KubeOptions::at(vip()),
+            KubeOptions::at(vip_ip()),
             Some(other_ca.pem.clone()),
             "signed by a different CA",
             "another key",
@@ -333,7 +319,7 @@ fn the_probe_stops_a_write_to_a_host_vault_could_not_trust() {
                     San::Ip("127.0.0.1".parse().unwrap()),
                     San::Ip("10.43.0.1".parse().unwrap()),
                 ],
-                ..KubeOptions::at(vip())
+                ..KubeOptions::at(vip_ip())
             },
             None,
             "IP:10.43.0.1",
@@ -343,7 +329,7 @@ fn the_probe_stops_a_write_to_a_host_vault_could_not_trust() {
             "expired serving certificate",
             KubeOptions {
                 serving_validity: Validity::Expired,
-                ..KubeOptions::at(vip())
+                ..KubeOptions::at(vip_ip())
             },
             None,
             "expired",
@@ -351,7 +337,7 @@ fn the_probe_stops_a_write_to_a_host_vault_could_not_trust() {
         ),
     ];
     for (label, options, upload, message, hint) in rows {
-        let (h, kube) = cluster(options);
+        let (h, kube) = harness_on_cluster(options);
         if let Some(pem) = upload {
             std::fs::write(h.workspace.join("k8s-ca.crt"), pem).unwrap();
         }
@@ -399,7 +385,7 @@ fn an_unreachable_host_warns_in_auto_and_fails_in_require() {
     assert!(o.summary.contains("probe: off"), "{}", o.summary);
     assert!(!o.summary.contains("could not reach"), "{}", o.summary);
     // A verified probe without a proof: TLS verified, the rest named as unchecked.
-    let (h, _kube) = cluster(KubeOptions::at(vip()));
+    let (h, _kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let o = h.run(&[("vip-port", port(&_kube).as_str())], &[]);
     assert_ok(&o, "changed");
     assert_eq!(o.output("verification"), "tls-verified");
@@ -417,12 +403,12 @@ fn an_unreachable_host_warns_in_auto_and_fails_in_require() {
 
 #[test]
 fn on_a_pull_request_the_probe_keeps_internal_names_out_of_the_summary() {
-    let (h, kube) = cluster(KubeOptions {
+    let (h, kube) = harness_on_cluster(KubeOptions {
         sans: vec![
             San::Dns("internal-api.corp.example".into()),
             San::Ip("127.0.0.1".parse().unwrap()),
         ],
-        ..KubeOptions::at(vip())
+        ..KubeOptions::at(vip_ip())
     });
     let port_value = port(&kube);
     let o = h.run(
@@ -441,7 +427,7 @@ fn on_a_pull_request_the_probe_keeps_internal_names_out_of_the_summary() {
 
 #[test]
 fn an_expired_proof_token_is_refused_before_any_write() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let expired = kube.issue_token(ESO, ESO, &API_AUDIENCES, -600);
     let o = run_with_proof(&h, &kube, &expired, &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
@@ -456,7 +442,7 @@ fn an_expired_proof_token_is_refused_before_any_write() {
 
 #[test]
 fn a_token_the_api_server_no_longer_accepts_is_diagnosed_by_the_actions_own_review() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     let jwt = eso_token(&kube, ESO, ESO);
     kube.delete_service_account(ESO, ESO);
@@ -477,7 +463,7 @@ fn a_token_the_api_server_no_longer_accepts_is_diagnosed_by_the_actions_own_revi
 
 #[test]
 fn a_bare_permission_denied_is_retried_through_the_standby_window() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     // A performance standby that has not seen the new CA yet answers a bare 403 (§3.5).
     h.server.inject(Fault::new(
@@ -550,7 +536,7 @@ fn assert_pasted(pasted: &Pasted) {
 
 #[test]
 fn the_printed_clusterrolebinding_makes_the_refused_proof_pass() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let jwt = eso_token(&kube, ESO, ESO);
     let o = run_with_proof(&h, &kube, &jwt, &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
@@ -594,7 +580,7 @@ fn the_printed_clusterrolebinding_makes_the_refused_proof_pass() {
 #[test]
 fn with_the_probe_off_each_listed_kubectl_fix_works_when_pasted() {
     // ESO lacks `system:auth-delegator` and the runner does not look: cause (1) is the real one.
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let jwt = eso_token(&kube, ESO, ESO);
     let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
     assert_eq!(o.code, 3, "{}", o.stdout);
@@ -640,7 +626,7 @@ fn with_the_probe_off_each_listed_kubectl_fix_works_when_pasted() {
 
 #[test]
 fn a_token_of_a_recreated_service_account_is_replaced_by_the_printed_create_token() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     let jwt = eso_token(&kube, ESO, ESO);
     kube.delete_service_account(ESO, ESO);
@@ -670,7 +656,7 @@ fn replaced_by_the_printed_create_token(
 
 #[test]
 fn an_expired_proof_token_is_replaced_by_the_printed_create_token() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     let expired = kube.issue_token(ESO, ESO, &API_AUDIENCES, -600);
     replaced_by_the_printed_create_token(&h, &kube, &expired, "expired at", "changed");
@@ -682,7 +668,7 @@ fn the_printed_curl_shows_whether_the_api_server_is_reachable_and_trusted() {
     // verifies its certificate with the uploaded CA; the answer is the API server's own
     // (401 Unauthorized: RKE2 runs kube-apiserver with anonymous-auth=false), so cause (3) is
     // ruled out.
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[("probe", "off")]);
     assert_eq!(o.code, 3, "{}", o.stdout);
     let text = o.output("error-message").to_string();
@@ -706,12 +692,12 @@ fn the_printed_curl_shows_whether_the_api_server_is_reachable_and_trusted() {
 
     // The VIP missing from the serving certificate's SANs, probe off: Vault's TokenReview
     // fails TLS, the login is a bare `permission denied`, and the same curl names the cause.
-    let (h, kube) = cluster(KubeOptions {
+    let (h, kube) = harness_on_cluster(KubeOptions {
         sans: vec![
             San::Dns("kubernetes".into()),
             San::Ip("127.0.0.1".parse().unwrap()),
         ],
-        ..KubeOptions::at(vip())
+        ..KubeOptions::at(vip_ip())
     });
     kube.bind_auth_delegator(ESO, ESO);
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[("probe", "off")]);
@@ -752,7 +738,7 @@ fn the_printed_curl_shows_whether_the_api_server_is_reachable_and_trusted() {
 fn the_printed_vault_monitor_shows_the_reason_vault_hides() {
     use std::io::BufRead as _;
     // A bare `permission denied` the runner cannot explain (no binding, probe off).
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     let jwt = eso_token(&kube, ESO, ESO);
     let o = run_with_proof(&h, &kube, &jwt, &[("probe", "off")]);
     assert_eq!(o.code, 3, "{}", o.stdout);
@@ -820,7 +806,7 @@ fn the_printed_vault_monitor_shows_the_reason_vault_hides() {
 
 #[test]
 fn a_token_vault_calls_expired_is_replaced_by_the_printed_create_token() {
-    let (h, kube) = cluster(KubeOptions::at(vip()));
+    let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
     kube.bind_auth_delegator(ESO, ESO);
     // The token expired between the action's own check and Vault's login: Vault's answer.
     h.server.inject(Fault::new(

@@ -105,6 +105,23 @@ pub fn driver_command() -> Command {
     }
 }
 
+/// The seed's VIP as an address, for a kube-apiserver stand-in to listen on.
+pub fn vip_ip() -> std::net::IpAddr {
+    VIP.parse().unwrap()
+}
+
+/// The dev Vault seeded with the VIP, and a kube-apiserver stand-in started with `options`
+/// whose CA is the workspace's `k8s-ca.crt`.
+pub fn harness_on_cluster(
+    options: vault_k8s_handshake::devserver::kube::KubeOptions,
+) -> (Harness, vault_k8s_handshake::devserver::kube::KubeApiServer) {
+    let kube = vault_k8s_handshake::devserver::kube::KubeApiServer::start(options).unwrap();
+    let mut h = harness();
+    h.ca_pem = kube.ca_pem();
+    std::fs::write(h.workspace.join("k8s-ca.crt"), &h.ca_pem).unwrap();
+    (h, kube)
+}
+
 pub fn harness() -> Harness {
     harness_with(Seed::new("dev", VIP), ServerOptions::default())
 }
