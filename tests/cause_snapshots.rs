@@ -361,3 +361,48 @@ fn missing_id_token_permission() {
     assert_eq!(o.code, 2);
     check("missing-id-token", &o, &["id-token: write"]);
 }
+
+#[test]
+fn ca_expiring_soon() {
+    // A CA made 3,640 days ago (RKE2 gives it 3,650): it expires in under ten days. The run
+    // passes and the verdict warns.
+    let now = time::OffsetDateTime::now_utc();
+    let ca = vault_k8s_handshake::devserver::cluster::rke2_ca(
+        "rke2-server",
+        now - time::Duration::days(3640),
+    )
+    .unwrap();
+    let (h, kube) = harness_on_cluster(KubeOptions {
+        ca: Some(ca),
+        ..KubeOptions::at(vip_ip())
+    });
+    let o = h.run(&[("vip-port", &port(&kube))], &[]);
+    assert_ok(&o, "changed");
+    check("ca-expiring", &o, &["days left", "rotate the cluster CA"]);
+}
+
+#[test]
+fn bound_claims_mismatch() {
+    let h = harness();
+    // The role binds another environment than this job's.
+    let root = h.server.root_token();
+    let answer = h.server.call(
+        "POST",
+        "auth/jwt/role/dev-handshake",
+        "",
+        Some(&root),
+        Some(serde_json::json!({
+            "role_type": "jwt",
+            "bound_claims_type": "glob",
+            "bound_claims": {"repository": "acme/gitops", "environment": "prod"},
+        })),
+    );
+    assert!(answer.status < 300, "{answer:?}");
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2);
+    check(
+        "bound-claims-mismatch",
+        &o,
+        &["bound claim", "environment=dev"],
+    );
+}
