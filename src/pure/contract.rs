@@ -5,7 +5,7 @@
 //! the README tables are generated from (or checked against) them, so the three faces cannot
 //! drift apart. Parsing happens before anything else and reports the first problem with the
 //! input's name, the shape expected and the fix. This module never reads the environment: the
-//! shell collects `INPUT_<NAME>` values (or CLI flags) into a `RawInputs` map.
+//! driver collects `INPUT_<NAME>` values (`env.rs`, or CLI flags) into a `RawInputs` map.
 
 use std::collections::BTreeMap;
 
@@ -630,7 +630,8 @@ pub struct Settings {
     pub probe_timeout: std::time::Duration,
     /// The ServiceAccount JWT for the login proof (checked against the clock by `pure::proof`).
     pub proof_jwt: Option<Secret>,
-    /// Where the shell reads the proof JWT from, when it comes from a file.
+    /// Where the handshake reads the proof JWT from (a `read-file` effect), when it comes from a
+    /// file.
     pub proof_jwt_file: Option<String>,
     pub keep_proof_jwt_file: bool,
     pub proof_role: String,

@@ -1,10 +1,12 @@
 //! The pure core: everything the handshake decides, nothing it does.
 //!
 //! Owns input parsing into typed settings, CA and kubeconfig parsing, host normalisation, the
-//! plan (desired vs current Vault config), and the encoders for the runner's file and workflow
-//! commands. It must never touch a socket, a clock, the environment, a file or a random source:
-//! callers pass bytes, the current time and random values in, and take typed values out. That
-//! is what lets it build for `wasm32-wasip1` and be tested without a Vault.
+//! plan (desired vs current Vault config), the encoders for the runner's file and workflow
+//! commands, and the handshake itself as a sans-IO state machine (`machine`), which yields
+//! effects for a driver to perform. It must never touch a socket, a clock, the environment, a
+//! file or a random source: callers pass bytes, the current time and random values in, and take
+//! typed values out. That is what lets it build for `wasm32-wasip1` and `wasm32-unknown-unknown`
+//! (the Node action) and be tested without a Vault.
 
 pub mod artifact;
 pub mod ca;

@@ -7,9 +7,9 @@
 //! reported first), and the messages and hints, with a variant for public summaries that leaves
 //! out host-internal details (names, addresses, issuers).
 //!
-//! It never opens a connection, never reads a clock and never checks a signature: the shell does
-//! the handshake with the time passed in and hands over the certificates it saw and rustls's
-//! verdict, mapped onto [`TlsFailureKind`]. Certificate text (subjects, names) comes from whatever
+//! It never opens a connection, never reads a clock and never checks a signature: a driver does
+//! the handshake (the `probe` effect) and hands over the certificates it saw and its TLS
+//! library's verdict, mapped onto [`TlsFailureKind`]. Certificate text (subjects, names) comes from whatever
 //! answered on the host's port and is treated as untrusted data: control characters and
 //! backticks are escaped before it reaches a message.
 

@@ -1,7 +1,8 @@
 //! The report of one run: its model, and its renderers (the Markdown step summary a person reads
 //! at a glance, the JSON audit report, the action's outputs).
 //!
-//! The shell fills a `RunReport` as the handshake proceeds and renders it on every exit path.
+//! The handshake (`pure::machine`) fills a `RunReport` as it proceeds and renders it on every
+//! exit path.
 //! Everything in it is public (the CA, fingerprints, hosts, Vault's messages): no type here can
 //! hold a secret. Text from certificates, kubeconfigs and Vault is escaped for Markdown and HTML
 //! on the way out, never trusted.

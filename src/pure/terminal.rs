@@ -4,7 +4,7 @@
 //! The runner renders Markdown from the step summary file; a terminal does not, so `<code>`,
 //! table pipes and backslash escapes would only be noise there. This renderer lays the same
 //! facts out in aligned columns and colours them only when asked. It never decides whether to
-//! colour (the shell reads `NO_COLOR` and whether stdout is a terminal and passes the answer),
+//! colour (`env.rs` reads `NO_COLOR` and whether stdout is a terminal and passes the answer),
 //! and never reads anything but the report.
 //!
 //! Plain text is not inert by itself: the runner's command parser also reads the output of a

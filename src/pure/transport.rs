@@ -1,7 +1,7 @@
 //! Why a request to Vault got no answer at all: the connection, the name, the proxy or a TLS
 //! handshake that failed for a reason other than Vault's certificate.
 //!
-//! The shell maps its HTTP client's error onto [`TransportKind`] and nothing more; what the
+//! A driver maps its HTTP client's error onto [`TransportKind`] and nothing more; what the
 //! failure means, whether it is worth retrying, and the message that names `vault-addr` and the
 //! fix are decided here. Certificate failures have their own type
 //! ([`super::vault_api::VaultTlsFailure`]): they name `vault-ca-cert`. This module never

@@ -1,10 +1,10 @@
 //! The Vault endpoints the handshake calls, described as data, and what their failures mean.
 //!
 //! Each endpoint is a function returning a `Request` (method, path, namespace, retry policy):
-//! describing a call is separate from sending it, so the shell stays a dumb sender and every rule
+//! describing a call is separate from sending it, so a driver stays a dumb sender and every rule
 //! about Vault (which calls may be retried, what a 403 on a config write means, which hint fixes
-//! it) is here, testable without a Vault. Request bodies that carry secrets are added by the shell
-//! at send time; this module never sees a secret. Facts: docs/vault-behaviour.md.
+//! it) is here, testable without a Vault. Request bodies that carry secrets are added by the
+//! handshake (`pure::machine::vault`) at send time; this module never sees a secret. Facts: docs/vault-behaviour.md.
 
 use std::fmt;
 
@@ -100,7 +100,7 @@ pub fn health(namespace: Option<&str>) -> Request {
     }
 }
 
-/// `POST auth/<mount>/login` with `{role, jwt}` (the JWT is added by the shell).
+/// `POST auth/<mount>/login` with `{role, jwt}` (the JWT is added at send time).
 pub fn jwt_login(mount: &str, role: &str, audience: &str, namespace: Option<&str>) -> Request {
     Request {
         method: Method::Post,
@@ -207,7 +207,7 @@ pub fn revoke_self(namespace: Option<&str>) -> Request {
     }
 }
 
-/// `POST sys/capabilities-self` with `{"paths": [path]}` (the body is added by the shell): the
+/// `POST sys/capabilities-self` with `{"paths": [path]}` (the body is added at send time): the
 /// token's capabilities on `path`. Vault's `default` policy grants it to every token, so a dry
 /// run can ask whether the real run's write would be allowed without trying it.
 pub fn capabilities_self(path: &str, namespace: Option<&str>) -> Request {

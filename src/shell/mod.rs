@@ -1,5 +1,6 @@
-//! The native shell: the network side of the handshake (Vault, GitHub OIDC) and the runner's
-//! files. Everything it decides about Vault comes from the core; it sends, reads and records.
+//! The native driver of the handshake's state machine (`pure::machine`): HTTP (Vault, GitHub
+//! OIDC, the TokenReview), the TLS probe, GitHub's REST API, files and signals. It decides
+//! nothing: it performs each effect the core asks for and hands back what happened.
 
 pub mod driver;
 pub mod github;
