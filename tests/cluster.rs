@@ -188,7 +188,15 @@ fn a_failed_proof_after_a_change_restores_the_previous_config() {
     let before = stored(&h);
     // A rotation bundle: the cluster CA plus a new one; the TLS path still verifies.
     let now = time::OffsetDateTime::now_utc();
-    let next = vault_k8s_handshake::devserver::cluster::rke2_ca("rke2-server", now).unwrap();
+    // Made a day earlier, so its name (`rke2-server-ca@<unix time>`) differs from the cluster
+    // CA's, as a real rotation's does: certificates without key identifiers are matched to
+    // their issuer by name, and OpenSSL (the Node driver) tries only the first of two CAs
+    // that share one.
+    let next = vault_k8s_handshake::devserver::cluster::rke2_ca(
+        "rke2-server",
+        now - time::Duration::days(1),
+    )
+    .unwrap();
     std::fs::write(
         h.workspace.join("k8s-ca.crt"),
         format!("{}{}", next.pem, kube.ca_pem()),
@@ -196,7 +204,7 @@ fn a_failed_proof_after_a_change_restores_the_previous_config() {
     .unwrap();
     let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
-    assert_eq!(o.output("result"), "rolled-back");
+    assert_eq!(o.output("result"), "rolled-back", "{}", o.summary);
     assert_eq!(o.output("changed"), "false");
     assert_eq!(stored(&h), before, "the previous config is back");
     assert!(
@@ -282,7 +290,15 @@ fn a_concurrent_writer_between_write_and_rollback_is_not_overwritten() {
         1,
     ));
     let now = time::OffsetDateTime::now_utc();
-    let next = vault_k8s_handshake::devserver::cluster::rke2_ca("rke2-server", now).unwrap();
+    // Made a day earlier, so its name (`rke2-server-ca@<unix time>`) differs from the cluster
+    // CA's, as a real rotation's does: certificates without key identifiers are matched to
+    // their issuer by name, and OpenSSL (the Node driver) tries only the first of two CAs
+    // that share one.
+    let next = vault_k8s_handshake::devserver::cluster::rke2_ca(
+        "rke2-server",
+        now - time::Duration::days(1),
+    )
+    .unwrap();
     std::fs::write(
         h.workspace.join("k8s-ca.crt"),
         format!("{}{}", next.pem, kube.ca_pem()),

@@ -324,6 +324,8 @@ function exchange(req, url, method, body, signal) {
         fn(v);
       }
     };
+    // Set for a kept-alive request: how to send it once more on a fresh connection.
+    let retry;
     const start = (request) => {
       request.on('response', (res) => {
         const cap = req.body_cap;
@@ -352,7 +354,18 @@ function exchange(req, url, method, body, signal) {
         });
         res.on('error', (e) => done(reject, e));
       });
-      request.on('error', (e) => done(reject, e));
+      request.on('error', (e) => {
+        // A kept-alive connection the server closed while it sat idle fails the request before
+        // any answer: send it once more on a fresh connection (Node's documented remedy, as
+        // hyper does for a pooled connection that closed before the request was written).
+        if (retry && request.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          const again = retry;
+          retry = undefined;
+          again();
+          return;
+        }
+        done(reject, e);
+      });
       if (signal) signal.addEventListener('abort', () => request.destroy(new Error('aborted')), { once: true });
       if (body) request.write(body);
       request.end();
@@ -388,6 +401,7 @@ function exchange(req, url, method, body, signal) {
     } else {
       // Kept-alive connections, one pool per scheme: the agent keys its sockets by host, port
       // and TLS options (CAs, server name), so a pool never mixes trust settings.
+      retry = () => start(lib.request({ ...options, agent: keepAlive(isHttps, req) }));
       start(lib.request({ ...options, agent: keepAlive(isHttps, req) }));
     }
   });
