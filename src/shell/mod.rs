@@ -27,11 +27,6 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// TLS with only the public web roots compiled into the binary (the image is `FROM scratch`).
-pub fn tls_public_roots() -> rustls::ClientConfig {
-    tls_with_extra_roots(&[]).0
-}
-
 /// TLS verified against the compiled-in public roots plus the certificates of `extra_pems`
 /// (`extra-ca-certs`, `vault-ca-cert`): added to the public roots, never replacing them. Returns
 /// the config and how many extra certificates were added.
@@ -82,10 +77,6 @@ pub fn find_rustls_error<'a>(
     None
 }
 
-/// The most any Vault answer may hold: a config read with a large CA bundle is tens of KB.
-pub const VAULT_BODY_CAP: usize = 1024 * 1024;
-/// The most the OIDC token service may answer: `{"value": "<JWT>"}` is a few KB.
-pub const OIDC_BODY_CAP: usize = 64 * 1024;
 /// The most a GitHub REST answer may hold: a page of 100 artifacts or comments is well under it.
 pub const GITHUB_BODY_CAP: usize = 8 * 1024 * 1024;
 
