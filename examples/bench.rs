@@ -118,6 +118,11 @@ fn main() {
     } else {
         println!("(VKH_NODE24 unset: the Node action is not measured)");
     }
+    // `BENCH_ONLY=node` (any part of a driver's label, case-insensitive) measures that one alone.
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        let only = only.to_lowercase();
+        plan.retain(|(driver, _)| driver.label().to_lowercase().contains(&only));
+    }
     let mut rows = Vec::new();
     for (driver, work) in plan {
         let mut samples = Vec::new();

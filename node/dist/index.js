@@ -18,8 +18,6 @@ const lazy = (name) => {
   let loaded;
   return () => (loaded ??= require(name));
 };
-const httpModule = lazy('node:http');
-const httpsModule = lazy('node:https');
 const netModule = lazy('node:net');
 const tlsModule = lazy('node:tls');
 const net = {
@@ -183,7 +181,10 @@ function tunnel(proxy, host, port, secureContext, signal) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP.
+// HTTP: a small HTTP/1.1 client over `net` and `tls`. Loading Node's `http` module and the first
+// pass through its code cost more than all of a run's exchanges with a nearby Vault, and a run
+// sends a handful of small requests: one at a time per connection, bodies framed by
+// Content-Length or chunked encoding, connections kept alive per origin and trust.
 
 const CERT_REASONS = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unknown-issuer',
@@ -276,134 +277,373 @@ function httpFailure(e, timedOut) {
   return { kind: 'transport', detail, reason: transportReason(e) };
 }
 
-const agents = {};
+/** The most a response head may hold (Vault's and GitHub's are a few KiB). */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+function httpError(code, message) {
+  const err = new Error(message);
+  err.code = code;
+  return err;
+}
+
+/** Header names are RFC 9110 tokens; values hold no CR, LF or NUL (no header injection). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+
+/** The request head: request line, Host, the request's headers, the body's length. */
+function requestHead(method, target, hostHeader, headers, body, close) {
+  let head = `${method} ${target} HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
+  for (const [name, value] of headers) {
+    if (!TOKEN.test(name) || BAD_VALUE.test(String(value))) {
+      throw httpError('ERR_INVALID_CHAR', `invalid character in the header ${JSON.stringify(name)}`);
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  if (body) head += `Content-Length: ${body.length}\r\n`;
+  else if (method === 'POST' || method === 'PUT' || method === 'PATCH') head += 'Content-Length: 0\r\n';
+  if (close) head += 'Connection: close\r\n';
+  return head + '\r\n';
+}
+
+/** Headers whose repeats are dropped (the first wins), as Node's parser treats them. */
+const SINGLE = new Set(['content-type', 'content-length', 'location', 'retry-after', 'content-disposition', 'transfer-encoding']);
+
+/** A response head's status and headers (names lower-cased, repeats joined with `, `). */
+function parseHead(text) {
+  const lines = text.split('\r\n');
+  const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]);
+  if (!m) throw httpError('HPE_INVALID_CONSTANT', 'the server answered something other than HTTP/1.x');
+  const headers = new Map();
+  const lengths = new Set();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
+      throw httpError('HPE_INVALID_HEADER_TOKEN', 'the server sent a malformed header line');
+    }
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') lengths.add(value);
+    if (!headers.has(name)) headers.set(name, value);
+    else if (!SINGLE.has(name)) headers.set(name, `${headers.get(name)}, ${value}`);
+  }
+  if (lengths.size > 1) throw httpError('HPE_UNEXPECTED_CONTENT_LENGTH', 'the server sent conflicting Content-Length headers');
+  return { minor: Number(m[1]), status: Number(m[2]), headers };
+}
 
 /**
- * The kept-alive agent of a scheme and trust, made on first use: a pooled connection is reused
- * only by requests that trust exactly what it was verified with.
+ * Reads one response from a socket. `onDone(error, response, reusable)` is called once: the
+ * response with its body, and whether the connection may carry another request.
  */
-function keepAlive(isHttps, req) {
-  const key = isHttps ? `https\u0000${trustKey(req)}` : 'http';
-  agents[key] ??= new (isHttps ? httpsModule() : httpModule()).Agent({ keepAlive: true, maxSockets: 4 });
-  return agents[key];
+function readResponse(socket, method, cap, onDone) {
+  let buf = Buffer.alloc(0);
+  let head = null;
+  let framing = null; // { kind: 'length', left } | { kind: 'chunked', left, trailer } | { kind: 'close' }
+  const chunks = [];
+  let size = 0;
+  let received = false;
+  let finished = false;
+
+  const cleanup = () => {
+    socket.removeListener('data', onData);
+    socket.removeListener('error', onError);
+    socket.removeListener('close', onClose);
+  };
+  const finish = (err, reusable) => {
+    if (finished) return;
+    finished = true;
+    cleanup();
+    if (err) {
+      err.received = received;
+      onDone(err);
+      return;
+    }
+    const headers = [...head.headers.entries()];
+    onDone(null, { status: head.status, headers, body: Buffer.concat(chunks) }, reusable);
+  };
+  const keep = (bytes) => {
+    size += bytes.length;
+    if (size > cap) {
+      const err = httpError('TOO_LARGE', 'too large');
+      err.cap = cap;
+      finish(err);
+      return false;
+    }
+    chunks.push(bytes);
+    return true;
+  };
+  const reusable = () => head.minor === 1
+    && !/(^|,)\s*close\s*($|,)/i.test(head.headers.get('connection') || '')
+    && buf.length === 0;
+
+  // Consumes what `buf` holds; returns when it needs more bytes or the response is complete.
+  const advance = () => {
+    for (;;) {
+      if (finished) return;
+      if (!head) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > MAX_HEAD_BYTES) finish(httpError('HPE_HEADER_OVERFLOW', 'the response head is too large'));
+          return;
+        }
+        const parsed = parseHead(buf.subarray(0, end).toString('latin1'));
+        buf = buf.subarray(end + 4);
+        // An interim answer (100 Continue, 103 Early Hints): the real one follows.
+        if (parsed.status >= 100 && parsed.status < 200) continue;
+        head = parsed;
+        const te = (head.headers.get('transfer-encoding') || '').toLowerCase();
+        const declared = head.headers.get('content-length');
+        if (method === 'HEAD' || head.status === 204 || head.status === 304) {
+          framing = { kind: 'length', left: 0 };
+        } else if (te) {
+          if (!/(^|,)\s*chunked\s*$/.test(te)) {
+            framing = { kind: 'close' };
+          } else {
+            framing = { kind: 'chunked', left: -1, trailer: false };
+          }
+        } else if (declared !== undefined) {
+          if (!/^\d+$/.test(declared)) throw httpError('HPE_INVALID_CONTENT_LENGTH', 'the server sent an invalid Content-Length');
+          const n = Number(declared);
+          if (n > cap) {
+            const err = httpError('TOO_LARGE', 'too large');
+            err.cap = cap;
+            finish(err);
+            return;
+          }
+          framing = { kind: 'length', left: n };
+        } else {
+          framing = { kind: 'close' };
+        }
+        continue;
+      }
+      if (framing.kind === 'length') {
+        const take = Math.min(framing.left, buf.length);
+        if (take > 0 && !keep(buf.subarray(0, take))) return;
+        buf = buf.subarray(take);
+        framing.left -= take;
+        if (framing.left === 0) finish(null, reusable());
+        return;
+      }
+      if (framing.kind === 'close') {
+        if (buf.length && !keep(buf)) return;
+        buf = Buffer.alloc(0);
+        return;
+      }
+      // Chunked: a size line, its data and CRLF, ..., a zero size, trailers, an empty line.
+      if (framing.trailer) {
+        const end = buf.indexOf('\r\n');
+        if (end < 0) return;
+        const line = buf.subarray(0, end);
+        buf = buf.subarray(end + 2);
+        if (line.length === 0) {
+          finish(null, reusable());
+          return;
+        }
+        continue;
+      }
+      if (framing.left < 0) {
+        const end = buf.indexOf('\r\n');
+        if (end < 0) {
+          if (buf.length > 4096) finish(httpError('HPE_INVALID_CHUNK_SIZE', 'the server sent an invalid chunk size'));
+          return;
+        }
+        const line = buf.subarray(0, end).toString('latin1').split(';')[0].trim();
+        if (!/^[0-9a-fA-F]{1,15}$/.test(line)) throw httpError('HPE_INVALID_CHUNK_SIZE', 'the server sent an invalid chunk size');
+        buf = buf.subarray(end + 2);
+        framing.left = parseInt(line, 16);
+        if (framing.left === 0) framing.trailer = true;
+        continue;
+      }
+      // Chunk data, then its CRLF (left counts the 2 bytes as -2 .. -1 is not used: see below).
+      if (framing.left > 0) {
+        const take = Math.min(framing.left, buf.length);
+        if (take > 0 && !keep(buf.subarray(0, take))) return;
+        buf = buf.subarray(take);
+        framing.left -= take;
+        if (framing.left > 0) return;
+        framing.crlf = true;
+      }
+      if (framing.crlf) {
+        if (buf.length < 2) return;
+        if (buf[0] !== 13 || buf[1] !== 10) throw httpError('HPE_STRICT', 'the server sent a malformed chunk');
+        buf = buf.subarray(2);
+        framing.crlf = false;
+        framing.left = -1;
+      }
+    }
+  };
+  function onData(data) {
+    received = true;
+    buf = buf.length ? Buffer.concat([buf, data]) : data;
+    try {
+      advance();
+    } catch (e) {
+      finish(e);
+    }
+  }
+  // `close` comes after `end` and after any `error` (a TLS handshake the server ended reports
+  // why in its error), so it alone decides what an ended connection meant.
+  function onClose() {
+    if (finished) return;
+    if (head && framing && framing.kind === 'close') {
+      finish(null, false);
+      return;
+    }
+    finish(httpError('ECONNRESET', 'socket hang up'));
+  }
+  function onError(e) {
+    finish(e);
+  }
+  // An error after the answer (a reset while the socket closes) is no one's to report.
+  if (!socket.vkhQuiet) {
+    socket.vkhQuiet = true;
+    socket.on('error', () => {});
+  }
+  socket.on('data', onData);
+  socket.on('close', onClose);
+  socket.on('error', onError);
+}
+
+/** Idle kept-alive connections, by origin and trust. */
+const idle = new Map();
+
+function poolKey(isHttps, host, port, req) {
+  return `${isHttps ? `https\u0000${trustKey(req)}` : 'http'}\u0000${host}\u0000${port}`;
+}
+
+function takeIdle(key) {
+  const list = idle.get(key);
+  while (list && list.length) {
+    const socket = list.pop();
+    socket.removeListener('error', socket.vkhIdleError);
+    socket.removeListener('close', socket.vkhIdleClose);
+    if (!socket.destroyed && socket.readable && socket.writable) {
+      socket.ref();
+      return socket;
+    }
+    socket.destroy();
+  }
+  return undefined;
+}
+
+function putIdle(key, socket) {
+  const list = idle.get(key) || [];
+  idle.set(key, list);
+  // A connection the server closes while it sits idle leaves the pool.
+  socket.vkhIdleError = () => socket.destroy();
+  socket.vkhIdleClose = () => {
+    const i = list.indexOf(socket);
+    if (i >= 0) list.splice(i, 1);
+  };
+  socket.on('error', socket.vkhIdleError);
+  socket.on('close', socket.vkhIdleClose);
+  socket.unref();
+  list.push(socket);
 }
 
 /** Closes the kept-alive connections, so the process ends with the run. */
 function closeAgents() {
-  for (const agent of Object.values(agents)) agent.destroy();
+  for (const list of idle.values()) for (const socket of list.splice(0)) socket.destroy();
+}
+
+/** A fresh connection to host:port, TLS-verified with the request's trust for https. */
+function dial(isHttps, host, port, req) {
+  if (!isHttps) return net.connect({ host, port });
+  return tlsModule().connect({
+    host,
+    port,
+    servername: net.isIP(host) ? undefined : host,
+    secureContext: secureContextFor(req),
+    rejectUnauthorized: true,
+  });
+}
+
+/** Sends one request on a socket and reads its answer; `onDone` as in `readResponse`. */
+function send(socket, head, body, method, cap, onDone) {
+  readResponse(socket, method, cap, onDone);
+  socket.write(body ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : head, 'latin1');
 }
 
 /** One exchange (no redirects): resolves {status, headers, body} or rejects with an error. */
 function exchange(req, url, method, body, signal) {
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
-    const lib = isHttps ? httpsModule() : httpModule();
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port) || (isHttps ? 443 : 80);
-    const headers = {};
-    for (const [name, value] of req.headers || []) headers[name] = value;
-    if (body) headers['Content-Length'] = String(body.length);
-    const options = {
-      method,
-      host,
-      port,
-      path: url.pathname + url.search,
-      headers,
-      agent: false,
-    };
-    if (isHttps) {
-      options.secureContext = secureContextFor(req);
-      options.servername = net.isIP(host) ? undefined : host;
-      options.rejectUnauthorized = true;
-    }
     const proxy = req.use_proxy ? proxyFor(url) : undefined;
-    let finished = false;
-    const done = (fn, v) => {
-      if (!finished) {
-        finished = true;
-        fn(v);
-      }
+    const cap = req.body_cap;
+    let socket;
+    let settled = false;
+    const settle = (fn, v) => {
+      if (settled) return;
+      settled = true;
+      if (signal) signal.removeEventListener('abort', onAbort);
+      fn(v);
     };
-    // Set for a kept-alive request: how to send it once more on a fresh connection.
-    let retry;
-    const start = (request) => {
-      request.on('response', (res) => {
-        const cap = req.body_cap;
-        const declared = Number(res.headers['content-length']);
-        const tooLarge = () => {
-          const err = new Error('too large');
-          err.code = 'TOO_LARGE';
-          err.cap = cap;
-          res.destroy();
-          done(reject, err);
-        };
-        if (declared > cap) return tooLarge();
-        const chunks = [];
-        let size = 0;
-        res.on('data', (c) => {
-          size += c.length;
-          if (size > cap) return tooLarge();
-          chunks.push(c);
+    const onAbort = () => {
+      if (socket) socket.destroy();
+      settle(reject, new Error('aborted'));
+    };
+    if (signal) {
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    let head;
+    try {
+      const target = proxy && !isHttps ? url.href : url.pathname + url.search;
+      const headers = [...(req.headers || [])];
+      if (proxy && !isHttps) {
+        const auth = proxyAuthorization(proxy);
+        if (auth) headers.push(['Proxy-Authorization', auth]);
+      }
+      // `url.host`: the port only when it is not the scheme's default, an IPv6 address in brackets.
+      head = requestHead(method, target, url.host, headers, body, Boolean(proxy));
+    } catch (e) {
+      return settle(reject, e);
+    }
+    if (proxy) {
+      // Through a proxy: a connection of its own for this request, closed after it.
+      const connected = isHttps
+        ? tunnel(proxy, host, port, secureContextFor(req), signal).then((raw) => tlsModule().connect({
+          socket: raw,
+          servername: net.isIP(host) ? undefined : host,
+          secureContext: secureContextFor(req),
+          rejectUnauthorized: true,
+        }))
+        : Promise.resolve(connectProxy(proxy, secureContextFor(req)));
+      connected.then((s) => {
+        socket = s;
+        if (settled) return socket.destroy();
+        send(socket, head, body, method, cap, (err, res) => {
+          socket.destroy();
+          if (err) settle(reject, err);
+          else settle(resolve, res);
         });
-        res.on('end', () => {
-          const hs = [];
-          for (const [k, v] of Object.entries(res.headers)) {
-            hs.push([k, Array.isArray(v) ? v.join(', ') : String(v)]);
+      }, (e) => settle(reject, e));
+      return;
+    }
+    const key = poolKey(isHttps, host, port, req);
+    const attempt = (reused) => {
+      socket = reused || dial(isHttps, host, port, req);
+      const mine = socket;
+      send(mine, head, body, method, cap, (err, res, reusable) => {
+        if (err) {
+          mine.destroy();
+          // A kept-alive connection the server closed while it sat idle fails before any
+          // answer: send the request once more on a fresh connection (as Node's agent and
+          // hyper do for a pooled connection that closed before the request was written).
+          if (reused && !err.received && ['ECONNRESET', 'EPIPE'].includes(err.code) && !settled) {
+            attempt(undefined);
+            return;
           }
-          done(resolve, { status: res.statusCode, headers: hs, body: Buffer.concat(chunks) });
-        });
-        res.on('error', (e) => done(reject, e));
-      });
-      request.on('error', (e) => {
-        // A kept-alive connection the server closed while it sat idle fails the request before
-        // any answer: send it once more on a fresh connection (Node's documented remedy, as
-        // hyper does for a pooled connection that closed before the request was written).
-        if (retry && request.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
-          const again = retry;
-          retry = undefined;
-          again();
+          settle(reject, err);
           return;
         }
-        done(reject, e);
+        if (reusable && !settled) putIdle(key, mine);
+        else mine.destroy();
+        settle(resolve, res);
       });
-      if (signal) signal.addEventListener('abort', () => request.destroy(new Error('aborted')), { once: true });
-      if (body) request.write(body);
-      request.end();
     };
-    if (proxy && isHttps) {
-      // An https proxy is verified with the same trust as the target.
-      tunnel(proxy, host, port, secureContextFor(req), signal).then((raw) => {
-        const secure = tlsModule().connect({
-          socket: raw,
-          servername: options.servername,
-          secureContext: options.secureContext,
-          rejectUnauthorized: true,
-        });
-        secure.once('error', (e) => done(reject, e));
-        // An agent of its own whose only connection is the tunnel: `createConnection` in the
-        // request options is ignored once an agent is involved, and the agent would otherwise
-        // resolve and dial the target itself.
-        const agent = new (httpsModule().Agent)({ keepAlive: false });
-        agent.createConnection = () => secure;
-        start(httpsModule().request({ ...options, agent }));
-      }, (e) => done(reject, e));
-    } else if (proxy) {
-      const auth = proxyAuthorization(proxy);
-      const proxied = {
-        method,
-        host: proxy.hostname.replace(/^\[|\]$/g, ''),
-        port: Number(proxy.port) || 80,
-        path: url.href,
-        headers: { ...headers, Host: url.host, ...(auth ? { 'Proxy-Authorization': auth } : {}) },
-        agent: false,
-      };
-      start(httpModule().request(proxied));
-    } else {
-      // Kept-alive connections, one pool per scheme: the agent keys its sockets by host, port
-      // and TLS options (CAs, server name), so a pool never mixes trust settings.
-      retry = () => start(lib.request({ ...options, agent: keepAlive(isHttps, req) }));
-      start(lib.request({ ...options, agent: keepAlive(isHttps, req) }));
-    }
+    attempt(takeIdle(key));
   });
 }
 
@@ -442,7 +682,7 @@ async function httpEffect(req, signal) {
           continue;
         }
       }
-      const headers = res.headers.filter(([k]) => ['location', 'retry-after', 'content-type'].includes(k));
+      const headers = res.headers.filter(([k]) => ['location', 'retry-after', 'content-type', 'content-disposition'].includes(k));
       return { ok: { status: res.status, headers, body: res.body.toString('base64') } };
     }
   } catch (e) {
@@ -848,11 +1088,7 @@ function readEventPayload() {
 
 async function main() {
   const started = performance.now();
-  // Compiled off the main thread, while the modules the first requests need are loaded.
-  const compiling = WebAssembly.compile(fs.readFileSync(path.join(__dirname, 'core.wasm')));
-  const vaultAddr = process.env['INPUT_VAULT-ADDR'] || '';
-  (vaultAddr.startsWith('https:') ? httpsModule : httpModule)();
-  const core = new Core(await compiling);
+  const core = new Core(new WebAssembly.Module(fs.readFileSync(path.join(__dirname, 'core.wasm'))));
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
   const begun = core.start({
@@ -898,14 +1134,36 @@ async function main() {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    // A broken driver or a trapped core: say so without quoting data (it may hold a secret).
-    const where = e && e.stack ? e.stack.split('\n')[1] || '' : '';
-    process.stdout.write(`::error title=vault-k8s-handshake: internal error (please report)::the Node driver failed${where ? ` at ${where.trim()}` : ''}\n`);
-    process.exitCode = 4;
-  },
-);
+/** Says the driver failed, without quoting data (an error's text may hold a secret). */
+function internalError(e, what) {
+  const where = e && e.stack ? e.stack.split('\n')[1] || '' : '';
+  process.stdout.write(`::error title=vault-k8s-handshake: internal error (please report)::the Node driver ${what}${where ? ` at ${where.trim()}` : ''}\n`);
+  process.exitCode = 4;
+}
+
+if (require.main === module) {
+  let finished = false;
+  main().then(
+    (code) => {
+      finished = true;
+      process.exitCode = code;
+    },
+    (e) => {
+      finished = true;
+      internalError(e, 'failed');
+    },
+  );
+  // A run that stops before the core has said how it ended is a failure, never a silent
+  // success: an event no handler expected, or an event loop that ran dry while the run waited.
+  process.on('uncaughtException', (e) => {
+    finished = true;
+    internalError(e, 'failed');
+    process.exit();
+  });
+  process.on('exit', () => {
+    if (!finished) internalError(null, 'stopped before the run ended');
+  });
+} else {
+  // Loaded by node/test: the HTTP client, to be tested on its own.
+  module.exports = { exchange, closeAgents };
+}
