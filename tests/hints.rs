@@ -1,8 +1,9 @@
 //! Every fix the action prints is a command that works when pasted: each cause is staged against
 //! the dev server, the hint's `vault …` command is run in bash as printed (with a `vault` CLI
 //! stand-in, tests/hints/vault, speaking HTTP to the dev server), and the action runs again
-//! with the cause gone. The same for the `kubectl config view` export a CA hint prints (the
-//! `kubectl` stand-in, tests/hints/kubectl); the cluster-side fixes are in tests/cluster.rs.
+//! with the cause gone. The same for the `kubectl config view` export and the `kubectl config
+//! use-context` a CA hint prints (the `kubectl` stand-in, tests/hints/kubectl); the cluster-side
+//! fixes are in tests/cluster.rs.
 
 mod common;
 
@@ -315,6 +316,63 @@ fn a_kubeconfig_exported_without_raw_is_exported_again_by_the_printed_command() 
     std::fs::write(h.workspace.join("k8s-ca.crt"), &pasted.stdout).unwrap();
     let o = h.run(&[], &[]);
     assert_ok(&o, "changed");
+    assert_eq!(
+        h.stored("", "dev-kubernetes").unwrap().kubernetes_ca_cert,
+        h.ca_pem
+    );
+}
+
+#[test]
+fn a_jwt_role_that_is_no_role_name_is_fixed_with_a_name_the_printed_command_lists() {
+    let h = harness();
+    let o = h.run(&[("jwt-role", "dev handshake")], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("`vault list auth/jwt/role`"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let pasted = paste_first(&h, text, "vault list", dir.path(), &[]);
+    assert_eq!(pasted.code, 0, "{}{}", pasted.stdout, pasted.stderr);
+    let role = Seed::new("dev", VIP).jwt_role();
+    assert!(
+        pasted.stdout.lines().any(|l| l == role),
+        "{}",
+        pasted.stdout
+    );
+    assert_ok(&h.run(&[("jwt-role", &role)], &[]), "changed");
+}
+
+#[test]
+fn a_kubeconfig_without_current_context_is_fixed_by_the_printed_use_context() {
+    use base64::Engine as _;
+    let h = harness();
+    // Bootstrap output whose `current-context` was never set (JSON, which kubectl reads as YAML).
+    let ca_file = h.workspace.join("k8s-ca.crt");
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "rke2", "cluster": {
+            "server": format!("https://{VIP}:6443"),
+            "certificate-authority-data":
+                base64::engine::general_purpose::STANDARD.encode(&h.ca_pem),
+        }}],
+        "contexts": [{"name": "rke2-admin", "context": {"cluster": "rke2", "user": "admin"}}],
+        "users": [{"name": "admin", "user": {}}],
+    });
+    std::fs::write(&ca_file, config.to_string()).unwrap();
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("has no `current-context`"), "{text}");
+    let kubeconfig = ca_file.display().to_string();
+    let env = [("KUBECONFIG", kubeconfig.as_str())];
+    let pasted = paste_first(&h, text, "kubectl config use-context", &h.workspace, &env);
+    assert_eq!(
+        (pasted.command.as_str(), pasted.code),
+        ("kubectl config use-context rke2-admin", 0),
+        "{}",
+        pasted.stderr
+    );
+    assert_ok(&h.run(&[], &[]), "changed");
     assert_eq!(
         h.stored("", "dev-kubernetes").unwrap().kubernetes_ca_cert,
         h.ca_pem

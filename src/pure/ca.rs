@@ -248,7 +248,7 @@ impl Diagnostic for CaError {
             CaError::Empty => format!("point `ca-file` at the cluster CA (`{CA_PATH}` on an RKE2 server)"),
             CaError::PrivateKey { .. } | CaError::PrivateKeyDer => format!(
                 "upload only the certificate, never its key: copy `{CA_PATH}` (not the `.key`), \
-                 or extract it with `openssl x509 -in <file> -out ca.crt`"
+                 or keep only the file's `BEGIN CERTIFICATE` blocks"
             ),
             CaError::BadPem { .. } | CaError::BadCertificate { .. } => format!(
                 "copy the CA file again unmodified (`{CA_PATH}`), or decode kubeconfig data with \
@@ -885,7 +885,7 @@ mod tests {
             ("empty", b"".to_vec(), "the CA input is empty", "ca-file"),
             ("blank", b"  \n\t\n".to_vec(), "the CA input is empty", "ca-file"),
             ("ca with key", WITH_KEY.to_vec(), "block 2 of the CA input is a private key (`EC PRIVATE KEY`)", "never its key"),
-            ("key first", [b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".as_slice(), RKE2_CA].concat(), "block 1 of the CA input is a private key (`PRIVATE KEY`)", "openssl x509"),
+            ("key first", [b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".as_slice(), RKE2_CA].concat(), "block 1 of the CA input is a private key (`PRIVATE KEY`)", "keep only the file's `BEGIN CERTIFICATE` blocks"),
             ("encrypted key", b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n".to_vec(), "private key (`ENCRYPTED PRIVATE KEY`)", "never its key"),
             ("openssh key", b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n".to_vec(), "private key (`OPENSSH PRIVATE KEY`)", "never its key"),
             ("der key", sec1_der.clone(), "DER private key material", "never its key"),

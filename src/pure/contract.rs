@@ -1024,7 +1024,8 @@ fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
                     raw,
                     "jwt-role",
                     "a Vault role name (letters, digits, `_`, `-`, `.`, `@`)",
-                    "use the role's name as in `vault read auth/jwt/role/<name>`".into(),
+                    // The mount's characters are shell-safe (`is_vault_path`): pasted as is.
+                    format!("use one of the role names `vault list auth/{mount}/role` prints"),
                 ));
             }
             let audience = raw.value("jwt-audience").map(str::to_string);

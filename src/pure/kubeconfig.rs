@@ -152,13 +152,17 @@ pub enum KubeconfigError {
         first: usize,
         second: usize,
     },
+    /// `context`: a defined context whose name can be pasted into `kubectl config use-context`.
     #[error("kubeconfig has no `current-context`")]
-    NoCurrentContext,
+    NoCurrentContext { context: Option<String> },
     #[error(
         "`current-context` names a context that the kubeconfig does not define (it defines {})",
         plural(.defined, "context")
     )]
-    UnknownContext { defined: usize },
+    UnknownContext {
+        defined: usize,
+        context: Option<String>,
+    },
     #[error("the current context (`contexts[{context_index}]`) names no cluster")]
     ContextWithoutCluster { context_index: usize },
     #[error(
@@ -253,19 +257,33 @@ impl Diagnostic for KubeconfigError {
             KubeconfigError::DuplicateName { .. } => {
                 "rename or remove one of the two entries; kubectl refuses this file too".to_owned()
             }
-            KubeconfigError::NoCurrentContext => {
-                "run `kubectl config use-context <name>` on the file, or pass a kubeconfig with \
-                 `current-context` set"
+            KubeconfigError::NoCurrentContext {
+                context: Some(name),
+            } => format!(
+                "set it with `kubectl config use-context {name}` (with `KUBECONFIG` naming the \
+                 file; `kubectl config get-contexts` lists the others), or pass a kubeconfig \
+                 with `current-context` set"
+            ),
+            KubeconfigError::NoCurrentContext { context: None } => {
+                "add a context and set `current-context` to its name, or pass the kubeconfig \
+                 of a server node (`/etc/rancher/rke2/rke2.yaml`)"
                     .to_owned()
             }
-            KubeconfigError::UnknownContext { .. } => {
+            KubeconfigError::UnknownContext {
+                context: Some(name),
+                ..
+            } => format!(
+                "pick a defined context with `kubectl config use-context {name}` (with \
+                 `KUBECONFIG` naming the file; `kubectl config get-contexts` lists them all)"
+            ),
+            KubeconfigError::UnknownContext { context: None, .. } => {
                 "list the contexts with `kubectl config get-contexts` and pick one with \
-                 `kubectl config use-context <name>`"
+                 `kubectl config use-context`, or set `current-context` to a defined name"
                     .to_owned()
             }
             KubeconfigError::ContextWithoutCluster { context_index } => format!(
                 "set `contexts[{context_index}].context.cluster` to the name of an entry in \
-                 `clusters`, or pick another context with `kubectl config use-context <name>`"
+                 `clusters`, or pick another context (`kubectl config get-contexts` lists them)"
             ),
             KubeconfigError::UnknownCluster { context_index, .. } => format!(
                 "add the cluster under `clusters`, or fix \
@@ -355,16 +373,23 @@ fn keys_look_like_kubeconfig(text: &str) -> bool {
 /// has, and a user entry that is missing or whose body is not a mapping is not an error.
 pub fn parse_kubeconfig(text: &str) -> Result<Kubeconfig, KubeconfigError> {
     let (root, _) = parse_root(text)?;
-    let current =
-        string_at(&root, "current-context", "")?.ok_or(KubeconfigError::NoCurrentContext)?;
+    let current = string_at(&root, "current-context", "")?.ok_or_else(|| {
+        KubeconfigError::NoCurrentContext {
+            context: named_entries(&root, "contexts")
+                .ok()
+                .and_then(|c| pasteable_context(&c)),
+        }
+    })?;
     // client-go converts each list to a map and refuses duplicate names in any of them.
     let clusters = named_entries(&root, "clusters")?;
     let contexts = named_entries(&root, "contexts")?;
     let users = named_entries(&root, "users")?;
 
-    let context_index = position_of(&contexts, current).ok_or(KubeconfigError::UnknownContext {
-        defined: contexts.len(),
-    })?;
+    let context_index =
+        position_of(&contexts, current).ok_or_else(|| KubeconfigError::UnknownContext {
+            defined: contexts.len(),
+            context: pasteable_context(&contexts),
+        })?;
     let context_path = format!("contexts[{context_index}]");
     let context = map_at(contexts[context_index].1, "context", &context_path)?;
     let context_path = format!("{context_path}.context");
@@ -642,6 +667,25 @@ fn named_entries<'a>(
         entries.push((name, item));
     }
     Ok(entries)
+}
+
+/// The context to suggest for `kubectl config use-context`: the first defined one whose name
+/// pastes into a shell as it is and cannot break the backticks around it (a name is text from
+/// the file: no other is printed).
+fn pasteable_context(contexts: &[(&str, &Mapping)]) -> Option<String> {
+    let safe = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 100
+            && !name.starts_with('-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@:/+=".contains(c))
+    };
+    contexts
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| safe(name))
+        .map(str::to_owned)
 }
 
 fn position_of(entries: &[(&str, &Mapping)], name: &str) -> Option<usize> {
@@ -1136,6 +1180,13 @@ users:
             RKE2_YAML.replace("current-context: default", "current-context: gone");
         let dangling_in_multi =
             MULTI_CONTEXT.replace("current-context: prod", "current-context: staging");
+        let hostile_context = RKE2_YAML
+            .replace("current-context: default", "current-context: gone")
+            .replace(
+                "  name: default\ncurrent",
+                "  name: \"x`$(touch pwned)`\"\ncurrent",
+            );
+        let no_context_at_all = missing_current.replace("contexts:", "old-contexts:");
         let dangling_cluster = RKE2_YAML.replace("    cluster: default", "    cluster: gone");
         let context_without_cluster = RKE2_YAML.replace("    cluster: default\n", "");
         let duplicate_cluster = RKE2_YAML.replace(
@@ -1229,28 +1280,42 @@ users:
                 "missing current-context",
                 &missing_current,
                 "kubeconfig has no `current-context`",
-                "run `kubectl config use-context <name>` on the file, or pass a kubeconfig with \
-                 `current-context` set",
+                "set it with `kubectl config use-context default` (with `KUBECONFIG` naming the \
+                 file",
             ),
             (
                 "empty current-context",
                 &empty_current,
                 "kubeconfig has no `current-context`",
-                "`kubectl config use-context <name>`",
+                "`kubectl config use-context default`",
             ),
             (
                 "dangling context",
                 &dangling_context,
                 "`current-context` names a context that the kubeconfig does not define (it \
                  defines 1 context)",
-                "`kubectl config get-contexts`",
+                "pick a defined context with `kubectl config use-context default`",
             ),
             (
                 "dangling context in a multi-context file",
                 &dangling_in_multi,
                 "`current-context` names a context that the kubeconfig does not define (it \
                  defines 2 contexts)",
-                "`kubectl config use-context <name>`",
+                "`kubectl config use-context dev` (with `KUBECONFIG` naming the file; \
+                 `kubectl config get-contexts` lists them all)",
+            ),
+            (
+                "dangling context beside a name a shell would run",
+                &hostile_context,
+                "`current-context` names a context that the kubeconfig does not define (it \
+                 defines 1 context)",
+                "list the contexts with `kubectl config get-contexts` and pick one",
+            ),
+            (
+                "no current-context and no context",
+                &no_context_at_all,
+                "kubeconfig has no `current-context`",
+                "add a context and set `current-context` to its name",
             ),
             (
                 "dangling cluster",
