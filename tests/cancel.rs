@@ -10,8 +10,8 @@ use common::*;
 use vault_k8s_handshake::devserver::{Fault, FaultKind};
 
 /// Polls `ready` (bounded: a loaded machine is slow, a broken run must not hang the suite),
-/// then sends `signal` to `pid`.
-fn signal_when(pid: u32, signal: &str, ready: impl Fn() -> bool) {
+/// then sends `signal` to the run whose driver is `pid`.
+fn signal_when(h: &Harness, pid: u32, signal: &str, ready: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ready() {
         assert!(
@@ -20,11 +20,7 @@ fn signal_when(pid: u32, signal: &str, ready: impl Fn() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    h.signal(pid, signal);
 }
 
 #[test]
@@ -39,7 +35,7 @@ fn a_cancel_before_the_write_revokes_the_token_and_writes_nothing() {
         ));
         let minted = || h.server.with_vault(|v| v.live_login_tokens().len()) > 0;
         let started = Instant::now();
-        let o = h.run_controlled(&[], &[], |pid| signal_when(pid, signal, minted));
+        let o = h.run_controlled(&[], &[], |pid| signal_when(&h, pid, signal, minted));
         assert!(
             started.elapsed() < Duration::from_secs(50),
             "the run waited out the stall"
@@ -72,7 +68,7 @@ fn a_cancel_during_the_read_back_waits_for_it_and_reports_the_write() {
         .after(1),
     );
     let written = || h.stored("", "dev-kubernetes").is_some();
-    let o = h.run_controlled(&[], &[], |pid| signal_when(pid, "TERM", written));
+    let o = h.run_controlled(&[], &[], |pid| signal_when(&h, pid, "TERM", written));
     assert_ne!(o.code, 0, "{}", o.stdout);
     assert_eq!(o.output("result"), "cancelled", "{}", o.stdout);
     assert_eq!(o.output("changed"), "true");

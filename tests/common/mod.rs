@@ -34,6 +34,8 @@ pub struct Harness {
     /// instead of the dev server's plain-http issuer listener; the path stays, and every
     /// listener of the dev server answers it.
     pub oidc_origin: Option<String>,
+    /// The image driver's container of the run in progress (named so a cancel can reach it).
+    container: std::sync::Mutex<Option<String>>,
 }
 
 pub struct Outcome {
@@ -81,6 +83,7 @@ pub fn harness_with(seed: Seed, options: ServerOptions) -> Harness {
         runner_temp,
         ca_pem: out.ca.pem,
         oidc_origin: None,
+        container: std::sync::Mutex::new(None),
     }
 }
 
@@ -135,6 +138,29 @@ impl Harness {
     }
 
     /// `run`, with `during` called once the process is started, given its pid (to signal it).
+    /// Sends `signal` (`TERM`, `INT`) as the runner's cancel reaches the action: to the driver's
+    /// process, or, for the image driver, to the container (`podman kill --signal`, what
+    /// `docker kill` on the runner amounts to; a signal to `podman run` itself is proxied only
+    /// once podman has set its proxy up, which a loaded machine can delay past the point the
+    /// test waits for).
+    pub fn signal(&self, pid: u32, signal: &str) {
+        let container = self.container.lock().unwrap().clone();
+        let status = match container {
+            Some(name) if std::env::var("VKH_DRIVER").as_deref() == Ok("image") => {
+                Command::new("podman")
+                    .args(["kill", "--signal", signal, &name])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .unwrap()
+            }
+            _ => Command::new("kill")
+                .args(["-s", signal, &pid.to_string()])
+                .status()
+                .unwrap(),
+        };
+        assert!(status.success(), "could not send SIG{signal}");
+    }
+
     pub fn run_controlled(
         &self,
         inputs: &[(&str, &str)],
@@ -306,7 +332,15 @@ impl Harness {
             cmd.env("CONTAINERS_CONF", conf);
         }
         let mount = format!("{}:{}", self.root.display(), self.root.display());
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "vkh-test-{}-{}",
+            std::process::id(),
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        *self.container.lock().unwrap() = Some(name.clone());
         cmd.args(["--runtime", "runc", "run", "--rm", "--network", "host"])
+            .args(["--name", &name])
             .args([
                 "--read-only",
                 "--read-only-tmpfs=false",
