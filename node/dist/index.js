@@ -286,12 +286,17 @@ function httpError(code, message) {
   return err;
 }
 
-/** Header names are RFC 9110 tokens; values hold no CR, LF or NUL (no header injection). */
+/**
+ * Methods and header names are RFC 9110 tokens; a header value is tabs, visible ASCII, spaces
+ * and obs-text (what Node's `http` accepts): no CR or LF (no header injection), no control
+ * character, nothing the head's latin1 encoding would change.
+ */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** The request head: request line, Host, the request's headers, the body's length. */
 function requestHead(method, target, hostHeader, headers, body, close) {
+  if (!TOKEN.test(method)) throw httpError('ERR_INVALID_HTTP_TOKEN', 'invalid HTTP method');
   let head = `${method} ${target} HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
   for (const [name, value] of headers) {
     if (!TOKEN.test(name) || BAD_VALUE.test(String(value))) {

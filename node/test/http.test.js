@@ -196,6 +196,19 @@ it('a header value with a line break is refused before anything is sent', async 
   await s.close();
 });
 
+it('a header value a latin1 head cannot carry, or a control character, is refused', async () => {
+  const s = await rawServer(() => ok('{}'));
+  for (const value of ['team\u0100', 'team\u0007', 'team\u007f']) {
+    const req = plain({ headers: [['X-Vault-Namespace', value]] });
+    await assert.rejects(exchange(req, s.url('/v1/x'), 'GET'), (e) => e.code === 'ERR_INVALID_CHAR', JSON.stringify(value));
+  }
+  // A tab and obs-text pass, as Node's http lets them.
+  await exchange(plain({ headers: [['X-Note', 'a\tb\u00e9']] }), s.url('/v1/x'), 'GET');
+  assert.equal(s.connections, 1);
+  assert.match(s.requests[0].head, /\r\nX-Note: a\tb\xe9$/);
+  await s.close();
+});
+
 it('something other than HTTP is an error', async () => {
   const s = await rawServer(() => ({ bytes: 'SSH-2.0-OpenSSH_9.6\r\n\r\n', close: true }));
   await assert.rejects(exchange(plain(), s.url('/v1/x'), 'GET'), (e) => e.code === 'HPE_INVALID_CONSTANT');
