@@ -376,8 +376,11 @@ function readResponse(socket, method, cap, onDone) {
     chunks.push(bytes);
     return true;
   };
+  // Kept for another request only when nothing about the framing is in doubt: HTTP/1.1, not
+  // `Connection: close`, not both Transfer-Encoding and Content-Length, nothing left over.
   const reusable = () => head.minor === 1
     && !/(^|,)\s*close\s*($|,)/i.test(head.headers.get('connection') || '')
+    && !(head.headers.has('transfer-encoding') && head.headers.has('content-length'))
     && buf.length === 0;
 
   // Consumes what `buf` holds; returns when it needs more bytes or the response is complete.
@@ -458,7 +461,7 @@ function readResponse(socket, method, cap, onDone) {
         if (framing.left === 0) framing.trailer = true;
         continue;
       }
-      // Chunk data, then its CRLF (left counts the 2 bytes as -2 .. -1 is not used: see below).
+      // A chunk's data, then the CRLF that ends it.
       if (framing.left > 0) {
         const take = Math.min(framing.left, buf.length);
         if (take > 0 && !keep(buf.subarray(0, take))) return;

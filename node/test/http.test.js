@@ -173,6 +173,15 @@ it('a fresh connection closed before any answer is an error, not a retry', async
   await s.close();
 });
 
+it('chunked encoding beside a Content-Length: the chunks count, and the connection is not reused', async () => {
+  const s = await rawServer(() => 'HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
+  const res = await exchange(plain(), s.url('/v1/x'), 'GET');
+  assert.equal(res.body.toString(), '{}');
+  await exchange(plain(), s.url('/v1/x'), 'GET');
+  assert.equal(s.connections, 2);
+  await s.close();
+});
+
 it('conflicting Content-Length headers are refused', async () => {
   const s = await rawServer(() => 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}');
   await assert.rejects(exchange(plain(), s.url('/v1/x'), 'GET'), (e) => e.code === 'HPE_UNEXPECTED_CONTENT_LENGTH');
