@@ -630,6 +630,9 @@ function exchange(req, url, method, body, signal) {
       return;
     }
     const key = poolKey(isHttps, host, port, req);
+    // A request that must not reach Vault twice (a login mints a token, a revoke or a write
+    // acts) is never sent again once written, as Go's and hyper's clients hold.
+    const replayable = method !== 'POST' && method !== 'PATCH';
     const attempt = (reused) => {
       socket = reused || dial(isHttps, host, port, req);
       const mine = socket;
@@ -637,9 +640,9 @@ function exchange(req, url, method, body, signal) {
         if (err) {
           mine.destroy();
           // A kept-alive connection the server closed while it sat idle fails before any
-          // answer: send the request once more on a fresh connection (as Node's agent and
-          // hyper do for a pooled connection that closed before the request was written).
-          if (reused && !err.received && ['ECONNRESET', 'EPIPE'].includes(err.code) && !settled) {
+          // answer: a replayable request is sent once more on a fresh connection (as Node's
+          // agent does for a pooled connection).
+          if (reused && replayable && !err.received && ['ECONNRESET', 'EPIPE'].includes(err.code) && !settled) {
             attempt(undefined);
             return;
           }
@@ -651,7 +654,23 @@ function exchange(req, url, method, body, signal) {
         settle(resolve, res);
       });
     };
-    attempt(takeIdle(key));
+    const idleSocket = takeIdle(key);
+    if (idleSocket && !replayable) {
+      // Before a request that cannot be sent twice, let the event loop read what the idle
+      // connection holds: a close the server sent while it sat idle is seen now, and the
+      // request goes on a fresh connection instead of a closing one.
+      setImmediate(() => {
+        if (settled) return idleSocket.destroy();
+        if (idleSocket.destroyed || !idleSocket.readable || !idleSocket.writable) {
+          idleSocket.destroy();
+          attempt(undefined);
+        } else {
+          attempt(idleSocket);
+        }
+      });
+    } else {
+      attempt(idleSocket);
+    }
   });
 }
 

@@ -166,6 +166,28 @@ it('a kept-alive connection closed as the request arrives: sent once more on a f
   await s.close();
 });
 
+it('a POST on a kept-alive connection closed as it arrives is not sent again', async () => {
+  // A login must not reach Vault twice: once written, a POST is never replayed.
+  const s = await rawServer((_, index) => (index === 1 ? { bytes: '', close: true } : ok('{}')));
+  await exchange(plain(), s.url('/v1/sys/health'), 'GET');
+  await assert.rejects(exchange(plain(), s.url('/v1/auth/jwt/login'), 'POST', Buffer.from('{}')), (e) => e.code === 'ECONNRESET');
+  assert.equal(s.requests.filter((r) => r.head.startsWith('POST')).length, 1);
+  await s.close();
+});
+
+it('a POST after the server closed an idle connection goes on a fresh one', async () => {
+  const s = await rawServer(() => ok('{"auth":{}}'));
+  await exchange(plain(), s.url('/v1/sys/health'), 'GET');
+  // The server's close is on its way while the pool still holds the connection.
+  for (const socket of s.sockets) socket.end();
+  await new Promise((r) => setTimeout(r, 20));
+  const res = await exchange(plain(), s.url('/v1/auth/jwt/login'), 'POST', Buffer.from('{}'));
+  assert.equal(res.body.toString(), '{"auth":{}}');
+  assert.equal(s.connections, 2);
+  assert.equal(s.requests.filter((r) => r.head.startsWith('POST')).length, 1);
+  await s.close();
+});
+
 it('a fresh connection closed before any answer is an error, not a retry', async () => {
   const s = await rawServer(() => ({ bytes: '', close: true }));
   await assert.rejects(exchange(plain(), s.url('/v1/x'), 'POST', Buffer.from('{}')), (e) => e.code === 'ECONNRESET');
