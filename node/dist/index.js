@@ -286,6 +286,13 @@ function httpError(code, message) {
   return err;
 }
 
+/** An answer over the request's body cap (`httpFailure` reports it as `too-large`). */
+function tooLarge(cap) {
+  const err = httpError('TOO_LARGE', 'too large');
+  err.cap = cap;
+  return err;
+}
+
 /**
  * Methods and header names are RFC 9110 tokens; a header value is tabs, visible ASCII, spaces
  * and obs-text (what Node's `http` accepts): no CR or LF (no header injection), no control
@@ -368,9 +375,7 @@ function readResponse(socket, method, cap, onDone) {
   const keep = (bytes) => {
     size += bytes.length;
     if (size > cap) {
-      const err = httpError('TOO_LARGE', 'too large');
-      err.cap = cap;
-      finish(err);
+      finish(tooLarge(cap));
       return false;
     }
     chunks.push(bytes);
@@ -412,9 +417,7 @@ function readResponse(socket, method, cap, onDone) {
           if (!/^\d+$/.test(declared)) throw httpError('HPE_INVALID_CONTENT_LENGTH', 'the server sent an invalid Content-Length');
           const n = Number(declared);
           if (n > cap) {
-            const err = httpError('TOO_LARGE', 'too large');
-            err.cap = cap;
-            finish(err);
+            finish(tooLarge(cap));
             return;
           }
           framing = { kind: 'length', left: n };
@@ -549,20 +552,26 @@ function putIdle(key, socket) {
 }
 
 /** Closes the kept-alive connections, so the process ends with the run. */
-function closeAgents() {
+function closeConnections() {
   for (const list of idle.values()) for (const socket of list.splice(0)) socket.destroy();
 }
 
-/** A fresh connection to host:port, TLS-verified with the request's trust for https. */
-function dial(isHttps, host, port, req) {
-  if (!isHttps) return net.connect({ host, port });
+/**
+ * TLS to `host`, verified with the request's trust: over `via` (`{ host, port }` to dial, or
+ * `{ socket }`, a proxy's tunnel).
+ */
+function tlsTo(host, req, via) {
   return tlsModule().connect({
-    host,
-    port,
+    ...via,
     servername: net.isIP(host) ? undefined : host,
     secureContext: secureContextFor(req),
     rejectUnauthorized: true,
   });
+}
+
+/** A fresh connection to host:port, TLS-verified with the request's trust for https. */
+function dial(isHttps, host, port, req) {
+  return isHttps ? tlsTo(host, req, { host, port }) : net.connect({ host, port });
 }
 
 /** Sends one request on a socket and reads its answer; `onDone` as in `readResponse`. */
@@ -611,12 +620,7 @@ function exchange(req, url, method, body, signal) {
     if (proxy) {
       // Through a proxy: a connection of its own for this request, closed after it.
       const connected = isHttps
-        ? tunnel(proxy, host, port, secureContextFor(req), signal).then((raw) => tlsModule().connect({
-          socket: raw,
-          servername: net.isIP(host) ? undefined : host,
-          secureContext: secureContextFor(req),
-          rejectUnauthorized: true,
-        }))
+        ? tunnel(proxy, host, port, secureContextFor(req), signal).then((raw) => tlsTo(host, req, { socket: raw }))
         : Promise.resolve(connectProxy(proxy, secureContextFor(req)));
       connected.then((s) => {
         socket = s;
@@ -1146,7 +1150,7 @@ async function main() {
     const step = core.resume(reply);
     writeLines(step.lines);
     if (step.next.kind === 'exit') {
-      closeAgents();
+      closeConnections();
       return step.next.code;
     }
     const controller = new AbortController();
@@ -1192,5 +1196,5 @@ if (require.main === module) {
   });
 } else {
   // Loaded by node/test: the HTTP client, to be tested on its own.
-  module.exports = { exchange, closeAgents };
+  module.exports = { exchange, closeConnections };
 }

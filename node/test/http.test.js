@@ -6,13 +6,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { exchange, closeAgents } = require('../dist/index.js');
+const { exchange, closeConnections } = require('../dist/index.js');
 
 // Whatever a test opened is closed after it, passed or failed, so a failure never leaves the
 // runner waiting on a socket; and no test may wait forever.
 const opened = [];
 test.afterEach(() => {
-  closeAgents();
+  closeConnections();
   for (const thing of opened.splice(0)) thing.destroy ? thing.destroy() : thing.close();
 });
 const it = (name, fn) => test(name, { timeout: 10_000 }, fn);
@@ -54,7 +54,7 @@ function rawServer(answer) {
     server.listen(0, '127.0.0.1', () => {
       state.url = (p) => new URL(`http://127.0.0.1:${server.address().port}${p}`);
       state.close = () => new Promise((r) => {
-        closeAgents();
+        closeConnections();
         for (const socket of state.sockets) socket.destroy();
         server.close(r);
       });
@@ -121,7 +121,7 @@ it('a chunked answer that arrives a byte at a time', async () => {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const res = await exchange(plain(), new URL(`http://127.0.0.1:${server.address().port}/v1/x`), 'GET');
   assert.equal(res.body.toString(), 'hello world');
-  closeAgents();
+  closeConnections();
   server.close();
 });
 
@@ -269,6 +269,6 @@ it('an IPv6 host is sent in brackets', async () => {
   if (!listening) return; // no IPv6 loopback on this machine
   await exchange(plain(), new URL(`http://[::1]:${v6.address().port}/v1/x`), 'GET');
   assert.match(v6.seen, new RegExp(`\\r\\nHost: \\[::1\\]:${v6.address().port}\\r\\n`));
-  closeAgents();
+  closeConnections();
   v6.close();
 });

@@ -3,8 +3,8 @@
 //!
 //! Every text from a certificate, a kubeconfig or a Vault error is data, and goes through one of
 //! these before it reaches the log or the summary, so it can never form a `::command::` line, a
-//! link, a mention or markup. This module only builds strings; `pure::machine::Out` queues them and a driver writes them. Grammar:
-//! docs/actions-behaviour.md §3.2 and §3.4.
+//! link, a mention or markup. This module only builds strings; `pure::machine::Out` queues them
+//! and a driver writes them. Grammar: docs/actions-behaviour.md §3.2 and §3.4.
 //!
 //! What counts as a command is the runner's parser, not our intent (actions/runner,
 //! `src/Runner.Worker/Handlers/OutputManager.cs` and `src/Runner.Common/ActionCommand.cs`): the

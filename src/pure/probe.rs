@@ -9,9 +9,9 @@
 //!
 //! It never opens a connection, never reads a clock and never checks a signature: a driver does
 //! the handshake (the `probe` effect) and hands over the certificates it saw and its TLS
-//! library's verdict, mapped onto [`TlsFailureKind`]. Certificate text (subjects, names) comes from whatever
-//! answered on the host's port and is treated as untrusted data: control characters and
-//! backticks are escaped before it reaches a message.
+//! library's verdict, mapped onto [`TlsFailureKind`]. Certificate text (subjects, names) comes
+//! from whatever answered on the host's port and is treated as untrusted data: control
+//! characters and backticks are escaped before it reaches a message.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -2,8 +2,8 @@
 //! conclusion and output, the sticky PR comment's marker and body, the commit a check belongs
 //! to, and what a refused post means.
 //!
-//! Pure: the handshake sends what this module builds, as `github` effects. A post never decides the handshake's verdict:
-//! a refused post becomes a warning that names the permission to add.
+//! Pure: the handshake sends what this module builds, as `github` effects. A post never decides
+//! the handshake's verdict: a refused post becomes a warning that names the permission to add.
 
 use serde_json::Value;
 

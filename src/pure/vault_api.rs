@@ -4,7 +4,8 @@
 //! describing a call is separate from sending it, so a driver stays a dumb sender and every rule
 //! about Vault (which calls may be retried, what a 403 on a config write means, which hint fixes
 //! it) is here, testable without a Vault. Request bodies that carry secrets are added by the
-//! handshake (`pure::machine::vault`) at send time; this module never sees a secret. Facts: docs/vault-behaviour.md.
+//! handshake (`pure::machine::vault`) at send time; this module never sees a secret. Facts:
+//! docs/vault-behaviour.md.
 
 use std::fmt;
 
