@@ -29,11 +29,14 @@ enum Driver {
 }
 
 impl Driver {
-    fn label(&self) -> &'static str {
+    fn label(&self) -> String {
         match self {
-            Driver::Native(_) => "native binary",
-            Driver::Node { .. } => "Node action (node 24)",
-            Driver::VaultAction { .. } => "hashicorp/vault-action v3.4.0 (node 24)",
+            Driver::Native(_) => "native binary".into(),
+            Driver::Node { bundle, .. } if *bundle == committed_bundle() => {
+                "Node action (node 24)".into()
+            }
+            Driver::Node { bundle, .. } => format!("Node action (node 24, {})", bundle.display()),
+            Driver::VaultAction { .. } => "hashicorp/vault-action v3.4.0 (node 24)".into(),
         }
     }
 
@@ -102,13 +105,20 @@ fn main() {
         (Driver::Native(binary.clone()), Work::DryRun),
     ];
     if let Some(node) = std::env::var_os("VKH_NODE24").map(PathBuf::from) {
-        let bundle = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node/dist/index.js");
-        let driver = Driver::Node {
-            node: node.clone(),
-            bundle,
-        };
-        for work in [Work::FirstWrite, Work::NoChange, Work::DryRun] {
-            plan.push((driver.clone(), work));
+        let mut bundles = vec![committed_bundle()];
+        // `BENCH_COMPARE=<index.js>[:<index.js>…]`: changed drivers (each with its core.wasm
+        // beside it), measured against the committed one in the same interleaved runs.
+        if let Some(others) = std::env::var_os("BENCH_COMPARE") {
+            bundles.extend(std::env::split_paths(&others));
+        }
+        for bundle in bundles {
+            let driver = Driver::Node {
+                node: node.clone(),
+                bundle,
+            };
+            for work in [Work::FirstWrite, Work::NoChange, Work::DryRun] {
+                plan.push((driver.clone(), work));
+            }
         }
         if let Some(script) = std::env::var_os("VAULT_ACTION_JS").map(PathBuf::from) {
             plan.push((Driver::VaultAction { node, script }, Work::OidcLoginKv));
@@ -118,18 +128,25 @@ fn main() {
     } else {
         println!("(VKH_NODE24 unset: the Node action is not measured)");
     }
-    // `BENCH_ONLY=node` (any part of a driver's label, case-insensitive) measures that one alone.
+    // `BENCH_ONLY=node`, `BENCH_ONLY=dry run`: only the rows whose driver and run labels hold that
+    // text (case-insensitive).
     if let Ok(only) = std::env::var("BENCH_ONLY") {
         let only = only.to_lowercase();
-        plan.retain(|(driver, _)| driver.label().to_lowercase().contains(&only));
+        plan.retain(|(driver, work)| {
+            format!("{} {}", driver.label(), work.label())
+                .to_lowercase()
+                .contains(&only)
+        });
     }
-    let mut rows = Vec::new();
-    for (driver, work) in plan {
-        let mut samples = Vec::new();
-        let mut kept = None;
-        let fresh_each_time = work != Work::NoChange;
-        for _ in 0..runs {
-            if fresh_each_time || kept.is_none() {
+    // Runs are interleaved, one of each row in turn, so a machine that slows down or speeds up
+    // during the bench weighs on every row alike and the ratios between rows stay fair.
+    let mut samples: Vec<Vec<Sample>> = plan.iter().map(|_| Vec::new()).collect();
+    let mut kept: Vec<Option<(DevServer, tempfile::TempDir)>> = plan.iter().map(|_| None).collect();
+    for _ in 0..runs {
+        for (i, (driver, work)) in plan.iter().enumerate() {
+            let work = *work;
+            let fresh_each_time = work != Work::NoChange;
+            if fresh_each_time || kept[i].is_none() {
                 let server = DevServer::start(ServerOptions::default()).expect("dev server");
                 seed::seed(&server, &Seed::new("dev", "127.0.0.10")).expect("seed");
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -137,23 +154,29 @@ fn main() {
                     .expect("CA");
                 if !fresh_each_time {
                     // The first run of the no-change series writes; it is not measured.
-                    run_once(&driver, &server, dir.path(), Work::FirstWrite);
+                    run_once(driver, &server, dir.path(), Work::FirstWrite);
                 }
-                kept = Some((server, dir));
+                kept[i] = Some((server, dir));
             }
-            let (server, dir) = kept.as_ref().expect("set above");
-            samples.push(run_once(&driver, server, dir.path(), work));
+            let (server, dir) = kept[i].as_ref().expect("set above");
+            samples[i].push(run_once(driver, server, dir.path(), work));
             if fresh_each_time {
-                kept = None;
+                kept[i] = None;
             }
         }
-        rows.push((
-            driver.label(),
-            work.label(),
-            median(samples.iter().map(|s| s.wall_ms).collect()),
-            median(samples.iter().map(|s| s.rss_kib as f64).collect()),
-        ));
     }
+    let rows: Vec<_> = plan
+        .iter()
+        .zip(&samples)
+        .map(|((driver, work), samples)| {
+            (
+                driver.label(),
+                work.label(),
+                median(samples.iter().map(|s| s.wall_ms).collect()),
+                median(samples.iter().map(|s| s.rss_kib as f64).collect()),
+            )
+        })
+        .collect();
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
     println!("| driver | run ({runs} each, median) | wall time | peak RSS |");
     println!("| --- | --- | --- | --- |");
@@ -213,6 +236,11 @@ fn hostile_kubeconfigs() {
         };
         println!("| {label} | {ms:.0} ms: {verdict} |");
     }
+}
+
+/// The Node action as committed: `node/dist/index.js`.
+fn committed_bundle() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node/dist/index.js")
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

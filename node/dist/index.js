@@ -1104,10 +1104,29 @@ function randomBytes(len) {
   }
 }
 
-function writeLines(lines) {
-  for (const line of lines) {
-    (line.stream === 'stderr' ? process.stderr : process.stdout).write(line.text + '\n');
+// Output goes straight to file descriptors 1 and 2: building `process.stdout` for a pipe costs
+// more than a whole exchange with Vault, and a synchronous write keeps stdout and stderr in the
+// order the core wrote them. A descriptor someone made non-blocking can answer EAGAIN; from then
+// on the streams, which wait for the pipe to drain, carry everything, in order.
+let viaStreams = false;
+
+function writeOut(fd, text) {
+  const bytes = Buffer.from(text, 'utf8');
+  let written = 0;
+  if (!viaStreams) {
+    try {
+      while (written < bytes.length) written += fs.writeSync(fd, bytes, written);
+      return;
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      viaStreams = true;
+    }
   }
+  (fd === 2 ? process.stderr : process.stdout).write(bytes.subarray(written));
+}
+
+function writeLines(lines) {
+  for (const line of lines) writeOut(line.stream === 'stderr' ? 2 : 1, line.text + '\n');
 }
 
 function readEventPayload() {
@@ -1117,18 +1136,36 @@ function readEventPayload() {
   return read.ok ? Buffer.from(read.ok, 'base64').toString('utf8') : null;
 }
 
+/**
+ * Compiles the core off the main thread (V8 validates the module on a worker), so the start-up
+ * work below overlaps it. A pending compile holds no handle on the event loop: without the timer,
+ * Node would see nothing left to do and exit before the core ever ran.
+ */
+async function loadCore() {
+  const bytes = fs.readFileSync(path.join(__dirname, 'core.wasm'));
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try {
+    return new Core(await WebAssembly.compile(bytes));
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
 async function main() {
   const started = performance.now();
-  const core = new Core(new WebAssembly.Module(fs.readFileSync(path.join(__dirname, 'core.wasm'))));
+  const compiling = loadCore();
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
-  const begun = core.start({
+  const doc = {
     env,
     now: Math.floor(Date.now() / 1000),
-    tty: process.stdout.isTTY === true,
+    // Loads `net` as well, which the first request needs, while the core compiles.
+    tty: require('node:tty').isatty(1),
     temp: os.tmpdir(),
     event_payload: readEventPayload(),
-  });
+  };
+  const core = await compiling;
+  const begun = core.start(doc);
   const roots = begun.file_roots
     ? begun.file_roots.flatMap((r) => {
       try {
@@ -1168,8 +1205,12 @@ async function main() {
 /** Says the driver failed, without quoting data (an error's text may hold a secret). */
 function internalError(e, what) {
   const where = e && e.stack ? e.stack.split('\n')[1] || '' : '';
-  process.stdout.write(`::error title=vault-k8s-handshake: internal error (please report)::the Node driver ${what}${where ? ` at ${where.trim()}` : ''}\n`);
   process.exitCode = 4;
+  try {
+    writeOut(1, `::error title=vault-k8s-handshake: internal error (please report)::the Node driver ${what}${where ? ` at ${where.trim()}` : ''}\n`);
+  } catch {
+    // stdout is gone: the exit code still tells.
+  }
 }
 
 if (require.main === module) {
@@ -1177,7 +1218,11 @@ if (require.main === module) {
   main().then(
     (code) => {
       finished = true;
-      process.exitCode = code;
+      // Everything is written (files and output synchronously, sockets closed), so the process
+      // ends now rather than tearing down Node's environment first. Output that went through
+      // the streams may still be queued on some platforms: then Node ends when they drain.
+      if (viaStreams) process.exitCode = code;
+      else process.exit(code);
     },
     (e) => {
       finished = true;

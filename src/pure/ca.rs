@@ -15,7 +15,8 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
+use x509_parser::asn1_rs::{Any, Tag};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name, X509Version};
 use x509_parser::public_key::PublicKey;
 
 use super::{Diagnostic, ErrorClass};
@@ -602,6 +603,96 @@ fn split_der(mut input: &[u8]) -> Result<Vec<Vec<u8>>, CaError> {
     Ok(out)
 }
 
+/// A distinguished name as RFC 4514-style text: `CN=…, O=…`, in the certificate's order, the
+/// values of a multi-valued RDN joined by ` + `. Common attribute types get their short names,
+/// others their dotted OID; a value that is not a string is `#` and its hex (RFC 4514 §2.4).
+/// The text is the certificate's, untrusted: callers escape it before printing.
+///
+/// Written here rather than taken from x509-parser's `Display`, which on first use builds its
+/// registry of every OID it knows: work a handshake never needs, paid at each start-up.
+pub(crate) fn name_text(name: &X509Name<'_>) -> String {
+    let mut out = String::new();
+    for (i, rdn) in name.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        for (j, attr) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push_str(" + ");
+            }
+            let oid = attr.attr_type().to_id_string();
+            out.push_str(attribute_name(&oid).unwrap_or(&oid));
+            out.push('=');
+            out.push_str(&attribute_value(attr.attr_value()));
+        }
+    }
+    out
+}
+
+/// The short name of an attribute type a CA's name holds: RFC 4514's, and the X.520 names
+/// x509-parser's registry prints for the rest of the common ones.
+fn attribute_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.9" => "STREET",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "1.2.840.113549.1.9.1" => "Email",
+        "2.5.4.4" => "surname",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.12" => "title",
+        "2.5.4.13" => "description",
+        "2.5.4.15" => "businessCategory",
+        "2.5.4.17" => "postalCode",
+        "2.5.4.41" => "name",
+        "2.5.4.42" => "givenName",
+        "2.5.4.43" => "initials",
+        "2.5.4.44" => "generationQualifier",
+        "2.5.4.45" => "uniqueIdentifier",
+        "2.5.4.46" => "dnQualifier",
+        "2.5.4.65" => "pseudonym",
+        _ => return None,
+    })
+}
+
+fn attribute_value(value: &Any<'_>) -> String {
+    match value.tag() {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString
+        | Tag::T61String
+        | Tag::GeneralString
+        | Tag::GraphicString
+        | Tag::VideotexString => match std::str::from_utf8(value.data) {
+            Ok(text) => text.to_string(),
+            Err(_) => format!("#{}", hex(value.data)),
+        },
+        // UTF-16 and UTF-32, big-endian.
+        Tag::BmpString => char::decode_utf16(
+            value.data.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])),
+        )
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect(),
+        Tag::UniversalString => value
+            .data
+            .chunks(4)
+            .map(|c| {
+                let mut word = [0u8; 4];
+                word[..c.len()].copy_from_slice(c);
+                char::from_u32(u32::from_be_bytes(word)).unwrap_or(char::REPLACEMENT_CHARACTER)
+            })
+            .collect(),
+        _ => format!("#{}", hex(value.data)),
+    }
+}
+
 /// The content length and header size of a DER SEQUENCE at the start of `input`.
 fn der_length(input: &[u8]) -> Option<(usize, usize)> {
     if *input.first()? != 0x30 {
@@ -628,8 +719,8 @@ fn parse_cert(position: usize, der: Vec<u8>) -> Result<(CaCert, bool), CaError> 
     let is_ca = cert.is_ca() || (cert.version() == X509Version::V1 && self_issued);
     let facts = CaCert {
         position,
-        subject: printable(&cert.subject().to_string()),
-        issuer: printable(&cert.issuer().to_string()),
+        subject: printable(&name_text(cert.subject())),
+        issuer: printable(&name_text(cert.issuer())),
         serial: hex(cert.raw_serial()),
         not_before: Timestamp(cert.validity().not_before.timestamp()),
         not_after: Timestamp(cert.validity().not_after.timestamp()),
@@ -993,5 +1084,52 @@ mod tests {
             "{:?}",
             e.hint()
         );
+    }
+
+    /// A DER TLV with a short length.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        assert!(content.len() < 128);
+        [&[tag, content.len() as u8][..], content].concat()
+    }
+
+    fn attribute(oid: &[u8], value: Vec<u8>) -> Vec<u8> {
+        tlv(0x30, &[tlv(0x06, oid), value].concat())
+    }
+
+    #[test]
+    fn names_print_rfc4514_style_without_the_oid_registry() {
+        const CN: &[u8] = &[0x55, 0x04, 0x03];
+        const O: &[u8] = &[0x55, 0x04, 0x0a];
+        const UNKNOWN: &[u8] = &[0x2a, 0x03, 0x04]; // 1.2.3.4
+        const SERIAL: &[u8] = &[0x55, 0x04, 0x05];
+        let rdns = [
+            // Multi-valued: a UTF8String and a BMPString ("é" in UTF-16BE).
+            tlv(
+                0x31,
+                &[
+                    attribute(CN, tlv(0x0c, b"rke2-server-ca@1")),
+                    attribute(O, tlv(0x1e, &[0x00, 0xe9])),
+                ]
+                .concat(),
+            ),
+            tlv(0x31, &attribute(UNKNOWN, tlv(0x02, &[0x05]))),
+            tlv(0x31, &attribute(SERIAL, tlv(0x13, b"42"))),
+            // Not UTF-8 although a string type says so.
+            tlv(0x31, &attribute(CN, tlv(0x0c, &[0xff, 0x41]))),
+        ];
+        let der = tlv(0x30, &rdns.concat());
+        let (_, name) = X509Name::from_der(&der).expect("a DER name");
+        assert_eq!(
+            name_text(&name),
+            "CN=rke2-server-ca@1 + O=é, 1.2.3.4=#05, serialNumber=42, CN=#ff41"
+        );
+    }
+
+    #[test]
+    fn fixture_names_read_as_before() {
+        let bundle = parse_ca(RKE2_CA, NOW).expect("RKE2 CA");
+        let subject = &bundle.certs[0].subject;
+        assert!(subject.starts_with("CN=rke2-server-ca@"), "{subject}");
+        assert_eq!(subject, &bundle.certs[0].issuer);
     }
 }

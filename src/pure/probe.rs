@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::ca::{fingerprint, Timestamp};
+use super::ca::{fingerprint, name_text, Timestamp};
 use super::{Diagnostic, ErrorClass};
 
 /// Where RKE2 keeps the CA that signs the API server certificate.
@@ -51,8 +51,8 @@ pub fn describe_certificate(der: &[u8]) -> Option<CertFacts> {
 
 fn facts_of(cert: &X509Certificate<'_>, der: &[u8]) -> CertFacts {
     CertFacts {
-        subject: printable(&cert.subject().to_string()),
-        issuer: printable(&cert.issuer().to_string()),
+        subject: printable(&name_text(cert.subject())),
+        issuer: printable(&name_text(cert.issuer())),
         sans: sans_of(cert),
         not_before: Timestamp(cert.validity().not_before.timestamp()),
         not_after: Timestamp(cert.validity().not_after.timestamp()),
@@ -686,7 +686,7 @@ pub fn classify_tls_failure(
         .collect();
     let ca_subjects = || -> Vec<String> {
         cas.iter()
-            .map(|c| printable(&c.subject().to_string()))
+            .map(|c| printable(&name_text(c.subject())))
             .collect()
     };
     let no_certificate = |what: &str| ProbeFinding::TlsFailure {
@@ -824,7 +824,7 @@ fn chains_to(
 
 fn issued_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
     let same_name = cert.issuer().as_raw() == issuer.subject().as_raw()
-        || cert.issuer().to_string() == issuer.subject().to_string();
+        || name_text(cert.issuer()) == name_text(issuer.subject());
     if !same_name {
         return false;
     }
