@@ -676,7 +676,10 @@ fn attribute_value(value: &Any<'_>) -> String {
         },
         // UTF-16 and UTF-32, big-endian.
         Tag::BmpString => char::decode_utf16(
-            value.data.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])),
+            value
+                .data
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])),
         )
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect(),

@@ -79,12 +79,20 @@ async fn url_of(run: &Run, conn: &GithubConn, c: GithubCall) -> Result<String, G
     }
 }
 
-/// Posts the check run and the sticky comment. A refusal is a warning and a note in the step
-/// summary; it never changes the handshake's verdict or exit code.
+impl Publishing {
+    /// Whether anything is posted to GitHub (a check run or a pull request comment).
+    pub fn posts(&self) -> bool {
+        self.targets.contains(&Target::CheckRun) || self.targets.contains(&Target::PrComment)
+    }
+}
+
+/// Posts the check run and the sticky comment the inputs ask for (nothing when
+/// [`Publishing::posts`] is false). A refusal is a warning and a note in the step summary; it
+/// never changes the handshake's verdict or exit code.
 pub(super) async fn publish(run: &Run) {
     let p = &run.publishing;
     let wants = |t: Target| p.targets.contains(&t);
-    if !wants(Target::CheckRun) && !wants(Target::PrComment) {
+    if !p.posts() {
         return;
     }
     let (summary, outcome, verification, environment, changed, repository, sha, run_url) = {

@@ -7,6 +7,8 @@
 //! `pure::vault_api`; this module orders them and asks its driver for each exchange.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -229,7 +231,9 @@ pub fn record_panic(run: &Run) {
 pub async fn wrapup(run: Rc<Run>) -> u8 {
     run.seed().await;
     revoke(&run).await;
-    github::publish(&run).await;
+    if run.publishing.posts() {
+        cold(github::publish(&run)).await;
+    }
     finish(&run).await
 }
 
@@ -248,6 +252,13 @@ macro_rules! record {
 
 fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A step most runs never take, as a future of its own: kept out of the caller's state machine,
+/// its code is compiled only when a run takes it (the Node action's engine compiles each
+/// WebAssembly function on its first call, and that time is most of the action's start-up).
+fn cold<'a, T>(step: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(step)
 }
 
 async fn handshake(run: &Run) -> Result<(), FailureRecord> {
@@ -269,7 +280,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
     let mut settings = record!(run, "inputs", parsed);
     if let Some(path) = settings.proof_jwt_file.clone() {
         // Read, masked and (unless kept) removed before anything else is printed.
-        let jwt = read_proof_jwt_file(run, &path)
+        let jwt = cold(read_proof_jwt_file(run, &path))
             .await
             .inspect_err(|f| run.step("inputs", StepStatus::Failed, f.message.clone()))?;
         if !settings.keep_proof_jwt_file {
@@ -324,7 +335,13 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             record!(
                 run,
                 "ca",
-                github::load_artifact_ca(run, &settings, name, path.as_deref()).await
+                cold(github::load_artifact_ca(
+                    run,
+                    &settings,
+                    name,
+                    path.as_deref()
+                ))
+                .await
             )
         }
         other => record!(run, "ca", load_ca(run, other).await),
@@ -444,66 +461,16 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         );
         None
     } else {
-        out.group("Probe");
-        let finding = probe(run, &host, &ca_ders, ms(settings.probe_timeout), env.now).await;
-        // On events whose log and summary anyone may read (pull requests), internal names,
-        // addresses and SANs stay out.
-        let public = !trust.may_write();
-        let (said, hint) = if public {
-            (finding.public_message(), finding.public_hint())
-        } else {
-            (finding.message(), finding.hint())
-        };
-        let message = format!("probe of `{}`: {said}", host.as_str());
-        let verified = finding.kind() == "verified";
-        {
-            let mut r = run.report.borrow_mut();
-            r.probe = if verified {
-                ProbeSeen::Verified
-            } else if finding.reached() {
-                ProbeSeen::Finding
-            } else {
-                ProbeSeen::Unreachable
-            };
-            if verified {
-                r.verification = Verification::TlsVerified;
-            }
-        }
-        out.info(&message);
-        out.end_group();
-        match finding.outcome(settings.probe) {
-            ProbeOutcome::Pass | ProbeOutcome::Skipped => {
-                run.step("probe", StepStatus::Done, message.clone())
-            }
-            ProbeOutcome::Warn => {
-                let text = match &hint {
-                    Some(h) => format!("{message} ({h})"),
-                    None => message.clone(),
-                };
-                run.warn(text);
-                run.step("probe", StepStatus::Warned, message.clone());
-            }
-            ProbeOutcome::Fail => {
-                run.step("probe", StepStatus::Failed, message.clone());
-                return Err(FailureRecord {
-                    class: finding.class().unwrap_or(ErrorClass::User),
-                    // A definite certificate finding is TLS; no connection is the cluster's side.
-                    area: if finding.reached() {
-                        Area::Tls
-                    } else {
-                        Area::Kubernetes
-                    },
-                    message,
-                    hint,
-                });
-            }
-        }
-        Some(ProbeState {
-            verified,
-            reached: finding.reached(),
-            message,
-            hint: hint.unwrap_or_default(),
-        })
+        Some(
+            cold(probe_step(
+                run,
+                &settings,
+                &host,
+                &ca_ders,
+                !trust.may_write(),
+            ))
+            .await?,
+        )
     };
 
     // 6. Plan.
@@ -558,41 +525,10 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
     if dry_run {
         // Would the real run be allowed to write? Ask, without trying (`default` grants it).
         if planned.has_changes() {
-            let path = format!("auth/{mount}/config");
-            let asked = run
-                .send(
-                    &client,
-                    &vault_api::capabilities_self(&path, k8s_ns),
-                    Some(&token),
-                    Some(&serde_json::json!({ "paths": [path] })),
-                )
-                .await;
-            match asked {
-                Ok(answer) => {
-                    let caps = answer
-                        .body
-                        .as_ref()
-                        .and_then(|b| vault_api::parse_capabilities(b, &path))
-                        .unwrap_or_default();
-                    if vault_api::allows_config_write(&caps) {
-                        run.report.borrow_mut().notes.push(format!(
-                            "this token may write `{path}` (capabilities: {}): a real run would \
-                             be allowed",
-                            caps.join(", ")
-                        ));
-                    } else {
-                        let fix = vault_api::config_write_policy_fix(mount, &policies);
-                        out.warning(&format!("dry run: a real run would be refused: {fix}"));
-                        let mut r = run.report.borrow_mut();
-                        r.write_refused = Some(fix.clone());
-                        r.warnings
-                            .push(format!("a real run would be refused: {fix}"));
-                    }
-                }
-                Err(e) => run.report.borrow_mut().notes.push(format!(
-                    "could not check whether this token may write `{path}`: {e}"
-                )),
-            }
+            cold(check_write_allowed(
+                run, &client, &token, mount, k8s_ns, &policies,
+            ))
+            .await;
         }
         let mut r = run.report.borrow_mut();
         r.outcome = Outcome::Planned;
@@ -608,7 +544,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
     let wrote = planned.has_changes();
     // Restores what was there before this run's write, if no one else wrote since.
     let undo = || {
-        rollback(
+        cold(rollback(
             run,
             &client,
             &token,
@@ -616,7 +552,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             k8s_ns,
             &planned.body,
             &planned.rollback,
-        )
+        ))
     };
     if !wrote {
         let mut r = run.report.borrow_mut();
@@ -629,77 +565,17 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             "already as desired: nothing written",
         );
     } else {
-        // From here to the read-back's verdict (and any rollback), a cancel waits.
-        let _critical = run.io.critical();
-        let body = Value::Object(planned.body.clone());
-        let write = vault_api::write_config(mount, k8s_ns);
-        let sent = run.send(&client, &write, Some(&token), Some(&body)).await;
-        let answer = match sent {
-            // Vault refused the write itself: name the token's policies and the block to add.
-            Err(CallError::Vault(f)) if f.status == 403 => {
-                let record = FailureRecord {
-                    class: ErrorClass::User,
-                    area: Area::Vault,
-                    message: format!(
-                        "Vault refused the write of `auth/{mount}/config`: 403 `{}`",
-                        f.errors.join("; ")
-                    ),
-                    hint: Some(vault_api::config_write_policy_fix(mount, &policies)),
-                };
-                run.step("apply", StepStatus::Failed, record.message.clone());
-                return Err(record);
-            }
-            other => record!(run, "apply", other),
-        };
-        for w in &answer.warnings {
-            run.warn(format!("Vault: {w}"));
-        }
-        {
-            let mut r = run.report.borrow_mut();
-            r.changed = true;
-            r.step(
-                "apply",
-                StepStatus::Done,
-                format!("wrote `auth/{mount}/config`"),
-            );
-        }
-        let read_back = record!(
-            run,
-            "read-back",
-            read_config(run, &client, &token, mount, k8s_ns).await
-        );
-        let verified = match &read_back {
-            Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
-            None => Err(FailureRecord {
-                class: ErrorClass::Remote,
-                area: Area::Vault,
-                message: format!(
-                    "`auth/{mount}/config` reads as never written right after the write"
-                ),
-                hint: Some("another writer or a replication lag; run again".into()),
-            }),
-        };
-        if let Err(f) = verified {
-            run.step("read-back", StepStatus::Failed, f.message.clone());
-            undo().await;
-            out.end_group();
-            return Err(f);
-        }
-        let mut r = run.report.borrow_mut();
-        r.outcome = Outcome::Changed;
-        r.written = read_back;
-        r.step(
-            "read-back",
-            StepStatus::Done,
-            "the stored config is what was written",
-        );
+        cold(write_and_read_back(
+            run, &client, &token, mount, k8s_ns, &planned, &policies,
+        ))
+        .await?;
     }
     out.end_group();
 
     // 8. Prove.
     if let (Some(jwt), Some(facts)) = (&settings.proof_jwt, &proof_facts) {
         out.group("Login proof");
-        let proved = prove(
+        let proved = cold(prove(
             run,
             &settings,
             &client,
@@ -708,7 +584,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             &host,
             bundle,
             probed.as_ref(),
-        )
+        ))
         .await;
         out.end_group();
         if let Err(f) = proved {
@@ -719,6 +595,139 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         }
     }
     Ok(())
+}
+
+/// The write and its read-back: the config is written, read again, and compared with what was
+/// sent; a read-back that differs rolls the write back.
+async fn write_and_read_back(
+    run: &Run,
+    client: &VaultClient,
+    token: &Secret,
+    mount: &str,
+    k8s_ns: Option<&str>,
+    planned: &plan::Plan,
+    policies: &[String],
+) -> Result<(), FailureRecord> {
+    // From here to the read-back's verdict (and any rollback), a cancel waits.
+    let _critical = run.io.critical();
+    let body = Value::Object(planned.body.clone());
+    let write = vault_api::write_config(mount, k8s_ns);
+    let sent = run.send(client, &write, Some(token), Some(&body)).await;
+    let answer = match sent {
+        // Vault refused the write itself: name the token's policies and the block to add.
+        Err(CallError::Vault(f)) if f.status == 403 => {
+            let record = FailureRecord {
+                class: ErrorClass::User,
+                area: Area::Vault,
+                message: format!(
+                    "Vault refused the write of `auth/{mount}/config`: 403 `{}`",
+                    f.errors.join("; ")
+                ),
+                hint: Some(vault_api::config_write_policy_fix(mount, policies)),
+            };
+            run.step("apply", StepStatus::Failed, record.message.clone());
+            return Err(record);
+        }
+        other => record!(run, "apply", other),
+    };
+    for w in &answer.warnings {
+        run.warn(format!("Vault: {w}"));
+    }
+    {
+        let mut r = run.report.borrow_mut();
+        r.changed = true;
+        r.step(
+            "apply",
+            StepStatus::Done,
+            format!("wrote `auth/{mount}/config`"),
+        );
+    }
+    let read_back = record!(
+        run,
+        "read-back",
+        read_config(run, client, token, mount, k8s_ns).await
+    );
+    let verified = match &read_back {
+        Some(stored) => plan::verify_read_back(&planned.body, stored).map_err(|e| failure(&e)),
+        None => Err(FailureRecord {
+            class: ErrorClass::Remote,
+            area: Area::Vault,
+            message: format!("`auth/{mount}/config` reads as never written right after the write"),
+            hint: Some("another writer or a replication lag; run again".into()),
+        }),
+    };
+    if let Err(f) = verified {
+        run.step("read-back", StepStatus::Failed, f.message.clone());
+        cold(rollback(
+            run,
+            client,
+            token,
+            mount,
+            k8s_ns,
+            &planned.body,
+            &planned.rollback,
+        ))
+        .await;
+        run.out.end_group();
+        return Err(f);
+    }
+    let mut r = run.report.borrow_mut();
+    r.outcome = Outcome::Changed;
+    r.written = read_back;
+    r.step(
+        "read-back",
+        StepStatus::Done,
+        "the stored config is what was written",
+    );
+    Ok(())
+}
+
+/// A dry run's question: would the real run be allowed to write the config? Asked of Vault
+/// (`sys/capabilities-self`) without trying; the answer is a note, or a warning with the fix.
+async fn check_write_allowed(
+    run: &Run,
+    client: &VaultClient,
+    token: &Secret,
+    mount: &str,
+    k8s_ns: Option<&str>,
+    policies: &[String],
+) {
+    let out = &run.out;
+    let path = format!("auth/{mount}/config");
+    let asked = run
+        .send(
+            client,
+            &vault_api::capabilities_self(&path, k8s_ns),
+            Some(token),
+            Some(&serde_json::json!({ "paths": [path] })),
+        )
+        .await;
+    match asked {
+        Ok(answer) => {
+            let caps = answer
+                .body
+                .as_ref()
+                .and_then(|b| vault_api::parse_capabilities(b, &path))
+                .unwrap_or_default();
+            if vault_api::allows_config_write(&caps) {
+                run.report.borrow_mut().notes.push(format!(
+                    "this token may write `{path}` (capabilities: {}): a real run would \
+                     be allowed",
+                    caps.join(", ")
+                ));
+            } else {
+                let fix = vault_api::config_write_policy_fix(mount, policies);
+                out.warning(&format!("dry run: a real run would be refused: {fix}"));
+                let mut r = run.report.borrow_mut();
+                r.write_refused = Some(fix.clone());
+                r.warnings
+                    .push(format!("a real run would be refused: {fix}"));
+            }
+        }
+        Err(e) => run.report.borrow_mut().notes.push(format!(
+            "could not check whether this token may write `{path}`: {e}"
+        )),
+    }
 }
 
 /// The CA from a file or inline data (an artifact is `github::load_artifact_ca`).
@@ -755,6 +764,77 @@ pub(super) async fn stage_reference(run: &Run, staged: Staged) -> Result<LoadedC
         .await
         .map_err(|f| SourceError::from_file(&origin, f))?;
     cafile::finish_reference(staged, &bytes, run.snap.now)
+}
+
+/// The probe's step: the TLS probe, what it found said in the log and the report, and whether
+/// the run may go on. `public`: the log is one anyone may read, so internal names stay out.
+async fn probe_step(
+    run: &Run,
+    settings: &Settings,
+    host: &KubernetesHost,
+    ca_ders: &[Vec<u8>],
+    public: bool,
+) -> Result<ProbeState, FailureRecord> {
+    let out = &run.out;
+    out.group("Probe");
+    let finding = probe(run, host, ca_ders, ms(settings.probe_timeout), run.snap.now).await;
+    // On events whose log and summary anyone may read (pull requests), internal names,
+    // addresses and SANs stay out.
+    let (said, hint) = if public {
+        (finding.public_message(), finding.public_hint())
+    } else {
+        (finding.message(), finding.hint())
+    };
+    let message = format!("probe of `{}`: {said}", host.as_str());
+    let verified = finding.kind() == "verified";
+    {
+        let mut r = run.report.borrow_mut();
+        r.probe = if verified {
+            ProbeSeen::Verified
+        } else if finding.reached() {
+            ProbeSeen::Finding
+        } else {
+            ProbeSeen::Unreachable
+        };
+        if verified {
+            r.verification = Verification::TlsVerified;
+        }
+    }
+    out.info(&message);
+    out.end_group();
+    match finding.outcome(settings.probe) {
+        ProbeOutcome::Pass | ProbeOutcome::Skipped => {
+            run.step("probe", StepStatus::Done, message.clone())
+        }
+        ProbeOutcome::Warn => {
+            let text = match &hint {
+                Some(h) => format!("{message} ({h})"),
+                None => message.clone(),
+            };
+            run.warn(text);
+            run.step("probe", StepStatus::Warned, message.clone());
+        }
+        ProbeOutcome::Fail => {
+            run.step("probe", StepStatus::Failed, message.clone());
+            return Err(FailureRecord {
+                class: finding.class().unwrap_or(ErrorClass::User),
+                // A definite certificate finding is TLS; no connection is the cluster's side.
+                area: if finding.reached() {
+                    Area::Tls
+                } else {
+                    Area::Kubernetes
+                },
+                message,
+                hint,
+            });
+        }
+    }
+    Ok(ProbeState {
+        verified,
+        reached: finding.reached(),
+        message,
+        hint: hint.unwrap_or_default(),
+    })
 }
 
 /// The TLS probe through the driver, classified here.
