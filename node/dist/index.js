@@ -1144,35 +1144,19 @@ function readEventPayload() {
   return read.ok ? Buffer.from(read.ok, 'base64').toString('utf8') : null;
 }
 
-/**
- * Compiles the core off the main thread (V8 validates the module on a worker), so the start-up
- * work below overlaps it. A pending compile holds no handle on the event loop: without the timer,
- * Node would see nothing left to do and exit before the core ever ran.
- */
-async function loadCore() {
-  const bytes = fs.readFileSync(path.join(__dirname, 'core.wasm'));
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  try {
-    return new Core(await WebAssembly.compile(bytes));
-  } finally {
-    clearInterval(keepAlive);
-  }
-}
-
 async function main() {
   const started = monotonicMs();
-  const compiling = loadCore();
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
   const doc = {
     env,
     now: Math.floor(Date.now() / 1000),
-    // Loads `net` as well, which the first request needs, while the core compiles.
+    // `tty` loads `net`, which the first request needs anyway.
     tty: require('node:tty').isatty(1),
     temp: os.tmpdir(),
     event_payload: readEventPayload(),
   };
-  const core = await compiling;
+  const core = new Core(new WebAssembly.Module(fs.readFileSync(path.join(__dirname, 'core.wasm'))));
   const begun = core.start(doc);
   const roots = begun.file_roots
     ? begun.file_roots.flatMap((r) => {
