@@ -753,7 +753,7 @@ function probeEffect(req, signal) {
       settled = true;
       clearTimeout(timer);
       if (socket) socket.destroy();
-      resolve({ kind: 'probe', report });
+      resolve({ probe: { report } });
     };
     const timer = setTimeout(() => finish({ kind: 'timed-out', after_ms: req.timeout_ms }), req.timeout_ms);
     if (signal) signal.addEventListener('abort', () => finish({ kind: 'unreachable', detail: 'cancelled' }), { once: true });
@@ -1044,25 +1044,27 @@ function readFileEffect(file, roots) {
 function fileDone(fn) {
   try {
     fn();
-    return { kind: 'done' };
+    return { done: {} };
   } catch (e) {
-    return { kind: 'done', error: e.message };
+    return { done: { error: e.message } };
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The loop.
 
+// A reply is an object with one key, the reply's name (`{ http: { ok: … } }`), or `'start'`
+// (wire.rs `Reply`).
 async function perform(effect, ctx, signal) {
   switch (effect.kind) {
     case 'http':
-      return { kind: 'http', ...(await httpEffect(effect, signal)) };
+      return { http: await httpEffect(effect, signal) };
     case 'probe':
       return probeEffect(effect, signal);
     case 'github':
-      return { kind: 'github', ...(await githubEffect(effect, signal)) };
+      return { github: await githubEffect(effect, signal) };
     case 'read-file':
-      return { kind: 'file', ...readFileEffect(effect.path, ctx.roots) };
+      return { file: readFileEffect(effect.path, ctx.roots) };
     case 'remove-file':
       return fileDone(() => fs.unlinkSync(effect.path));
     case 'append-file':
@@ -1074,11 +1076,11 @@ async function perform(effect, ctx, signal) {
         const t = setTimeout(r, effect.ms);
         if (signal) signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
       });
-      return { kind: 'done' };
+      return { done: {} };
     case 'now':
-      return { kind: 'now', ms: monotonicMs() - ctx.started };
+      return { now: { ms: monotonicMs() - ctx.started } };
     case 'random':
-      return { kind: 'random', bytes: randomBytes(effect.len).toString('base64') };
+      return { random: { bytes: randomBytes(effect.len).toString('base64') } };
     default:
       throw new Error(`unknown effect ${effect.kind}`);
   }
@@ -1174,7 +1176,7 @@ async function main() {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  let reply = { kind: 'start' };
+  let reply = 'start';
   for (;;) {
     const step = core.resume(reply);
     writeLines(step.lines);
@@ -1186,7 +1188,7 @@ async function main() {
     const abandoned = new Promise((resolve) => {
       abandon = () => {
         controller.abort();
-        resolve({ kind: 'start' });
+        resolve('start');
       };
     });
     reply = await Promise.race([perform(step.next.effect, ctx, controller.signal), abandoned]);

@@ -7,7 +7,7 @@
 //! hold a secret. Text from certificates, kubeconfigs and Vault is escaped for Markdown and HTML
 //! on the way out, never trusted.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::command::{escape_markdown, escape_markdown_code};
 use super::contract::Outcome;
@@ -461,72 +461,169 @@ pub fn render_summary(report: &RunReport) -> String {
     out
 }
 
-fn config_json(config: &Option<CurrentConfig>) -> Value {
-    match config {
-        None => Value::Null,
-        Some(c) => json!({
-            "kubernetes_host": c.kubernetes_host,
-            "kubernetes_ca_cert": c.kubernetes_ca_cert,
-            "ca_fingerprints": super::ca::fingerprints_of_pem(&c.kubernetes_ca_cert),
-            "disable_local_ca_jwt": c.disable_local_ca_jwt,
-            "pem_keys": c.pem_keys,
-            "issuer": c.issuer,
-            "disable_iss_validation": c.disable_iss_validation,
-            "token_reviewer_jwt_set": c.token_reviewer_jwt_set,
-            "use_annotations_as_alias_metadata": c.use_annotations_as_alias_metadata,
-        }),
-    }
+/// The report's view of a stored config: its public fields and the CA's fingerprints.
+#[derive(Serialize)]
+struct ConfigJson<'a> {
+    ca_fingerprints: Vec<String>,
+    disable_iss_validation: Option<bool>,
+    disable_local_ca_jwt: bool,
+    issuer: &'a str,
+    kubernetes_ca_cert: &'a str,
+    kubernetes_host: &'a str,
+    pem_keys: &'a [String],
+    token_reviewer_jwt_set: Option<bool>,
+    use_annotations_as_alias_metadata: Option<bool>,
+}
+
+fn config_json(config: &Option<CurrentConfig>) -> Option<ConfigJson<'_>> {
+    config.as_ref().map(|c| ConfigJson {
+        ca_fingerprints: super::ca::fingerprints_of_pem(&c.kubernetes_ca_cert),
+        disable_iss_validation: c.disable_iss_validation,
+        disable_local_ca_jwt: c.disable_local_ca_jwt,
+        issuer: &c.issuer,
+        kubernetes_ca_cert: &c.kubernetes_ca_cert,
+        kubernetes_host: &c.kubernetes_host,
+        pem_keys: &c.pem_keys,
+        token_reviewer_jwt_set: c.token_reviewer_jwt_set,
+        use_annotations_as_alias_metadata: c.use_annotations_as_alias_metadata,
+    })
+}
+
+// The report's JSON, field by field. Keys are declared in alphabetical order, the order the
+// report has always had (it was built as a `serde_json::Value`, whose maps sort their keys);
+// a derived serializer writes it directly, without building a map per object first.
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    ca: Option<CaJson<'a>>,
+    changed: bool,
+    changes: Vec<ChangeJson<'a>>,
+    context: ContextJson<'a>,
+    dry_run: bool,
+    dry_run_reason: &'a Option<String>,
+    environment: &'a str,
+    failure: Option<FailureJson<'a>>,
+    kubernetes_host: &'a Option<String>,
+    mount: &'a str,
+    namespace: &'a Option<String>,
+    notes: &'a [String],
+    previous: Option<ConfigJson<'a>>,
+    result: &'static str,
+    steps: Vec<StepJson<'a>>,
+    tool: &'static str,
+    vault_addr: &'a Option<String>,
+    verification: &'static str,
+    version: &'static str,
+    warnings: &'a [String],
+    write_refused: &'a Option<String>,
+    written: Option<ConfigJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CaJson<'a> {
+    fingerprints: &'a [String],
+    not_after: &'a str,
+    origin: &'a str,
+    subjects: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ChangeJson<'a> {
+    after: &'a str,
+    before: &'a Option<String>,
+    field: &'static str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    detail: &'a str,
+    name: &'static str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    class: String,
+    hint: &'a Option<String>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct ContextJson<'a> {
+    actor: &'a Option<String>,
+    event_name: &'a Option<String>,
+    #[serde(rename = "ref")]
+    git_ref: &'a Option<String>,
+    repository: &'a Option<String>,
+    run_url: &'a Option<String>,
+    sha: &'a Option<String>,
+    started_at: &'a str,
+    workflow: &'a Option<String>,
 }
 
 /// The JSON audit report: previous and new public config, fingerprints, context.
 pub fn render_report_json(report: &RunReport) -> String {
-    let value = json!({
-        "tool": "vault-k8s-handshake",
-        "version": env!("CARGO_PKG_VERSION"),
-        "result": report.outcome.as_str(),
-        "verification": report.verification.as_str(),
-        "write_refused": report.write_refused,
-        "changed": report.changed,
-        "dry_run": report.dry_run,
-        "dry_run_reason": report.dry_run_reason,
-        "environment": report.environment,
-        "vault_addr": report.vault_addr,
-        "namespace": report.namespace,
-        "mount": report.mount,
-        "kubernetes_host": report.host,
-        "ca": report.ca.as_ref().map(|c| json!({
-            "fingerprints": c.fingerprints,
-            "subjects": c.subjects,
-            "not_after": c.not_after,
-            "origin": c.origin,
-        })),
-        "previous": config_json(&report.previous),
-        "written": config_json(&report.written),
-        "changes": report.changes.iter().map(|c| json!({
-            "field": c.field, "before": c.before, "after": c.after, "reason": c.reason,
-        })).collect::<Vec<_>>(),
-        "steps": report.steps.iter().map(|s| json!({
-            "name": s.name, "status": s.status.as_str(), "detail": s.detail,
-        })).collect::<Vec<_>>(),
-        "warnings": report.warnings,
-        "notes": report.notes,
-        "failure": report.failure.as_ref().map(|f| json!({
-            "class": format!("{:?}", f.class).to_lowercase(),
-            "message": f.message,
-            "hint": f.hint,
-        })),
-        "context": {
-            "run_url": report.context.run_url,
-            "repository": report.context.repository,
-            "actor": report.context.actor,
-            "sha": report.context.sha,
-            "ref": report.context.git_ref,
-            "event_name": report.context.event_name,
-            "workflow": report.context.workflow,
-            "started_at": report.context.started_at,
+    let c = &report.context;
+    let json = ReportJson {
+        ca: report.ca.as_ref().map(|c| CaJson {
+            fingerprints: &c.fingerprints,
+            not_after: &c.not_after,
+            origin: &c.origin,
+            subjects: &c.subjects,
+        }),
+        changed: report.changed,
+        changes: report
+            .changes
+            .iter()
+            .map(|c| ChangeJson {
+                after: &c.after,
+                before: &c.before,
+                field: c.field,
+                reason: &c.reason,
+            })
+            .collect(),
+        context: ContextJson {
+            actor: &c.actor,
+            event_name: &c.event_name,
+            git_ref: &c.git_ref,
+            repository: &c.repository,
+            run_url: &c.run_url,
+            sha: &c.sha,
+            started_at: &c.started_at,
+            workflow: &c.workflow,
         },
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        dry_run: report.dry_run,
+        dry_run_reason: &report.dry_run_reason,
+        environment: &report.environment,
+        failure: report.failure.as_ref().map(|f| FailureJson {
+            class: format!("{:?}", f.class).to_lowercase(),
+            hint: &f.hint,
+            message: &f.message,
+        }),
+        kubernetes_host: &report.host,
+        mount: &report.mount,
+        namespace: &report.namespace,
+        notes: &report.notes,
+        previous: config_json(&report.previous),
+        result: report.outcome.as_str(),
+        steps: report
+            .steps
+            .iter()
+            .map(|s| StepJson {
+                detail: &s.detail,
+                name: s.name,
+                status: s.status.as_str(),
+            })
+            .collect(),
+        tool: "vault-k8s-handshake",
+        vault_addr: &report.vault_addr,
+        verification: report.verification.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        warnings: &report.warnings,
+        write_refused: &report.write_refused,
+        written: config_json(&report.written),
+    };
+    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -553,6 +650,7 @@ pub(crate) fn test_report() -> RunReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn sample() -> RunReport {
         let mut r = test_report();
@@ -648,5 +746,111 @@ mod tests {
         let json: Value = serde_json::from_str(&render_report_json(&r)).unwrap();
         assert_eq!(json["failure"]["class"], "user");
         assert_eq!(json["context"]["actor"], "octocat");
+    }
+
+    /// Every field of the report filled, so each key and nesting is compared.
+    fn full() -> RunReport {
+        let mut r = sample();
+        r.namespace = Some("team-a".into());
+        r.vault_addr = Some("https://vault.example.com:8200".into());
+        r.dry_run_reason = Some("pull_request".into());
+        r.write_refused = Some("grant `update`".into());
+        r.warnings.push("w".into());
+        r.notes.push("n".into());
+        r.context.repository = Some("acme/infra".into());
+        r.context.git_ref = Some("refs/heads/main".into());
+        r.context.event_name = Some("push".into());
+        r.context.workflow = Some("bootstrap".into());
+        let config = CurrentConfig {
+            kubernetes_host: "https://10.69.1.110:6443".into(),
+            kubernetes_ca_cert: String::new(),
+            pem_keys: vec!["k".into()],
+            issuer: "iss".into(),
+            disable_iss_validation: Some(true),
+            disable_local_ca_jwt: true,
+            token_reviewer_jwt_set: None,
+            use_annotations_as_alias_metadata: Some(false),
+            unknown_fields: Vec::new(),
+        };
+        r.previous = Some(config.clone());
+        r.written = Some(config);
+        r.changes.push(FieldChange {
+            field: "kubernetes_host",
+            before: None,
+            after: "https://10.69.1.110:6443".into(),
+            reason: "first write".into(),
+        });
+        r.failure = Some(FailureRecord {
+            class: ErrorClass::User,
+            area: crate::pure::Area::Vault,
+            message: "m".into(),
+            hint: Some("h".into()),
+        });
+        r
+    }
+
+    /// The report as it was built before (a `serde_json::Value`, keys sorted by its maps): the
+    /// derived serializer must write the very same text, so readers of the file see no change.
+    #[test]
+    fn the_report_json_is_the_value_it_always_was() {
+        let r = full();
+        let config = |c: &CurrentConfig| {
+            json!({
+                "kubernetes_host": c.kubernetes_host,
+                "kubernetes_ca_cert": c.kubernetes_ca_cert,
+                "ca_fingerprints": crate::pure::ca::fingerprints_of_pem(&c.kubernetes_ca_cert),
+                "disable_local_ca_jwt": c.disable_local_ca_jwt,
+                "pem_keys": c.pem_keys,
+                "issuer": c.issuer,
+                "disable_iss_validation": c.disable_iss_validation,
+                "token_reviewer_jwt_set": c.token_reviewer_jwt_set,
+                "use_annotations_as_alias_metadata": c.use_annotations_as_alias_metadata,
+            })
+        };
+        let ca = r.ca.as_ref().expect("sample has a CA");
+        let f = r.failure.as_ref().expect("full has a failure");
+        let value = json!({
+            "tool": "vault-k8s-handshake",
+            "version": env!("CARGO_PKG_VERSION"),
+            "result": r.outcome.as_str(),
+            "verification": r.verification.as_str(),
+            "write_refused": r.write_refused,
+            "changed": r.changed,
+            "dry_run": r.dry_run,
+            "dry_run_reason": r.dry_run_reason,
+            "environment": r.environment,
+            "vault_addr": r.vault_addr,
+            "namespace": r.namespace,
+            "mount": r.mount,
+            "kubernetes_host": r.host,
+            "ca": { "fingerprints": ca.fingerprints, "subjects": ca.subjects,
+                    "not_after": ca.not_after, "origin": ca.origin },
+            "previous": r.previous.as_ref().map(config),
+            "written": r.written.as_ref().map(config),
+            "changes": r.changes.iter().map(|c| json!({
+                "field": c.field, "before": c.before, "after": c.after, "reason": c.reason,
+            })).collect::<Vec<_>>(),
+            "steps": r.steps.iter().map(|s| json!({
+                "name": s.name, "status": s.status.as_str(), "detail": s.detail,
+            })).collect::<Vec<_>>(),
+            "warnings": r.warnings,
+            "notes": r.notes,
+            "failure": { "class": "user", "message": f.message, "hint": f.hint },
+            "context": {
+                "run_url": r.context.run_url, "repository": r.context.repository,
+                "actor": r.context.actor, "sha": r.context.sha, "ref": r.context.git_ref,
+                "event_name": r.context.event_name, "workflow": r.context.workflow,
+                "started_at": r.context.started_at,
+            },
+        });
+        let before = serde_json::to_string_pretty(&value).unwrap() + "\n";
+        assert_eq!(render_report_json(&r), before);
+        // And with the optional parts absent.
+        let bare = test_report();
+        let text = render_report_json(&bare);
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        for key in ["ca", "previous", "written", "failure", "kubernetes_host"] {
+            assert_eq!(parsed[key], Value::Null, "{key}");
+        }
     }
 }

@@ -76,20 +76,16 @@ struct Driver {
 impl Driver {
     async fn perform(&mut self, effect: Effect) -> Reply {
         match effect {
-            Effect::Http(request) => Reply::Http {
-                result: self.http.send(&request).await.into(),
-            },
+            Effect::Http(request) => Reply::Http(self.http.send(&request).await.into()),
             Effect::Probe(request) => Reply::Probe {
                 report: super::probe::probe_wire(&request).await,
             },
-            Effect::Github(request) => Reply::Github {
-                result: self.github.perform(&request).await.into(),
-            },
-            Effect::ReadFile { path, .. } => Reply::File {
-                result: crate::source::read_file_raw(std::path::Path::new(&path), &self.rules)
+            Effect::Github(request) => Reply::Github(self.github.perform(&request).await.into()),
+            Effect::ReadFile { path, .. } => Reply::File(
+                crate::source::read_file_raw(std::path::Path::new(&path), &self.rules)
                     .map(Bytes)
                     .into(),
-            },
+            ),
             Effect::RemoveFile { path } => done(std::fs::remove_file(path)),
             Effect::AppendFile { path, text } => done(
                 std::fs::OpenOptions::new()

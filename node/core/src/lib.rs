@@ -3,7 +3,8 @@
 //! The ABI is JSON in and out through the module's memory, one machine per instance:
 //! - `vkh_alloc(len) -> ptr` / `vkh_free(ptr, len)`: buffers the driver writes its JSON into;
 //! - `vkh_start(ptr, len) -> status`: the start document (environment, time, terminal, payload);
-//! - `vkh_resume(ptr, len) -> status`: a reply (`{"kind":"start"}` the first time);
+//! - `vkh_resume(ptr, len) -> status`: a reply (`"start"` the first time, then
+//!   `{"http": {"ok": …}}` and the like: wire.rs `Reply`);
 //! - `vkh_cancel(ptr, len) -> 0|1`: a signal's name; 1 means abandon the effect in flight;
 //! - `vkh_output_ptr()` / `vkh_output_len()`: the last answer (a step, or an error text).
 //!

@@ -253,7 +253,7 @@ impl Io {
 
     pub async fn http(&self, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
         match self.call(Effect::Http(request)).await {
-            Reply::Http { result } => result.into(),
+            Reply::Http(result) => result.into(),
             other => Err(HttpFailure::Invalid {
                 detail: mismatch("http", &other),
             }),
@@ -271,7 +271,7 @@ impl Io {
 
     pub async fn github(&self, request: GithubRequest) -> Result<GithubAnswer, GithubFailure> {
         match self.call(Effect::Github(request)).await {
-            Reply::Github { result } => result.into(),
+            Reply::Github(result) => result.into(),
             other => Err(GithubFailure::Transport {
                 detail: mismatch("github", &other),
             }),
@@ -284,7 +284,7 @@ impl Io {
             path: path.to_string(),
         };
         match self.call(effect).await {
-            Reply::File { result } => Result::from(result).map(|b: Bytes| b.0),
+            Reply::File(result) => Result::from(result).map(|b: Bytes| b.0),
             other => Err(FileFailure::Io {
                 detail: mismatch("read-file", &other),
             }),

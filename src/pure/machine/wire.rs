@@ -3,7 +3,7 @@
 //! These are the only shapes that cross the line between the core and the world, so both
 //! drivers (the native one, and the Node one through WebAssembly) speak exactly this. They are
 //! serde types with a JSON form for the Node driver: bytes travel as base64, enums as objects
-//! tagged by `kind`. Secrets (a Vault token in a header, a JWT in a body) do cross here, since
+//! tagged by `kind` (a [`Reply`] by its one key). Secrets (a Vault token in a header, a JWT in a body) do cross here, since
 //! the driver must send them; their `Debug` stays redacted, and no driver prints an effect.
 
 use serde::{Deserialize, Serialize};
@@ -39,27 +39,20 @@ pub enum Effect {
     Random { len: usize },
 }
 
-/// What a driver hands back for an effect.
+/// What a driver hands back for an effect. In JSON a variant is an object with one key, its
+/// name (`{"http": {"ok": …}}`, `{"now": {"ms": 12}}`), or the bare name for `"start"`: the form
+/// serde reads without buffering, which keeps the Node action's decoding of every reply short.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Reply {
     /// The first resume, before any effect.
     Start,
-    Http {
-        #[serde(flatten)]
-        result: WireResult<HttpResponse, HttpFailure>,
-    },
+    Http(WireResult<HttpResponse, HttpFailure>),
     Probe {
         report: ProbeReport,
     },
-    Github {
-        #[serde(flatten)]
-        result: WireResult<GithubAnswer, GithubFailure>,
-    },
-    File {
-        #[serde(flatten)]
-        result: WireResult<Bytes, FileFailure>,
-    },
+    Github(WireResult<GithubAnswer, GithubFailure>),
+    File(WireResult<Bytes, FileFailure>),
     /// A file effect or a sleep finished; `error` says why a file effect failed.
     Done {
         #[serde(default)]
