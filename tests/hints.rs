@@ -343,11 +343,25 @@ fn a_jwt_role_that_is_no_role_name_is_fixed_with_a_name_the_printed_command_list
 
 #[test]
 fn a_kubeconfig_without_current_context_is_fixed_by_the_printed_use_context() {
+    kubeconfig_fixed_by_the_printed_use_context(None, "has no `current-context`");
+}
+
+#[test]
+fn a_kubeconfig_whose_current_context_is_gone_is_fixed_by_the_printed_use_context() {
+    kubeconfig_fixed_by_the_printed_use_context(
+        Some("rke2-old"),
+        "names a context that the kubeconfig does not define",
+    );
+}
+
+/// Bootstrap output (JSON, which kubectl reads as YAML) whose `current-context` is `current`
+/// (unset, or naming no context), with one context: the run fails with `failure` in its error,
+/// the printed `kubectl config use-context` is pasted, and the run then writes the CA.
+fn kubeconfig_fixed_by_the_printed_use_context(current: Option<&str>, failure: &str) {
     use base64::Engine as _;
     let h = harness();
-    // Bootstrap output whose `current-context` was never set (JSON, which kubectl reads as YAML).
     let ca_file = h.workspace.join("k8s-ca.crt");
-    let config = json!({
+    let mut config = json!({
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "rke2", "cluster": {
@@ -358,11 +372,14 @@ fn a_kubeconfig_without_current_context_is_fixed_by_the_printed_use_context() {
         "contexts": [{"name": "rke2-admin", "context": {"cluster": "rke2", "user": "admin"}}],
         "users": [{"name": "admin", "user": {}}],
     });
+    if let Some(name) = current {
+        config["current-context"] = json!(name);
+    }
     std::fs::write(&ca_file, config.to_string()).unwrap();
     let o = h.run(&[], &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
     let text = o.output("error-message");
-    assert!(text.contains("has no `current-context`"), "{text}");
+    assert!(text.contains(failure), "{text}");
     let kubeconfig = ca_file.display().to_string();
     let env = [("KUBECONFIG", kubeconfig.as_str())];
     let pasted = paste_first(&h, text, "kubectl config use-context", &h.workspace, &env);
