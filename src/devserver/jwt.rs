@@ -1708,4 +1708,46 @@ vNwS+gSrVGgw/YeCjNAu7v3ag6ciuuXB2e90kCS9EiduBTlN7k4gGwlkUQ==
             assert!(!text.contains("PRIVATE KEY"), "{text}");
         }
     }
+
+    /// `validate_login` logs a refusal's message at debug level: no message may carry the
+    /// token or any of its three parts, whatever was wrong with it.
+    #[test]
+    fn refusal_messages_never_carry_the_token() {
+        let good = good_token();
+        let parts: Vec<&str> = good.split('.').collect();
+        let foreign = stranger().sign(&github().to_claims(GITHUB_ISSUER, Some(AUD), NOW));
+        let cases = [
+            (dev_roles(), token_with(json!({ "exp": NOW - 3600 }))),
+            (dev_roles(), token_with(json!({ "aud": "someone-else" }))),
+            (
+                dev_roles(),
+                token_with(json!({ "repository": ["not", "a", "string"] })),
+            ),
+            (dev_roles(), foreign),
+            (dev_roles(), format!("{}.{}.", parts[0], parts[1])),
+            (
+                dev_roles(),
+                format!("{}!.{}.{}", parts[0], parts[1], parts[2]),
+            ),
+            (
+                dev_roles(),
+                unsigned_token(json!(["not", "an", "object"]), b"sig"),
+            ),
+            (dev_roles(), "only-one-part".to_string()),
+            (
+                dev_roles_with(json!({ "bound_claims": { "repository": "acme/other" } })),
+                good.clone(),
+            ),
+        ];
+        for (roles, jwt) in cases {
+            let error = refusal(login(&roles, &jwt));
+            let message = error.message;
+            for part in jwt.split('.').filter(|p| p.len() > 8) {
+                assert!(!message.contains(part), "{message}");
+            }
+            for part in &parts {
+                assert!(!message.contains(part), "{message}");
+            }
+        }
+    }
 }
