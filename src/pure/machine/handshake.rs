@@ -254,7 +254,7 @@ fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A step most runs never take, as a future of its own: kept out of the caller's state machine,
+/// A step not every run takes, as a future of its own: kept out of the caller's state machine,
 /// its code is compiled only when a run takes it (the Node action's engine compiles each
 /// WebAssembly function on its first call, and that time is most of the action's start-up).
 fn cold<'a, T>(step: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
