@@ -129,13 +129,12 @@ fn main() {
         println!("(VKH_NODE24 unset: the Node action is not measured)");
     }
     // `BENCH_ONLY=node`, `BENCH_ONLY=dry run`: only the rows whose driver and run labels hold that
-    // text (case-insensitive).
+    // text (case-insensitive); `a|b` keeps the rows that hold either.
     if let Ok(only) = std::env::var("BENCH_ONLY") {
         let only = only.to_lowercase();
         plan.retain(|(driver, work)| {
-            format!("{} {}", driver.label(), work.label())
-                .to_lowercase()
-                .contains(&only)
+            let label = format!("{} {}", driver.label(), work.label()).to_lowercase();
+            only.split('|').any(|part| label.contains(part))
         });
     }
     // Runs are interleaved, one of each row in turn, so a machine that slows down or speeds up

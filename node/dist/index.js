@@ -40,12 +40,12 @@ class Core {
     this.exports = new WebAssembly.Instance(module, {}).exports;
   }
 
-  call(name, text) {
+  call(name, text, ...more) {
     const e = this.exports;
     const bytes = Buffer.from(text, 'utf8');
     const ptr = e.vkh_alloc(bytes.length);
     new Uint8Array(e.memory.buffer, ptr, bytes.length).set(bytes);
-    const status = e[name](ptr, bytes.length);
+    const status = e[name](ptr, bytes.length, ...more);
     e.vkh_free(ptr, bytes.length);
     return status;
   }
@@ -62,8 +62,9 @@ class Core {
     return JSON.parse(this.output());
   }
 
-  resume(reply) {
-    if (this.call('vkh_resume', JSON.stringify(reply)) !== 0) throw new Error(this.output());
+  /** Hands the machine a reply and the clock (ms since the run began) and returns its step. */
+  resume(reply, nowMs) {
+    if (this.call('vkh_resume', JSON.stringify(reply), nowMs) !== 0) throw new Error(this.output());
     return JSON.parse(this.output());
   }
 
@@ -1077,8 +1078,6 @@ async function perform(effect, ctx, signal) {
         if (signal) signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
       });
       return { done: {} };
-    case 'now':
-      return { now: { ms: monotonicMs() - ctx.started } };
     case 'random':
       return { random: { bytes: randomBytes(effect.len).toString('base64') } };
     default:
@@ -1135,8 +1134,15 @@ function monotonicMs() {
   return Number(process.hrtime.bigint() / 1000000n);
 }
 
+/** Writes a step's lines, in order: each run of lines to the same stream in one write. */
 function writeLines(lines) {
-  for (const line of lines) writeOut(line.stream === 'stderr' ? 2 : 1, line.text + '\n');
+  let i = 0;
+  while (i < lines.length) {
+    const stream = lines[i].stream;
+    let text = '';
+    for (; i < lines.length && lines[i].stream === stream; i++) text += lines[i].text + '\n';
+    writeOut(stream === 'stderr' ? 2 : 1, text);
+  }
 }
 
 function readEventPayload() {
@@ -1146,8 +1152,22 @@ function readEventPayload() {
   return read.ok ? Buffer.from(read.ok, 'base64').toString('utf8') : null;
 }
 
+/**
+ * Compiles the core off the main thread while the start-up below runs on it. A pending compile
+ * holds no handle on the event loop: without the timer, Node would find nothing left to do and
+ * exit before the core ever ran.
+ */
+function compileCore() {
+  const compiling = WebAssembly.compile(fs.readFileSync(path.join(__dirname, 'core.wasm')));
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const done = () => clearInterval(keepAlive);
+  compiling.then(done, done);
+  return compiling;
+}
+
 async function main() {
   const started = monotonicMs();
+  const compiling = compileCore();
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
   const doc = {
@@ -1158,7 +1178,7 @@ async function main() {
     temp: os.tmpdir(),
     event_payload: readEventPayload(),
   };
-  const core = new Core(new WebAssembly.Module(fs.readFileSync(path.join(__dirname, 'core.wasm'))));
+  const core = new Core(await compiling);
   const begun = core.start(doc);
   const roots = begun.file_roots
     ? begun.file_roots.flatMap((r) => {
@@ -1169,7 +1189,7 @@ async function main() {
       }
     })
     : null;
-  const ctx = { roots, started };
+  const ctx = { roots };
   let abandon = null;
   const onSignal = (name) => {
     if (core.cancel(name) && abandon) abandon();
@@ -1178,7 +1198,7 @@ async function main() {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   let reply = 'start';
   for (;;) {
-    const step = core.resume(reply);
+    const step = core.resume(reply, monotonicMs() - started);
     writeLines(step.lines);
     if (step.next.kind === 'exit') {
       closeConnections();

@@ -25,7 +25,7 @@ pub async fn drive(snapshot: Snapshot, rules: FileRules) -> u8 {
     let mut signals = Signals::new();
     let mut reply = Reply::Start;
     loop {
-        let step = machine.resume(reply);
+        let step = machine.resume(reply, io.clock_ms());
         write_lines(&step.lines);
         let effect = match step.next {
             Next::Exit { code } => return code,
@@ -74,6 +74,11 @@ struct Driver {
 }
 
 impl Driver {
+    /// The monotonic clock the machine is resumed with, in milliseconds since the run began.
+    fn clock_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     async fn perform(&mut self, effect: Effect) -> Reply {
         match effect {
             Effect::Http(request) => Reply::Http(self.http.send(&request).await.into()),
@@ -99,9 +104,6 @@ impl Driver {
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 Reply::Done { error: None }
             }
-            Effect::Now => Reply::Now {
-                ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            },
             Effect::Random { len } => {
                 let mut bytes = vec![0u8; len];
                 rand::thread_rng().fill_bytes(&mut bytes);

@@ -86,7 +86,10 @@ impl Machine {
 
     /// Hands over the reply to the last effect (`Reply::Start` the first time, and after a
     /// cancel the driver abandoned an effect for) and runs to the next effect or the end.
-    pub fn resume(&mut self, reply: Reply) -> Step {
+    /// `now_ms` is the driver's monotonic clock as the reply came back, in milliseconds: time
+    /// comes in with every resume, as in quinn-proto, rather than as an effect of its own.
+    pub fn resume(&mut self, reply: Reply, now_ms: u64) -> Step {
+        self.ctx.io.clock.set(now_ms);
         if !matches!(reply, Reply::Start) {
             *self.ctx.io.reply.borrow_mut() = Some(reply);
         }
@@ -184,7 +187,7 @@ fn poll_caught<T>(fut: Pin<&mut dyn Future<Output = T>>) -> Result<Poll<T>, ()> 
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(fut))).map_err(|_| ())
 }
 
-fn poll_once<T>(fut: Pin<&mut dyn Future<Output = T>>) -> Poll<T> {
+pub(super) fn poll_once<T>(fut: Pin<&mut dyn Future<Output = T>>) -> Poll<T> {
     let mut cx = Context::from_waker(Waker::noop());
     fut.poll(&mut cx)
 }
@@ -195,6 +198,8 @@ pub struct Io {
     effect: RefCell<Option<Effect>>,
     reply: RefCell<Option<Reply>>,
     critical: Cell<u32>,
+    /// The driver's clock at the last resume.
+    clock: Cell<u64>,
 }
 
 /// Parks an effect on the first poll; ready when the driver's reply has been handed in.
@@ -230,10 +235,12 @@ impl Drop for Critical<'_> {
 
 /// A reply of the wrong kind: the driver broke the protocol.
 fn mismatch(wanted: &str, got: &Reply) -> String {
-    let got = serde_json::to_value(got)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
-        .unwrap_or_default();
+    // A reply is `"start"` or an object keyed by its name (wire.rs).
+    let got = match serde_json::to_value(got) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
     format!("the driver answered `{got}` to a `{wanted}` effect")
 }
 
@@ -326,12 +333,10 @@ impl Io {
         let _ = self.done(Effect::Sleep { ms }, "sleep").await;
     }
 
-    /// Milliseconds on the driver's monotonic clock (0 if the driver broke the protocol).
-    pub async fn now_ms(&self) -> u64 {
-        match self.call(Effect::Now).await {
-            Reply::Now { ms } => ms,
-            _ => 0,
-        }
+    /// Milliseconds on the driver's monotonic clock, as of the last resume: the steps run
+    /// between two resumes without waiting, so that is now.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.get()
     }
 
     pub async fn random(&self, len: usize) -> Vec<u8> {
@@ -367,5 +372,22 @@ impl Jitter {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
         0.75 + (z >> 11) as f64 / (1u64 << 53) as f64 * 0.5
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_of_the_wrong_kind_is_named() {
+        assert_eq!(
+            mismatch("http", &Reply::Done { error: None }),
+            "the driver answered `done` to a `http` effect"
+        );
+        assert_eq!(
+            mismatch("read-file", &Reply::Start),
+            "the driver answered `start` to a `read-file` effect"
+        );
     }
 }

@@ -37,7 +37,7 @@ pub(super) async fn prove_login<'a>(
     jwt: &Secret,
     window_ms: u64,
 ) -> Result<ProofLogin<'a>, CallError> {
-    let started = run.io.now_ms().await;
+    let started = run.io.now_ms();
     let request = vault_api::proof_login(mount, role, namespace);
     let body = json!({"role": role, "jwt": jwt.expose_secret()});
     let mut attempts = 0;
@@ -78,7 +78,7 @@ pub(super) async fn prove_login<'a>(
             Err(CallError::Vault(f))
                 if f.status == 403 && f.errors.iter().all(|e| e == "permission denied") =>
             {
-                let elapsed = run.io.now_ms().await.saturating_sub(started);
+                let elapsed = run.io.now_ms().saturating_sub(started);
                 if elapsed + backoff_ms(attempts) >= window_ms {
                     return Err(CallError::Vault(f));
                 }

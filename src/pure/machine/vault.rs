@@ -191,7 +191,7 @@ impl VaultClient {
         token: Option<&Secret>,
         body: Option<&Value>,
     ) -> Result<Answer, CallError> {
-        let started = io.now_ms().await;
+        let started = io.now_ms();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -212,7 +212,7 @@ impl VaultClient {
             };
             let in_budget = match delay {
                 Some(d) if attempt < MAX_ATTEMPTS => {
-                    let elapsed = io.now_ms().await.saturating_sub(started);
+                    let elapsed = io.now_ms().saturating_sub(started);
                     (elapsed + d <= RETRY_BUDGET_MS).then_some(d)
                 }
                 _ => None,
@@ -406,4 +406,90 @@ fn backoff(attempt: u32, jitter: &Jitter) -> u64 {
         .saturating_mul(1 << attempt.saturating_sub(1).min(6))
         .min(MAX_BACKOFF_MS);
     (base as f64 * jitter.factor()) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::Poll;
+
+    use super::*;
+    use crate::pure::machine::wire::{Bytes, Effect, Reply};
+    use crate::pure::machine::{poll_once, Io};
+
+    fn unavailable(retry_after_s: u64) -> Reply {
+        Reply::Http(
+            Ok(HttpResponse {
+                status: 503,
+                headers: vec![("retry-after".into(), retry_after_s.to_string())],
+                body: Bytes(br#"{"errors":["Vault is sealed"]}"#.to_vec()),
+            })
+            .into(),
+        )
+    }
+
+    /// The effects a health check asks for when each attempt is answered with a 503 carrying
+    /// `Retry-After: 20`, an attempt takes `tick` ms and a sleep as long as it asked, on the
+    /// clock handed in with each resume.
+    fn effects_until_given_up(tick: u64) -> Vec<String> {
+        let addr = crate::pure::host::parse_vault_addr("vault-addr", "https://vault.example:8200")
+            .expect("address");
+        let client = VaultClient::new(&addr, &[], 5_000, None).expect("client");
+        let io = Io::default();
+        let jitter = Jitter::new(&[7; 8]);
+        let request = vault_api::health(None);
+        let mut call = pin!(client.send(&io, &jitter, &request, None, None));
+        let mut seen = Vec::new();
+        let mut clock = 0;
+        let mut reply = None;
+        loop {
+            io.clock.set(clock);
+            *io.reply.borrow_mut() = reply.take();
+            match poll_once(call.as_mut()) {
+                Poll::Ready(result) => {
+                    let failure = result.expect_err("every answer is a 503");
+                    assert!(failure.to_string().contains("503"), "{failure}");
+                    return seen;
+                }
+                Poll::Pending => {}
+            }
+            let effect = io.effect.borrow_mut().take().expect("an effect");
+            reply = Some(match effect {
+                Effect::Http(_) => {
+                    seen.push("http".to_string());
+                    clock += tick;
+                    unavailable(20)
+                }
+                Effect::Sleep { ms } => {
+                    seen.push(format!("sleep {ms}"));
+                    clock += ms;
+                    Reply::Done { error: None }
+                }
+                other => panic!("unexpected effect {other:?}"),
+            });
+        }
+    }
+
+    #[test]
+    fn the_retry_budget_is_measured_on_the_clock_each_resume_carries() {
+        // Attempts that answer at once: three 20 s waits fit the 60 s budget, a fourth does not.
+        assert_eq!(
+            effects_until_given_up(0),
+            [
+                "http",
+                "sleep 20000",
+                "http",
+                "sleep 20000",
+                "http",
+                "sleep 20000",
+                "http"
+            ]
+        );
+        // Attempts that take 15 s each: after one wait, 50 s have passed; a second would end
+        // past the budget.
+        assert_eq!(
+            effects_until_given_up(15_000),
+            ["http", "sleep 20000", "http"]
+        );
+    }
 }

@@ -3,10 +3,11 @@
 //! These are the only shapes that cross the line between the core and the world, so both
 //! drivers (the native one, and the Node one through WebAssembly) speak exactly this. They are
 //! serde types with a JSON form for the Node driver: bytes travel as base64, enums as objects
-//! tagged by `kind` (a [`Reply`] by its one key). Secrets (a Vault token in a header, a JWT in a body) do cross here, since
-//! the driver must send them; their `Debug` stays redacted, and no driver prints an effect.
+//! tagged by `kind` (a [`Reply`] by its one key). Secrets (a Vault token in a header, a JWT in
+//! a body) do cross here, since the driver must send them; their `Debug` stays redacted, and no
+//! driver prints an effect.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::pure::probe::TlsFailureKind;
 use crate::pure::secret::Secret;
@@ -19,8 +20,10 @@ pub enum Effect {
     Http(HttpRequest),
     /// Open a TLS connection to the API server trusting only `ca_ders`, send nothing; answer
     /// [`Reply::Probe`].
+    #[serde(serialize_with = "write_apart")]
     Probe(ProbeRequest),
     /// One GitHub REST call; answer [`Reply::Github`].
+    #[serde(serialize_with = "write_apart")]
     Github(GithubRequest),
     /// Read a file under the driver's file rules (regular file, size cap, confinement to the
     /// workspace and temp folder in a runner); answer [`Reply::File`].
@@ -33,15 +36,14 @@ pub enum Effect {
     WriteFile { path: String, text: String },
     /// Wait; answer [`Reply::Done`].
     Sleep { ms: u64 },
-    /// A monotonic clock in milliseconds; answer [`Reply::Now`].
-    Now,
     /// Random bytes from the system; answer [`Reply::Random`].
     Random { len: usize },
 }
 
 /// What a driver hands back for an effect. In JSON a variant is an object with one key, its
-/// name (`{"http": {"ok": …}}`, `{"now": {"ms": 12}}`), or the bare name for `"start"`: the form
-/// serde reads without buffering, which keeps the Node action's decoding of every reply short.
+/// name (`{"http": {"ok": …}}`, `{"random": {"bytes": …}}`), or the bare name for `"start"`:
+/// the form serde reads without buffering, which keeps the Node action's decoding of every reply
+/// short.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reply {
@@ -49,8 +51,10 @@ pub enum Reply {
     Start,
     Http(WireResult<HttpResponse, HttpFailure>),
     Probe {
+        #[serde(deserialize_with = "read_apart")]
         report: ProbeReport,
     },
+    #[serde(deserialize_with = "read_apart")]
     Github(WireResult<GithubAnswer, GithubFailure>),
     File(WireResult<Bytes, FileFailure>),
     /// A file effect or a sleep finished; `error` says why a file effect failed.
@@ -58,12 +62,25 @@ pub enum Reply {
         #[serde(default)]
         error: Option<String>,
     },
-    Now {
-        ms: u64,
-    },
     Random {
         bytes: Bytes,
     },
+}
+
+// The probe's and GitHub's shapes are written and read by functions of their own, not inlined
+// into the one that handles every step: the Node action compiles each WebAssembly function when
+// it is first called, so a run that neither probes nor posts never compiles their code.
+
+#[inline(never)]
+fn write_apart<T: Serialize, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    value.serialize(serializer)
+}
+
+#[inline(never)]
+fn read_apart<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    T::deserialize(deserializer)
 }
 
 /// `Result` with a JSON form a person can write by hand: `{"ok": …}` or `{"err": …}`.
