@@ -1105,8 +1105,6 @@ async function perform(effect, ctx, signal) {
         if (signal) signal.addEventListener('abort', () => { clearTimeout(t); r(); });
       });
       return { done: {} };
-    case 'random':
-      return { random: { bytes: randomBytes(effect.len).toString('base64') } };
     default:
       throw new Error(`unknown effect ${effect.kind}`);
   }
@@ -1204,6 +1202,8 @@ async function main() {
     tty: require('node:tty').isatty(1),
     temp: os.tmpdir(),
     event_payload: readEventPayload(),
+    // The machine's seed (SEED_BYTES in the core): output delimiters and backoff jitter.
+    random: randomBytes(24).toString('base64'),
   };
   const core = new Core(await compiling);
   const begun = core.start(doc);

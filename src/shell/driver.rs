@@ -10,12 +10,14 @@ use std::time::Instant;
 use rand::RngCore as _;
 
 use crate::pure::machine::wire::{Bytes, Effect, Line, Reply, Stream};
-use crate::pure::machine::{Machine, Next, Snapshot};
+use crate::pure::machine::{Machine, Next, Snapshot, SEED_BYTES};
 use crate::source::FileRules;
 
 /// Runs one handshake to its end and returns the exit code.
 pub async fn drive(snapshot: Snapshot, rules: FileRules) -> u8 {
-    let mut machine = Machine::new(snapshot);
+    let mut seed = [0u8; SEED_BYTES];
+    rand::thread_rng().fill_bytes(&mut seed);
+    let mut machine = Machine::new(snapshot, &seed);
     let mut io = Driver {
         rules,
         started: Instant::now(),
@@ -103,13 +105,6 @@ impl Driver {
             Effect::Sleep { ms } => {
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 Reply::Done { error: None }
-            }
-            Effect::Random { len } => {
-                let mut bytes = vec![0u8; len];
-                rand::thread_rng().fill_bytes(&mut bytes);
-                Reply::Random {
-                    bytes: Bytes(bytes),
-                }
             }
         }
     }

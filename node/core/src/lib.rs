@@ -2,7 +2,8 @@
 //!
 //! The ABI is JSON in and out through the module's memory, one machine per instance:
 //! - `vkh_alloc(len) -> ptr` / `vkh_free(ptr, len)`: buffers the driver writes its JSON into;
-//! - `vkh_start(ptr, len) -> status`: the start document (environment, time, terminal, payload);
+//! - `vkh_start(ptr, len) -> status`: the start document (environment, time, terminal, payload,
+//!   and `random`: base64 of the machine's seed, at least 24 bytes from the system);
 //! - `vkh_resume(ptr, len, now_ms) -> status`: a reply (`"start"` the first time, then
 //!   `{"http": {"ok": …}}` and the like: wire.rs `Reply`) and the driver's monotonic clock in
 //!   milliseconds (an f64 holding a whole number);
@@ -15,9 +16,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
 use serde::Deserialize;
 use vault_k8s_handshake::pure::machine::wire::Reply;
-use vault_k8s_handshake::pure::machine::Machine;
+use vault_k8s_handshake::pure::machine::{Machine, SEED_BYTES};
 
 thread_local! {
     static MACHINE: RefCell<Option<Machine>> = const { RefCell::new(None) };
@@ -37,6 +39,8 @@ struct Start {
     temp: String,
     /// The text of `GITHUB_EVENT_PATH`, when the driver could read it.
     event_payload: Option<String>,
+    /// Base64 of the driver's random bytes, `SEED_BYTES` or more.
+    random: String,
 }
 
 fn set_output(bytes: Vec<u8>) {
@@ -88,8 +92,16 @@ pub extern "C" fn vkh_start(ptr: *const u8, len: usize) -> u32 {
         start.event_payload.as_deref(),
     );
     // The driver's file rules: the workspace and temp folder in a runner.
+    let seed = match base64::engine::general_purpose::STANDARD.decode(&start.random) {
+        Ok(seed) if seed.len() >= SEED_BYTES => seed,
+        _ => {
+            return fail(format!(
+                "the start document is not valid: `random` is not base64 of {SEED_BYTES} bytes or more"
+            ))
+        }
+    };
     let roots = vault_k8s_handshake::env::file_roots_from(env);
-    MACHINE.with(|m| *m.borrow_mut() = Some(Machine::new(snapshot)));
+    MACHINE.with(|m| *m.borrow_mut() = Some(Machine::new(snapshot, &seed)));
     set_output(
         serde_json::json!({ "file_roots": roots })
             .to_string()

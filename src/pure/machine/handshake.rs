@@ -81,7 +81,6 @@ pub struct Run {
     pub(super) io: Io,
     pub(super) out: Out,
     pub(super) jitter: Jitter,
-    seeded: std::cell::Cell<bool>,
     pub(super) report: RefCell<RunReport>,
     session: RefCell<Option<Session>>,
     pub(super) snap: Snapshot,
@@ -98,8 +97,11 @@ pub(super) fn failure(e: &dyn Diagnostic) -> FailureRecord {
 }
 
 impl Run {
-    pub fn new(snap: Snapshot) -> Run {
+    /// `seed`: the driver's random bytes ([`super::SEED_BYTES`]), for the output delimiter and
+    /// the backoff jitter.
+    pub fn new(snap: Snapshot, seed: &[u8]) -> Run {
         let out = Out::new(snap.paths.clone());
+        out.seed(&seed[..seed.len().min(16)]);
         // Secrets first: nothing may be logged before they are masked.
         for name in ["vault-token", "proof-jwt"] {
             if let Some(secret) = snap.raw.raw_value(name).filter(|v| !v.is_empty()) {
@@ -135,23 +137,12 @@ impl Run {
         Run {
             io: Io::default(),
             out,
-            jitter: Jitter::new(&[]),
-            seeded: std::cell::Cell::new(false),
+            jitter: Jitter::new(seed.get(16..).unwrap_or_default()),
             report: RefCell::new(report),
             session: RefCell::new(None),
             snap,
             publishing,
         }
-    }
-
-    /// Random bytes for the output delimiter and the backoff jitter, once per run.
-    async fn seed(&self) {
-        if self.seeded.replace(true) {
-            return;
-        }
-        let random = self.io.random(24).await;
-        self.out.seed(&random[..random.len().min(16)]);
-        self.jitter.reseed(random.get(16..).unwrap_or_default());
     }
 
     async fn send(
@@ -178,7 +169,6 @@ impl Run {
 
 /// The steps, recorded in the report; a failure ends them, and the wrap-up follows.
 pub async fn steps(run: Rc<Run>) {
-    run.seed().await;
     let result = handshake(&run).await;
     let mut r = run.report.borrow_mut();
     if let Err(f) = result {
@@ -229,7 +219,6 @@ pub fn record_panic(run: &Run) {
 
 /// Revoke, publish, report; returns the exit code.
 pub async fn wrapup(run: Rc<Run>) -> u8 {
-    run.seed().await;
     revoke(&run).await;
     if run.publishing.posts() {
         cold(github::publish(&run)).await;

@@ -37,6 +37,9 @@ use wire::{
     HttpRequest, HttpResponse, Line, ProbeReport, ProbeRequest, Reply,
 };
 
+/// How many random bytes a driver hands [`Machine::new`].
+pub const SEED_BYTES: usize = 24;
+
 /// What the machine wants next.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -73,9 +76,11 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A machine for one run; nothing happens until the first [`Machine::resume`].
-    pub fn new(snapshot: Snapshot) -> Machine {
-        let ctx = Rc::new(handshake::Run::new(snapshot));
+    /// A machine for one run; nothing happens until the first [`Machine::resume`]. `seed` is
+    /// [`SEED_BYTES`] random bytes from the system, handed in once as quinn-proto is given its
+    /// RNG seed: the output delimiter and the backoff jitter come from it.
+    pub fn new(snapshot: Snapshot, seed: &[u8]) -> Machine {
+        let ctx = Rc::new(handshake::Run::new(snapshot, seed));
         let steps = handshake::steps(ctx.clone());
         Machine {
             phase: Phase::Steps(Box::pin(steps)),
@@ -338,13 +343,6 @@ impl Io {
     pub fn now_ms(&self) -> u64 {
         self.clock.get()
     }
-
-    pub async fn random(&self, len: usize) -> Vec<u8> {
-        match self.call(Effect::Random { len }).await {
-            Reply::Random { bytes } => bytes.0,
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// A small generator for backoff jitter, seeded from the driver's random bytes (splitmix64).
@@ -357,11 +355,6 @@ impl Jitter {
             s[i] = *b;
         }
         Jitter(Cell::new(u64::from_le_bytes(s)))
-    }
-
-    /// Seeds it again (the run's random bytes arrive after it is made).
-    pub fn reseed(&self, seed: &[u8]) {
-        self.0.set(Jitter::new(seed).0.get());
     }
 
     /// A factor in [0.75, 1.25).

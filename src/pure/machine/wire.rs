@@ -36,12 +36,10 @@ pub enum Effect {
     WriteFile { path: String, text: String },
     /// Wait; answer [`Reply::Done`].
     Sleep { ms: u64 },
-    /// Random bytes from the system; answer [`Reply::Random`].
-    Random { len: usize },
 }
 
 /// What a driver hands back for an effect. In JSON a variant is an object with one key, its
-/// name (`{"http": {"ok": …}}`, `{"random": {"bytes": …}}`), or the bare name for `"start"`:
+/// name (`{"http": {"ok": …}}`, `{"done": {}}`), or the bare name for `"start"`:
 /// the form serde reads without buffering, which keeps the Node action's decoding of every reply
 /// short.
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,9 +59,6 @@ pub enum Reply {
     Done {
         #[serde(default)]
         error: Option<String>,
-    },
-    Random {
-        bytes: Bytes,
     },
 }
 
