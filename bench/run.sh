@@ -5,9 +5,9 @@
 # job both do. Nothing is downloaded from GitHub: fetch vault-action yourself (v3.4.0, commit
 # 4c06c5ccf5c0761b6029f56cfb1dcf5565918a3b; dist/index.js sha256
 # 765446fefd7c76e622955534c6b077451e77f8d381cdb210191695f2d27906e0) and point VAULT_ACTION_JS at
-# it. `BENCH_ONLY=node` (or `dry run`) measures only the rows whose labels hold that text;
-# `BENCH_COMPARE=/tmp/x/index.js` adds another Node bundle (its core.wasm beside it) to compare
-# with the committed one; `BENCH_RUNS` sets the runs per row (15). Needs GNU time (Debian package
+# it. `BENCH_ONLY=node` (or `dry run`; `a|b` for either) measures only the rows whose labels
+# hold that text; `BENCH_COMPARE=/tmp/x/index.js` adds another Node bundle (its core.wasm beside
+# it) to compare with the committed one; `BENCH_RUNS` sets the runs per row (15). Needs GNU time (Debian package
 # `time`) for the peak RSS; npm installs Node 24.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -92,13 +92,14 @@ pub extern "C" fn vkh_start(ptr: *const u8, len: usize) -> u32 {
         start.event_payload.as_deref(),
     );
     // The driver's file rules: the workspace and temp folder in a runner.
-    let seed = match base64::engine::general_purpose::STANDARD.decode(&start.random) {
-        Ok(seed) if seed.len() >= SEED_BYTES => seed,
-        _ => {
-            return fail(format!(
-                "the start document is not valid: `random` is not base64 of {SEED_BYTES} bytes or more"
-            ))
-        }
+    let Some(seed) = base64::engine::general_purpose::STANDARD
+        .decode(&start.random)
+        .ok()
+        .filter(|seed| seed.len() >= SEED_BYTES)
+    else {
+        return fail(format!(
+            "the start document is not valid: `random` is not base64 of {SEED_BYTES}+ bytes"
+        ));
     };
     let roots = vault_k8s_handshake::env::file_roots_from(env);
     MACHINE.with(|m| *m.borrow_mut() = Some(Machine::new(snapshot, &seed)));
