@@ -228,7 +228,7 @@ const CERT_REASONS = {
   INVALID_PURPOSE: 'wrong-purpose',
 };
 
-/** The SANs of a peer certificate, as names (`DNS:a, IP Address:1.2.3.4` → `a`, `1.2.3.4`). */
+/** The SANs of a peer certificate, as names (`DNS:a, IP Address:1.2.3.4` -> `a`, `1.2.3.4`). */
 function sanNames(cert) {
   if (!cert || !cert.subjectaltname) return [];
   return cert.subjectaltname.split(', ').map((s) => s.replace(/^(DNS|IP Address):/, ''));
@@ -263,7 +263,7 @@ function sameOrigin(a, b) {
 /**
  * The TLS alert an error reports, named as rustls names it: from the code
  * (`ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION`) or OpenSSL's text in an `EPROTO` message
- * (`tlsv1 alert protocol version`) → `ProtocolVersion`.
+ * (`tlsv1 alert protocol version`) -> `ProtocolVersion`.
  */
 function alertName(code, message) {
   const m = code.match(/_ALERT_([A-Z_]+)$/) || (message || '').match(/(?:sslv3|tlsv1) alert ([a-z ]+?)(?::|$)/);
@@ -1081,7 +1081,7 @@ function fileDone(fn) {
 // ---------------------------------------------------------------------------------------------
 // The loop.
 
-// A reply is an object with one key, the reply's name (`{ http: { ok: … } }`), or `'start'`
+// A reply is an object with one key, the reply's name (`{ http: { ok: ... } }`), or `'start'`
 // (wire.rs `Reply`).
 async function perform(effect, ctx, signal) {
   switch (effect.kind) {
