@@ -56,8 +56,11 @@ class Abort {
 
 /** The most a file read on the user's behalf may hold (source.rs MAX_FILE_BYTES). */
 const MAX_FILE_BYTES = 1024 * 1024;
-/** GitHub REST answers: a page of 100 artifacts or comments is well under it. */
-const GITHUB_BODY_CAP = 8 * 1024 * 1024;
+
+// What most runs never do lives in files of its own, loaded on first use: V8 reads and
+// pre-parses every function of a file it loads, at every start.
+const probeModule = lazy('./probe.js');
+const githubModule = lazy('./github.js');
 
 // ---------------------------------------------------------------------------------------------
 // The core, through its JSON ABI.
@@ -753,257 +756,6 @@ async function httpEffect(req, signal) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The TLS probe: one connection, trusting only the cluster CA, nothing sent after the handshake.
-
-function derToPem(der) {
-  const b64 = Buffer.from(der, 'base64').toString('base64');
-  return `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`;
-}
-
-function peerChain(socket) {
-  const chain = [];
-  let cert = socket.getPeerCertificate(true);
-  const seen = new Set();
-  while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    chain.push(cert.raw.toString('base64'));
-    cert = cert.issuerCertificate;
-  }
-  return chain;
-}
-
-function probeEffect(req, signal) {
-  return new Promise((resolve) => {
-    let settled = false;
-    let socket;
-    const finish = (report) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (socket) socket.destroy();
-      resolve({ probe: { report } });
-    };
-    const timer = setTimeout(() => finish({ kind: 'timed-out', after_ms: req.timeout_ms }), req.timeout_ms);
-    if (signal) signal.addEventListener('abort', () => finish({ kind: 'unreachable', detail: 'cancelled' }));
-    let ca;
-    try {
-      ca = req.ca_ders.map(derToPem);
-      tlsModule().createSecureContext({ ca });
-    } catch (e) {
-      finish({ kind: 'bad-ca', detail: `the CA certificates cannot be used to verify (${e.message})` });
-      return;
-    }
-    const host = req.connect_host;
-    socket = tlsModule().connect({
-      host,
-      port: req.port,
-      servername: net.isIP(req.server_name) ? undefined : req.server_name,
-      ca,
-      // Verification is read below, so the chain can be reported when it fails.
-      rejectUnauthorized: false,
-    });
-    socket.once('secureConnect', () => {
-      const chain = peerChain(socket);
-      if (!socket.authorized) {
-        const code = String(socket.authorizationError && (socket.authorizationError.code || socket.authorizationError));
-        const reason = CERT_REASONS[code] || { other: `certificate refused: ${code}` };
-        return finish({ kind: 'failed', reason, chain });
-      }
-      const identity = tlsModule().checkServerIdentity(req.server_name, socket.getPeerCertificate());
-      if (identity) return finish({ kind: 'failed', reason: 'not-valid-for-name', chain });
-      const protocol = (socket.getProtocol() || 'TLS').replace(/^TLSv/, 'TLS ');
-      finish({ kind: 'verified', chain, protocol });
-    });
-    socket.once('error', (e) => {
-      const code = e.code || '';
-      if (code === 'ECONNREFUSED') return finish({ kind: 'refused' });
-      if (code === 'ETIMEDOUT') return finish({ kind: 'timed-out', after_ms: req.timeout_ms });
-      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-        return finish({ kind: 'unreachable', detail: `\`${host}\` does not resolve (${code})` });
-      }
-      if (code === 'ECONNRESET' || code === 'EPIPE') {
-        return finish({ kind: 'unreachable', detail: `the connection was reset during the TLS handshake (${code})` });
-      }
-      if (notTls(code, e.message)) {
-        return finish({ kind: 'failed', reason: { 'not-tls': { first_bytes: [] } }, chain: [] });
-      }
-      const alert = alertName(code, e.message);
-      if (alert) return finish({ kind: 'failed', reason: { alert }, chain: [] });
-      if (code === 'ECONNABORTED' || /socket disconnected/.test(e.message)) {
-        return finish({ kind: 'failed', reason: 'closed-by-server', chain: [] });
-      }
-      if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-        return finish({ kind: 'unreachable', detail: e.message });
-      }
-      finish({ kind: 'failed', reason: { other: [code, e.message].filter(Boolean).join(': ') }, chain: [] });
-    });
-    socket.once('close', () => finish({ kind: 'failed', reason: 'closed-by-server', chain: [] }));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// GitHub's REST API.
-
-async function githubEffect(request, signal) {
-  const { conn, call } = request;
-  const base = conn.api_url.replace(/\/+$/, '');
-  const repo = `/repos/${conn.repository}`;
-  const isLoopback = (u) => /^(localhost|127\.|\[::1\]|::1)/.test(new URL(u).hostname);
-  const send = async (method, route, body, withToken = true) => {
-    const url = route.startsWith('http') ? route : base + route;
-    const headers = [
-      ['Accept', 'application/vnd.github+json'],
-      ['X-GitHub-Api-Version', '2022-11-28'],
-      ['User-Agent', 'vault-k8s-handshake'],
-    ];
-    if (withToken) headers.push(['Authorization', `Bearer ${conn.token}`]);
-    if (body !== undefined) headers.push(['Content-Type', 'application/json']);
-    const answer = await httpEffect({
-      method,
-      url,
-      headers,
-      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)).toString('base64'),
-      timeout_ms: conn.timeout_ms,
-      connect_timeout_ms: conn.timeout_ms,
-      public_roots: true,
-      extra_ca_pems: conn.extra_ca_pems,
-      redirects: 'none',
-      use_proxy: !isLoopback(url),
-      body_cap: GITHUB_BODY_CAP,
-    }, signal);
-    if (answer.err) {
-      const detail = answer.err.kind === 'timeout' ? 'timed out' : 'no answer';
-      throw { kind: 'transport', detail };
-    }
-    const res = answer.ok;
-    res.bytes = Buffer.from(res.body, 'base64');
-    return res;
-  };
-  const json = async (method, route, body) => {
-    const res = await send(method, route, body);
-    let value = null;
-    try {
-      value = JSON.parse(res.bytes.toString('utf8'));
-    } catch {
-      value = null;
-    }
-    if (res.status >= 400) {
-      throw { kind: 'status', status: res.status, message: (value && value.message) || `HTTP ${res.status}` };
-    }
-    return value;
-  };
-  try {
-    switch (call.op) {
-      case 'create-check-run': {
-        const body = {
-          name: call.name,
-          head_sha: call.head_sha,
-          status: 'completed',
-          conclusion: call.conclusion,
-          output: { title: call.title, summary: call.summary },
-        };
-        if (call.details_url) body.details_url = call.details_url;
-        const v = await json('POST', `${repo}/check-runs`, body);
-        return { ok: { kind: 'url', url: (v && v.html_url) || '' } };
-      }
-      case 'list-comments': {
-        const all = [];
-        for (let page = 1; page <= 30; page++) {
-          const items = await json('GET', `${repo}/issues/${call.number}/comments?per_page=100&page=${page}`);
-          const list = Array.isArray(items) ? items : [];
-          all.push(...list);
-          if (list.length !== 100) break;
-        }
-        return { ok: { kind: 'json', value: all } };
-      }
-      case 'create-comment': {
-        const v = await json('POST', `${repo}/issues/${call.number}/comments`, { body: call.body });
-        return { ok: { kind: 'url', url: (v && v.html_url) || '' } };
-      }
-      case 'update-comment': {
-        const v = await json('PATCH', `${repo}/issues/comments/${call.id}`, { body: call.body });
-        return { ok: { kind: 'url', url: (v && v.html_url) || '' } };
-      }
-      case 'list-artifacts': {
-        const artifacts = [];
-        for (let page = 1; page <= 10; page++) {
-          const v = await json('GET', `${repo}/actions/runs/${call.run_id}/artifacts?per_page=100&page=${page}`);
-          const items = (v && Array.isArray(v.artifacts)) ? v.artifacts : [];
-          artifacts.push(...items);
-          if (items.length !== 100) break;
-        }
-        return { ok: { kind: 'json', value: { total_count: artifacts.length, artifacts } } };
-      }
-      case 'download-artifact': {
-        const res = await send('GET', `${repo}/actions/artifacts/${call.id}/zip`);
-        if (![301, 302, 307].includes(res.status)) {
-          let message = `HTTP ${res.status}`;
-          try {
-            message = JSON.parse(res.bytes.toString('utf8')).message || message;
-          } catch { /* not JSON */ }
-          throw { kind: 'status', status: res.status, message };
-        }
-        const location = (res.headers.find(([k]) => k === 'location') || [])[1];
-        if (!location) throw { kind: 'transport', detail: 'the download redirect has no Location' };
-        let blobUrl;
-        try {
-          blobUrl = new URL(location);
-        } catch {
-          throw { kind: 'transport', detail: 'the download redirect is not a URL' };
-        }
-        if (!(blobUrl.protocol === 'https:' || (blobUrl.protocol === 'http:' && isLoopback(blobUrl.href)))) {
-          throw { kind: 'transport', detail: 'the download redirect is not https' };
-        }
-        // No Authorization header: the blob URL is signed, and the token must not leave GitHub.
-        const blob = await httpEffect({
-          method: 'GET',
-          url: blobUrl.href,
-          headers: [['User-Agent', 'vault-k8s-handshake']],
-          timeout_ms: conn.timeout_ms,
-          connect_timeout_ms: conn.timeout_ms,
-          public_roots: true,
-          extra_ca_pems: conn.extra_ca_pems,
-          redirects: 'none',
-          use_proxy: !isLoopback(blobUrl.href),
-          body_cap: call.cap,
-        }, signal);
-        if (blob.err && blob.err.kind === 'too-large') {
-          throw { kind: 'status', status: 413, message: `the artifact is larger than ${call.cap} bytes` };
-        }
-        if (blob.err) throw { kind: 'transport', detail: blob.err.kind === 'timeout' ? 'timed out' : 'no answer' };
-        if (blob.ok.status !== 200) {
-          throw { kind: 'status', status: blob.ok.status, message: 'the artifact blob could not be fetched' };
-        }
-        const header = (n) => (blob.ok.headers.find(([k]) => k === n) || [])[1];
-        const disposition = header('content-disposition');
-        let fileName = null;
-        if (disposition) {
-          const m = disposition.split(';').map((p) => p.trim()).find((p) => p.startsWith('filename='));
-          if (m) {
-            const base = m.slice(9).replace(/^"|"$/g, '').split(/[\\/]/).pop();
-            if (base && base !== '.' && base !== '..') fileName = base;
-          }
-        }
-        return {
-          ok: {
-            kind: 'download',
-            bytes: blob.ok.body,
-            content_type: header('content-type') || null,
-            url_path: blobUrl.pathname,
-            file_name: fileName,
-          },
-        };
-      }
-      default:
-        throw { kind: 'transport', detail: `unknown GitHub call ${call.op}` };
-    }
-  } catch (e) {
-    if (e && (e.kind === 'status' || e.kind === 'transport')) return { err: e };
-    return { err: { kind: 'transport', detail: String(e && e.message) } };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Files, under the same rules as the native driver (src/source.rs): regular files only, at most
 // 1 MiB, in a runner only under the workspace or temp folder, judged on the opened descriptor.
 
@@ -1088,9 +840,15 @@ async function perform(effect, ctx, signal) {
     case 'http':
       return { http: await httpEffect(effect, signal) };
     case 'probe':
-      return probeEffect(effect, signal);
+      return probeModule().probeEffect(effect, signal, {
+        tls: tlsModule(),
+        isIP: net.isIP,
+        CERT_REASONS,
+        notTls,
+        alertName,
+      });
     case 'github':
-      return { github: await githubEffect(effect, signal) };
+      return { github: await githubModule().githubEffect(effect, signal, httpEffect) };
     case 'read-file':
       return { file: readFileEffect(effect.path, ctx.roots) };
     case 'remove-file':
