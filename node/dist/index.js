@@ -5,8 +5,9 @@
 // retries, rollback, revoke, what is printed and masked) is the core's; this file does I/O only.
 //
 // The protocol is JSON through the module's memory (node/core/src/lib.rs): `vkh_start` takes the
-// environment, `vkh_resume` takes a reply and answers a step: log lines to write, then the next
-// effect or the exit code. `vkh_cancel` asks the machine to stop for a signal.
+// environment and the machine's random seed, `vkh_resume` takes a reply and the clock and answers
+// a step: log lines to write, then the next effect or the exit code. `vkh_cancel` asks the
+// machine to stop for a signal. The probe and the GitHub calls are in probe.js and github.js.
 
 const fs = require('node:fs');
 const os = require('node:os');
