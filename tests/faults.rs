@@ -125,6 +125,30 @@ fn a_write_is_retried_only_on_answers_that_say_it_was_not_processed() {
 }
 
 #[test]
+fn vault_health_and_the_oidc_token_are_asked_at_once() {
+    // Vault holds the health check for two seconds. One after the other, the health check would
+    // be answered (and logged) before the OIDC token was asked for; at once, the token is
+    // served while the health check is still held.
+    let h = harness();
+    h.server.inject(Fault::new(
+        "/v1/sys/health",
+        FaultKind::Hang { ms: 2_000 },
+        1,
+    ));
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    let order: Vec<&str> = o
+        .requests
+        .iter()
+        .map(|r| r.path.as_str())
+        .filter(|p| *p == "sys/health" || p.contains("idtoken"))
+        .collect();
+    assert_eq!(order.len(), 2, "{order:?}");
+    assert!(order[0].contains("idtoken"), "{order:?}");
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
 fn a_login_is_never_retried() {
     let h = harness();
     h.server.inject(Fault::sealed("/v1/auth/jwt/login", 1));

@@ -5,9 +5,10 @@
 // retries, rollback, revoke, what is printed and masked) is the core's; this file does I/O only.
 //
 // The protocol is JSON through the module's memory (node/core/src/lib.rs): `vkh_start` takes the
-// environment and the machine's random seed, `vkh_resume` takes a reply and the clock and answers
-// a step: log lines to write, then the next effect or the exit code. `vkh_cancel` asks the
-// machine to stop for a signal. The probe and the GitHub calls are in probe.js and github.js.
+// environment and the machine's random seed, `vkh_resume` takes the replies to the last step's
+// effects and the clock and answers a step: log lines to write, then the next effects (performed
+// at once, answered in order) or the exit code. `vkh_cancel` asks the machine to stop for a
+// signal. The probe and the GitHub calls are in probe.js and github.js.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -93,9 +94,9 @@ class Core {
     return JSON.parse(this.output());
   }
 
-  /** Hands the machine a reply and the clock (ms since the run began) and returns its step. */
-  resume(reply, nowMs) {
-    if (this.call('vkh_resume', JSON.stringify(reply), nowMs) !== 0) throw new Error(this.output());
+  /** Hands the machine replies and the clock (ms since the run began) and returns its step. */
+  resume(replies, nowMs) {
+    if (this.call('vkh_resume', JSON.stringify(replies), nowMs) !== 0) throw new Error(this.output());
     return JSON.parse(this.output());
   }
 
@@ -834,8 +835,8 @@ function fileDone(fn) {
 // ---------------------------------------------------------------------------------------------
 // The loop.
 
-// A reply is an object with one key, the reply's name (`{ http: { ok: ... } }`), or `'start'`
-// (wire.rs `Reply`).
+// A reply is an object with one key, the reply's name (`{ http: { ok: ... } }`) (wire.rs
+// `Reply`). A step's effects are performed at once and answered in their order.
 async function perform(effect, ctx, signal) {
   switch (effect.kind) {
     case 'http':
@@ -982,9 +983,9 @@ async function main() {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  let reply = 'start';
+  let replies = [];
   for (;;) {
-    const step = core.resume(reply, monotonicMs() - started);
+    const step = core.resume(replies, monotonicMs() - started);
     writeLines(step.lines);
     if (step.next.kind === 'exit') {
       closeConnections();
@@ -994,10 +995,11 @@ async function main() {
     const abandoned = new Promise((resolve) => {
       abandon = () => {
         controller.abort();
-        resolve('start');
+        resolve([]);
       };
     });
-    reply = await Promise.race([perform(step.next.effect, ctx, controller), abandoned]);
+    const performed = Promise.all(step.next.effects.map((effect) => perform(effect, ctx, controller)));
+    replies = await Promise.race([performed, abandoned]);
     abandon = null;
   }
 }

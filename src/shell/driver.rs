@@ -4,7 +4,10 @@
 //! Everything the handshake decides is in `pure::machine`; this loop only does what it is told
 //! and hands back what happened. One HTTP client per distinct setting is kept for the run.
 
+use std::future::Future;
 use std::io::Write as _;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Instant;
 
 use rand::RngCore as _;
@@ -18,36 +21,62 @@ pub async fn drive(snapshot: Snapshot, rules: FileRules) -> u8 {
     let mut seed = [0u8; SEED_BYTES];
     rand::thread_rng().fill_bytes(&mut seed);
     let mut machine = Machine::new(snapshot, &seed);
-    let mut io = Driver {
+    let io = Driver {
         rules,
         started: Instant::now(),
         http: super::http::Clients::default(),
         github: super::github::Clients::default(),
     };
     let mut signals = Signals::new();
-    let mut reply = Reply::Start;
+    let mut replies = Vec::new();
     loop {
-        let step = machine.resume(reply, io.clock_ms());
+        let step = machine.resume(replies, io.clock_ms());
         write_lines(&step.lines);
-        let effect = match step.next {
+        let effects = match step.next {
             Next::Exit { code } => return code,
-            Next::Effect { effect } => effect,
+            Next::Effects { effects } => effects,
         };
-        let performed = io.perform(*effect);
+        let performed = all(effects
+            .into_iter()
+            .map(|effect| io.perform(effect))
+            .collect());
         tokio::pin!(performed);
-        reply = loop {
+        replies = loop {
             tokio::select! {
                 done = &mut performed => break done,
                 signal = signals.next() => {
-                    // Abandon the effect only when the machine says so; otherwise it finishes
+                    // Abandon the effects only when the machine says so; otherwise they finish
                     // and the machine stops at its next safe point.
                     if machine.cancel(signal) {
-                        break Reply::Start;
+                        break Vec::new();
                     }
                 }
             }
         };
     }
+}
+
+/// Performs a step's effects at once (on this one thread) and answers in their order.
+async fn all<F: Future>(effects: Vec<F>) -> Vec<F::Output> {
+    let mut effects: Vec<Pin<Box<F>>> = effects.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = effects.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (effect, done) in effects.iter_mut().zip(done.iter_mut()) {
+            if done.is_none() {
+                match effect.as_mut().poll(cx) {
+                    Poll::Ready(reply) => *done = Some(reply),
+                    Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(done.iter_mut().filter_map(Option::take).collect())
+        }
+    })
+    .await
 }
 
 fn write_lines(lines: &[Line]) {
@@ -81,7 +110,7 @@ impl Driver {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    async fn perform(&mut self, effect: Effect) -> Reply {
+    async fn perform(&self, effect: Effect) -> Reply {
         match effect {
             Effect::Http(request) => Reply::Http(self.http.send(&request).await.into()),
             Effect::Probe(request) => Reply::Probe {

@@ -7,6 +7,8 @@
 //! loopback for tests). Nothing here decides what a refusal means; `pure::publish` and
 //! `pure::artifact` do.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -421,14 +423,11 @@ impl From<GithubError> for GithubFailure {
 /// The `github` effect: one REST call, through a client kept per connection.
 #[derive(Default)]
 pub struct Clients {
-    made: HashMap<String, GithubClient>,
+    made: RefCell<HashMap<String, Rc<GithubClient>>>,
 }
 
 impl Clients {
-    pub async fn perform(
-        &mut self,
-        request: &GithubRequest,
-    ) -> Result<GithubAnswer, GithubFailure> {
+    pub async fn perform(&self, request: &GithubRequest) -> Result<GithubAnswer, GithubFailure> {
         let conn = &request.conn;
         let key = format!(
             "{}|{}|{}|{}",
@@ -437,17 +436,20 @@ impl Clients {
             conn.timeout_ms,
             conn.extra_ca_pems.join("\u{0}")
         );
-        let client = match self.made.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
+        let made = self.made.borrow().get(&key).cloned();
+        let client = match made {
+            Some(client) => client,
+            None => {
                 let extra: Vec<&str> = conn.extra_ca_pems.iter().map(String::as_str).collect();
-                v.insert(GithubClient::new(
+                let client = Rc::new(GithubClient::new(
                     &conn.api_url,
                     &conn.repository,
                     &conn.token.0,
                     Duration::from_millis(conn.timeout_ms),
                     &extra,
-                )?)
+                )?);
+                self.made.borrow_mut().insert(key, client.clone());
+                client
             }
         };
         let url = |u: String| GithubAnswer::Url { url: u };

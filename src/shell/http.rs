@@ -5,6 +5,7 @@
 //! (for the TokenReview to the API server) against the request's PEMs alone. Bodies are read
 //! streaming up to the request's cap. What a status or a failure means is the core's call.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,14 +13,14 @@ use std::time::Duration;
 use crate::pure::machine::wire::{Bytes, HttpFailure, HttpRequest, HttpResponse, Redirects};
 use crate::pure::transport::TransportKind;
 
-/// The clients made so far, by their settings.
+/// The clients made so far, by their settings (shared by the requests of one batch).
 #[derive(Default)]
 pub struct Clients {
-    made: HashMap<String, reqwest::Client>,
+    made: RefCell<HashMap<String, reqwest::Client>>,
 }
 
 impl Clients {
-    fn client_for(&mut self, request: &HttpRequest) -> Result<reqwest::Client, HttpFailure> {
+    fn client_for(&self, request: &HttpRequest) -> Result<reqwest::Client, HttpFailure> {
         let key = format!(
             "{}|{:?}|{}|{}|{}|{}|{}",
             request.public_roots,
@@ -30,7 +31,7 @@ impl Clients {
             super::origin_of(&request.url),
             request.extra_ca_pems.join("\u{0}")
         );
-        if let Some(client) = self.made.get(&key) {
+        if let Some(client) = self.made.borrow().get(&key) {
             return Ok(client.clone());
         }
         let tls = if request.public_roots {
@@ -54,12 +55,12 @@ impl Clients {
         let client = builder.build().map_err(|e| HttpFailure::Invalid {
             detail: format!("cannot build the HTTP client: {e}"),
         })?;
-        self.made.insert(key, client.clone());
+        self.made.borrow_mut().insert(key, client.clone());
         Ok(client)
     }
 
     /// Sends one request and reads its answer up to the cap.
-    pub async fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, HttpFailure> {
+    pub async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpFailure> {
         let client = self.client_for(request)?;
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             HttpFailure::Invalid {

@@ -4,9 +4,10 @@
 //! - `vkh_alloc(len) -> ptr` / `vkh_free(ptr, len)`: buffers the driver writes its JSON into;
 //! - `vkh_start(ptr, len) -> status`: the start document (environment, time, terminal, payload,
 //!   and `random`: base64 of the machine's seed, at least 24 bytes from the system);
-//! - `vkh_resume(ptr, len, now_ms) -> status`: a reply (`"start"` the first time, then
-//!   `{"http": {"ok": …}}` and the like: wire.rs `Reply`) and the driver's monotonic clock in
-//!   milliseconds (an f64 holding a whole number);
+//! - `vkh_resume(ptr, len, now_ms) -> status`: the replies to the last step's effects, in
+//!   their order (`[]` the first time and after an abandon, then `[{"http": {"ok": …}}]` and
+//!   the like: wire.rs `Reply`), and the driver's monotonic clock in milliseconds (an f64
+//!   holding a whole number);
 //! - `vkh_cancel(ptr, len) -> 0|1`: a signal's name; 1 means abandon the effect in flight;
 //! - `vkh_output_ptr()` / `vkh_output_len()`: the last answer (a step, or an error text).
 //!
@@ -113,14 +114,14 @@ pub extern "C" fn vkh_start(ptr: *const u8, len: usize) -> u32 {
 
 #[no_mangle]
 pub extern "C" fn vkh_resume(ptr: *const u8, len: usize, now_ms: f64) -> u32 {
-    let reply: Reply = match serde_json::from_slice(input(ptr, len)) {
+    let replies: Vec<Reply> = match serde_json::from_slice(input(ptr, len)) {
         Ok(r) => r,
-        Err(e) => return fail(format!("the reply is not valid: {e}")),
+        Err(e) => return fail(format!("the replies are not valid: {e}")),
     };
     MACHINE.with(|m| match m.borrow_mut().as_mut() {
         Some(machine) => {
             // `as` saturates: a negative or NaN clock reads 0.
-            let step = machine.resume(reply, now_ms as u64);
+            let step = machine.resume(replies, now_ms as u64);
             match serde_json::to_vec(&step) {
                 Ok(bytes) => {
                     set_output(bytes);

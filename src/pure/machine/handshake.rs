@@ -17,9 +17,11 @@ use serde_json::Value;
 use super::out::{Out, RunnerPaths};
 use super::vault::{CallError, VaultClient};
 use super::wire::{self, ProbeRequest, WireSecret};
-use super::{github, oidc, proof, Io, Jitter};
+use super::{both, github, oidc, proof, Io, Jitter};
 use crate::pure::cafile::{self, LoadedCa, SourceError, Staged};
-use crate::pure::contract::{self, CaSource, HostSource, Outcome, Purpose, RawInputs, Settings};
+use crate::pure::contract::{
+    self, CaSource, HostSource, OidcLogin, Outcome, Purpose, RawInputs, Settings,
+};
 use crate::pure::host::{self, HostName, KubernetesHost};
 use crate::pure::plan::{self, CurrentConfig, DesiredConfig, PlanOptions, Rollback};
 use crate::pure::probe::{ProbeFinding, ProbeMode, ProbeOutcome};
@@ -384,18 +386,16 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             env.https_proxy.clone()
         )
     );
-    record!(
-        run,
-        "login",
-        run.send(
-            &client,
-            &vault_api::health(settings.vault_namespace.as_deref()),
-            None,
-            None
-        )
-        .await
-    );
-    let (session, minting) = login(run, &settings, &client)
+    // Vault's health and the GitHub OIDC token do not depend on each other: both are asked at
+    // once, one wait instead of two. Vault's answer is judged first, as if it had come first.
+    let health = vault_api::health(settings.vault_namespace.as_deref());
+    let (healthy, fetched) = both(
+        run.send(&client, &health, None, None),
+        oidc_token(run, &settings),
+    )
+    .await;
+    record!(run, "login", healthy);
+    let (session, minting) = login(run, &settings, &client, fetched)
         .await
         .inspect_err(|f| run.step("login", StepStatus::Failed, f.message.clone()))?;
     run.step("login", StepStatus::Done, session.how.to_string());
@@ -1045,17 +1045,34 @@ async fn rollback(
     }
 }
 
-/// Logs in; with an OIDC login, also the critical section the login's answer is in (a cancel
-/// waits for a token Vault is minting, so the wrap-up can revoke it).
+/// The workflow's GitHub OIDC token with the login it is for, when this run logs in with one
+/// (`jwt-role` set, and the runner offers a token).
+async fn oidc_token<'s>(
+    run: &Run,
+    settings: &'s Settings,
+) -> Option<(&'s OidcLogin, Result<Secret, oidc::OidcError>)> {
+    let login = settings.auth.oidc.as_ref()?;
+    let request = run.snap.oidc.as_ref()?;
+    let audience = login.audience.as_deref();
+    Some((
+        login,
+        oidc::request_token(run, request, audience, &settings.extra_trust()).await,
+    ))
+}
+
+/// Logs in, with the OIDC token [`oidc_token`] fetched if there is one; with an OIDC login, also
+/// the critical section the login's answer is in (a cancel waits for a token Vault is minting,
+/// so the wrap-up can revoke it).
 async fn login<'a>(
     run: &'a Run,
     settings: &Settings,
     client: &VaultClient,
+    fetched: Option<(&OidcLogin, Result<Secret, oidc::OidcError>)>,
 ) -> Result<(Session, Option<super::Critical<'a>>), FailureRecord> {
     let env = &run.snap;
     let out = &run.out;
-    match (&settings.auth.oidc, &env.oidc, &settings.auth.token) {
-        (Some(login), Some(request), supplied) => {
+    match (fetched, &settings.auth.token) {
+        (Some((login, fetched)), supplied) => {
             // With both `jwt-role` and `vault-token`, OIDC wins where the runner offers it, and
             // a failed OIDC login fails the run: it never falls back to the token silently.
             let unused_token = |mut record: FailureRecord| {
@@ -1070,10 +1087,7 @@ async fn login<'a>(
                 record
             };
             let audience = login.audience.clone();
-            let jwt =
-                oidc::request_token(run, request, audience.as_deref(), &settings.extra_trust())
-                    .await
-                    .map_err(|e| unused_token(failure(&e)))?;
+            let jwt = fetched.map_err(|e| unused_token(failure(&e)))?;
             out.mask(&jwt);
             // The job's own claims (none secret): a wrong `environment` input reads later as a
             // missing policy, so it is named now, before any KV or config path can fail.
@@ -1142,7 +1156,7 @@ async fn login<'a>(
                 Some(minting),
             ))
         }
-        (_, _, Some(token)) => {
+        (None, Some(token)) => {
             if settings.auth.oidc.is_some() {
                 out.notice("the runner offers no OIDC token: using `vault-token`");
             }
@@ -1172,8 +1186,8 @@ async fn login<'a>(
                 None,
             ))
         }
-        (Some(_), None, None) => Err(failure(&oidc::OidcError::NotOffered)),
-        (None, _, None) => Err(FailureRecord {
+        (None, None) if settings.auth.oidc.is_some() => Err(failure(&oidc::OidcError::NotOffered)),
+        (None, None) => Err(FailureRecord {
             class: ErrorClass::Bug,
             area: Area::Input,
             message: "no login method after input parsing".into(),

@@ -4,7 +4,9 @@
 //!
 //! The steps are written as ordinary `async` code over [`Io`], whose only "await points" are
 //! effects: [`Machine::resume`] polls that code once with a waker that does nothing, takes the
-//! effect it stopped at, and returns it. There is no executor, no task and no timer in here;
+//! effects it stopped at, and returns them. Usually that is one; where two steps do not depend
+//! on each other ([`both`]: Vault's health and the GitHub OIDC token) it is a batch the driver
+//! performs at once and answers in order. There is no executor, no task and no timer in here;
 //! the code runs exactly as far as the replies it was given allow, so both drivers (native, and
 //! Node through WebAssembly) take the same path through the same decisions: retries and their
 //! backoff, the proof window, rollback, revoke on every path, and cancellation (a driver calls
@@ -44,8 +46,9 @@ pub const SEED_BYTES: usize = 24;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Next {
-    /// Perform this and resume with its reply.
-    Effect { effect: Box<Effect> },
+    /// Perform these, at once when there are several, and resume with their replies in the
+    /// same order.
+    Effects { effects: Vec<Effect> },
     /// The run is over: exit with this code.
     Exit { code: u8 },
 }
@@ -73,6 +76,8 @@ pub struct Machine {
     ctx: Rc<handshake::Run>,
     /// A cancel that came inside the critical section: taken at its end.
     cancel_pending: Option<String>,
+    /// The ids of the effects the last step asked for, in its order.
+    in_flight: Vec<u32>,
 }
 
 impl Machine {
@@ -86,17 +91,23 @@ impl Machine {
             phase: Phase::Steps(Box::pin(steps)),
             ctx,
             cancel_pending: None,
+            in_flight: Vec::new(),
         }
     }
 
-    /// Hands over the reply to the last effect (`Reply::Start` the first time, and after a
-    /// cancel the driver abandoned an effect for) and runs to the next effect or the end.
-    /// `now_ms` is the driver's monotonic clock as the reply came back, in milliseconds: time
-    /// comes in with every resume, as in quinn-proto, rather than as an effect of its own.
-    pub fn resume(&mut self, reply: Reply, now_ms: u64) -> Step {
+    /// Hands over the replies to the last step's effects, in their order (none the first time,
+    /// and none after a cancel the driver abandoned the effects for), and runs to the next
+    /// effects or the end. `now_ms` is the driver's monotonic clock as the replies came back, in
+    /// milliseconds: time comes in with every resume, as in quinn-proto, rather than as an
+    /// effect of its own. A short batch is a broken driver: each unanswered effect gets
+    /// [`Reply::Missing`], which its step reports as such.
+    pub fn resume(&mut self, replies: Vec<Reply>, now_ms: u64) -> Step {
         self.ctx.io.clock.set(now_ms);
-        if !matches!(reply, Reply::Start) {
-            *self.ctx.io.reply.borrow_mut() = Some(reply);
+        let mut replies = replies.into_iter();
+        for id in std::mem::take(&mut self.in_flight) {
+            self.ctx
+                .io
+                .hand_in(id, replies.next().unwrap_or(Reply::Missing));
         }
         let next = loop {
             match &mut self.phase {
@@ -120,18 +131,18 @@ impl Machine {
                     Ok(Poll::Pending) => {
                         if self.ctx.io.critical.get() == 0 {
                             if let Some(signal) = self.cancel_pending.take() {
-                                // The effect just issued is dropped unperformed.
-                                self.ctx.io.effect.borrow_mut().take();
+                                // The effects just issued are dropped unperformed.
+                                self.ctx.io.forget();
                                 self.cancel_now(&signal);
                                 continue;
                             }
                         }
-                        break self.pending_effect();
+                        break self.pending_effects();
                     }
                 },
                 Phase::Wrapup(fut) => match poll_once(fut.as_mut()) {
                     Poll::Ready(code) => self.phase = Phase::Over(code),
-                    Poll::Pending => break self.pending_effect(),
+                    Poll::Pending => break self.pending_effects(),
                 },
                 Phase::Over(code) => break Next::Exit { code: *code },
             }
@@ -142,15 +153,15 @@ impl Machine {
         }
     }
 
-    /// The runner asked the step to stop (`signal` names how). True: abandon the effect in
-    /// flight and call [`Machine::resume`] with `Reply::Start`. False: finish the effect in
-    /// flight and resume with its reply as usual (a config write is waiting for its read-back,
-    /// or the run is already reporting); the machine stops at the first safe point.
+    /// The runner asked the step to stop (`signal` names how). True: abandon the effects in
+    /// flight and call [`Machine::resume`] with no replies. False: finish the effects in flight
+    /// and resume with their replies as usual (a config write is waiting for its read-back, or
+    /// the run is already reporting); the machine stops at the first safe point.
     pub fn cancel(&mut self, signal: &str) -> bool {
         match self.phase {
             Phase::Steps(_) if self.ctx.io.critical.get() == 0 => {
-                self.ctx.io.effect.borrow_mut().take();
-                self.ctx.io.reply.borrow_mut().take();
+                self.in_flight.clear();
+                self.ctx.io.forget();
                 self.cancel_now(signal);
                 true
             }
@@ -174,16 +185,17 @@ impl Machine {
         self.phase = Phase::Wrapup(Box::pin(handshake::wrapup(self.ctx.clone())));
     }
 
-    fn pending_effect(&self) -> Next {
-        match self.ctx.io.effect.borrow_mut().take() {
-            Some(effect) => Next::Effect {
-                effect: Box::new(effect),
-            },
+    fn pending_effects(&mut self) -> Next {
+        let (ids, effects): (Vec<u32>, Vec<Effect>) =
+            self.ctx.io.parked.borrow_mut().drain(..).unzip();
+        self.in_flight = ids;
+        if effects.is_empty() {
             // Only an await on something other than an effect could get here; there is none.
-            None => Next::Exit {
+            return Next::Exit {
                 code: crate::pure::ErrorClass::Bug.exit_code(),
-            },
+            };
         }
+        Next::Effects { effects }
     }
 }
 
@@ -197,36 +209,81 @@ pub(super) fn poll_once<T>(fut: Pin<&mut dyn Future<Output = T>>) -> Poll<T> {
     fut.poll(&mut cx)
 }
 
-/// The one way the steps reach the world: each call parks an effect and waits for its reply.
+/// The one way the steps reach the world: each call parks an effect under an id of its own
+/// and waits for the reply handed in under that id.
 #[derive(Default)]
 pub struct Io {
-    effect: RefCell<Option<Effect>>,
-    reply: RefCell<Option<Reply>>,
+    /// Effects parked since the last resume, in the order they were asked for.
+    parked: RefCell<Vec<(u32, Effect)>>,
+    /// Replies handed in and not yet taken.
+    replies: RefCell<Vec<(u32, Reply)>>,
+    next_id: Cell<u32>,
     critical: Cell<u32>,
     /// The driver's clock at the last resume.
     clock: Cell<u64>,
 }
 
-/// Parks an effect on the first poll; ready when the driver's reply has been handed in.
-struct Call<'a> {
-    io: &'a Io,
-    effect: Option<Effect>,
+/// Parks an effect on the first poll; ready when the driver's reply to it has been handed in.
+enum Call<'a> {
+    Unsent(&'a Io, Option<Effect>),
+    Waiting(&'a Io, u32),
 }
 
 impl Future for Call<'_> {
     type Output = Reply;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
-        if let Some(effect) = self.effect.take() {
-            self.io.reply.borrow_mut().take();
-            *self.io.effect.borrow_mut() = Some(effect);
-            return Poll::Pending;
-        }
-        match self.io.reply.borrow_mut().take() {
-            Some(reply) => Poll::Ready(reply),
-            None => Poll::Pending,
+        match &mut *self {
+            Call::Unsent(io, effect) => {
+                let io = *io;
+                let id = io.next_id.get();
+                io.next_id.set(id.wrapping_add(1));
+                if let Some(effect) = effect.take() {
+                    io.parked.borrow_mut().push((id, effect));
+                }
+                *self = Call::Waiting(io, id);
+                Poll::Pending
+            }
+            Call::Waiting(io, id) => {
+                let mut replies = io.replies.borrow_mut();
+                match replies.iter().position(|(i, _)| i == id) {
+                    Some(at) => Poll::Ready(replies.swap_remove(at).1),
+                    None => Poll::Pending,
+                }
+            }
         }
     }
+}
+
+/// Runs two steps at once and waits for both: each one's effects go out in the same batch, so
+/// a driver performs them together (two round trips to two services cost one). The first is
+/// polled first, so what they log comes out in a fixed order.
+pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let mut done_a = None;
+    let mut done_b = None;
+    std::future::poll_fn(|cx| {
+        if done_a.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                done_a = Some(v);
+            }
+        }
+        if done_b.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                done_b = Some(v);
+            }
+        }
+        match (done_a.take(), done_b.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                done_a = x;
+                done_b = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// Inside it, a cancel waits: from a config write until its read-back (and any rollback).
@@ -240,7 +297,7 @@ impl Drop for Critical<'_> {
 
 /// A reply of the wrong kind: the driver broke the protocol.
 fn mismatch(wanted: &str, got: &Reply) -> String {
-    // A reply is `"start"` or an object keyed by its name (wire.rs).
+    // A reply is `"missing"` or an object keyed by its name (wire.rs).
     let got = match serde_json::to_value(got) {
         Ok(serde_json::Value::String(name)) => name,
         Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
@@ -251,11 +308,17 @@ fn mismatch(wanted: &str, got: &Reply) -> String {
 
 impl Io {
     async fn call(&self, effect: Effect) -> Reply {
-        Call {
-            io: self,
-            effect: Some(effect),
-        }
-        .await
+        Call::Unsent(self, Some(effect)).await
+    }
+
+    fn hand_in(&self, id: u32, reply: Reply) {
+        self.replies.borrow_mut().push((id, reply));
+    }
+
+    /// Drops the effects parked and the replies not taken: the steps waiting on them are gone.
+    fn forget(&self) {
+        self.parked.borrow_mut().clear();
+        self.replies.borrow_mut().clear();
     }
 
     pub fn critical(&self) -> Critical<'_> {
@@ -373,14 +436,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn two_steps_at_once_park_both_effects_and_each_takes_its_own_reply() {
+        let io = Io::default();
+        let mut joined = std::pin::pin!(both(
+            io.call(Effect::Sleep { ms: 1 }),
+            io.call(Effect::Sleep { ms: 2 })
+        ));
+        assert!(poll_once(joined.as_mut()).is_pending());
+        let parked: Vec<(u32, Effect)> = io.parked.borrow_mut().drain(..).collect();
+        let asked: Vec<u64> = parked
+            .iter()
+            .map(|(_, e)| match e {
+                Effect::Sleep { ms } => *ms,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(asked, [1, 2], "one batch, in the order the steps asked");
+        // Answered out of order: each step takes the reply under its own id.
+        io.hand_in(
+            parked[1].0,
+            Reply::Done {
+                error: Some("second".into()),
+            },
+        );
+        io.hand_in(parked[0].0, Reply::Done { error: None });
+        match poll_once(joined.as_mut()) {
+            Poll::Ready((Reply::Done { error: None }, Reply::Done { error: Some(e) })) => {
+                assert_eq!(e, "second")
+            }
+            other => panic!("not the replies handed in: {other:?}"),
+        }
+    }
+
+    #[test]
     fn a_reply_of_the_wrong_kind_is_named() {
         assert_eq!(
             mismatch("http", &Reply::Done { error: None }),
             "the driver answered `done` to a `http` effect"
         );
         assert_eq!(
-            mismatch("read-file", &Reply::Start),
-            "the driver answered `start` to a `read-file` effect"
+            mismatch("read-file", &Reply::Missing),
+            "the driver answered `missing` to a `read-file` effect"
         );
     }
 }

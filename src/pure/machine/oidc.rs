@@ -3,7 +3,8 @@
 //! `ACTIONS_ID_TOKEN_REQUEST_URL` already carries a query string (`?api-version=2.0`), so the
 //! audience is appended with `&`; the request token goes in `Authorization: Bearer`; the JWT comes
 //! back in the JSON field `value` (docs/actions-behaviour.md §4). The token is requested right
-//! before the Vault login (it lives five minutes) and never logged: the caller masks it first.
+//! before the Vault login (it lives five minutes), while Vault's health is checked, and never
+//! logged: the caller masks it first.
 
 use serde::{Deserialize, Serialize};
 

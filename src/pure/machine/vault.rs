@@ -441,10 +441,13 @@ mod tests {
         let mut call = pin!(client.send(&io, &jitter, &request, None, None));
         let mut seen = Vec::new();
         let mut clock = 0;
+        let mut waiting = 0;
         let mut reply = None;
         loop {
             io.clock.set(clock);
-            *io.reply.borrow_mut() = reply.take();
+            if let Some(answer) = reply.take() {
+                io.hand_in(waiting, answer);
+            }
             match poll_once(call.as_mut()) {
                 Poll::Ready(result) => {
                     let failure = result.expect_err("every answer is a 503");
@@ -453,7 +456,8 @@ mod tests {
                 }
                 Poll::Pending => {}
             }
-            let effect = io.effect.borrow_mut().take().expect("an effect");
+            let (id, effect) = io.parked.borrow_mut().pop().expect("an effect");
+            waiting = id;
             reply = Some(match effect {
                 Effect::Http(_) => {
                     seen.push("http".to_string());

@@ -39,14 +39,15 @@ pub enum Effect {
 }
 
 /// What a driver hands back for an effect. In JSON a variant is an object with one key, its
-/// name (`{"http": {"ok": …}}`, `{"done": {}}`), or the bare name for `"start"`:
+/// name (`{"http": {"ok": …}}`, `{"done": {}}`), or the bare name for `"missing"`:
 /// the form serde reads without buffering, which keeps the Node action's decoding of every reply
 /// short.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reply {
-    /// The first resume, before any effect.
-    Start,
+    /// No answer: what an effect gets when a driver's batch of replies is short. No working
+    /// driver sends it; the step that waited reports a driver fault.
+    Missing,
     Http(WireResult<HttpResponse, HttpFailure>),
     Probe {
         #[serde(deserialize_with = "read_apart")]
