@@ -1046,7 +1046,7 @@ async fn rollback(
 }
 
 /// The workflow's GitHub OIDC token with the login it is for, when this run logs in with one
-/// (`jwt-role` set, and the runner offers a token).
+/// (`jwt-role` set, and the runner offers a token); masked the moment it arrives.
 async fn oidc_token<'s>(
     run: &Run,
     settings: &'s Settings,
@@ -1054,10 +1054,11 @@ async fn oidc_token<'s>(
     let login = settings.auth.oidc.as_ref()?;
     let request = run.snap.oidc.as_ref()?;
     let audience = login.audience.as_deref();
-    Some((
-        login,
-        oidc::request_token(run, request, audience, &settings.extra_trust()).await,
-    ))
+    let fetched = oidc::request_token(run, request, audience, &settings.extra_trust()).await;
+    if let Ok(jwt) = &fetched {
+        run.out.mask(jwt);
+    }
+    Some((login, fetched))
 }
 
 /// Logs in, with the OIDC token [`oidc_token`] fetched if there is one; with an OIDC login, also
@@ -1088,7 +1089,6 @@ async fn login<'a>(
             };
             let audience = login.audience.clone();
             let jwt = fetched.map_err(|e| unused_token(failure(&e)))?;
-            out.mask(&jwt);
             // The job's own claims (none secret): a wrong `environment` input reads later as a
             // missing policy, so it is named now, before any KV or config path can fail.
             let claims = crate::pure::proof::jwt_claims(jwt.expose_secret()).unwrap_or_default();
