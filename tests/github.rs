@@ -14,6 +14,7 @@ fn github(permissions: Permissions) -> GithubServer {
         repo: "gitops".into(),
         run_id: 4242,
         tokens: vec![(TOKEN.into(), permissions)],
+        tls: None,
     })
     .unwrap()
 }

@@ -21,6 +21,7 @@ fn github() -> GithubServer {
         repo: "gitops".into(),
         run_id: 4242,
         tokens: vec![(GH_TOKEN.into(), Permissions::ALL)],
+        tls: None,
     })
     .unwrap()
 }

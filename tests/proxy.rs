@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use common::proxy::{Behaviour, ConnectProxy};
 use common::*;
+use vault_k8s_handshake::devserver::github::{GithubOptions, GithubServer, GithubTls, Permissions};
 use vault_k8s_handshake::devserver::kube::San;
 use vault_k8s_handshake::devserver::seed::Seed;
 use vault_k8s_handshake::devserver::{DevTls, ServerOptions};
@@ -171,6 +172,67 @@ fn the_oidc_token_request_goes_through_the_proxy_too() {
         "{targets:?}"
     );
     assert!(proxy.connects().iter().all(|c| c.authorized));
+}
+
+#[test]
+fn github_calls_and_the_artifact_download_go_through_the_proxy() {
+    // GitHub's API and its blob storage over https, named `api.github.test` and
+    // `blob.github.test`: reachable only through the proxy. The run takes its CA from an
+    // artifact (the API lists it, the blob origin serves it) and posts a check run. Vault is
+    // plain http on loopback here, which never goes through a proxy.
+    let h = harness();
+    let token = "ghs_PROXIEDgithubTOKEN0123456789abcdef";
+    let gh = GithubServer::start(GithubOptions {
+        owner: "acme".into(),
+        repo: "gitops".into(),
+        run_id: 4242,
+        tokens: vec![(token.into(), Permissions::ALL)],
+        tls: Some(GithubTls {
+            api_host: "api.github.test".into(),
+            blob_host: "blob.github.test".into(),
+        }),
+    })
+    .unwrap();
+    gh.add_artifact(
+        "k8s-ca",
+        zip(&[("k8s-ca.crt", h.ca_pem.as_bytes())]),
+        "application/zip",
+        false,
+    );
+    let api_target = format!("api.github.test:{}", gh.api_addr().port());
+    let blob_target = format!("blob.github.test:{}", gh.blob_addr().port());
+    let routes = BTreeMap::from([
+        (api_target.clone(), gh.api_addr()),
+        (blob_target.clone(), gh.blob_addr()),
+    ]);
+    let proxy = ConnectProxy::start(PROXY_CREDENTIALS, routes, Behaviour::Tunnel);
+    let proxy_url = format!("http://{PROXY_USERINFO}@{}", proxy.addr());
+    let github_ca = gh.ca_pem().unwrap().to_string();
+    let api_url = gh.api_url();
+    let o = h.run(
+        &[
+            ("github-token", token),
+            ("post", "step-summary,check-run"),
+            ("ca-file", ""),
+            ("ca-artifact", "k8s-ca"),
+            ("extra-ca-certs", &github_ca),
+        ],
+        &[
+            ("GITHUB_API_URL", &api_url),
+            ("GITHUB_RUN_ID", "4242"),
+            ("HTTPS_PROXY", &proxy_url),
+        ],
+    );
+    assert_ok(&o, "changed");
+    assert_eq!(gh.check_runs().len(), 1, "{}", o.stdout);
+    assert!(o.summary.contains("check run posted"), "{}", o.summary);
+    let targets: Vec<String> = proxy.connects().into_iter().map(|c| c.target).collect();
+    assert!(targets.contains(&api_target), "{targets:?}");
+    assert!(targets.contains(&blob_target), "{targets:?}");
+    assert!(proxy.connects().iter().all(|c| c.authorized));
+    let requests = gh.requests();
+    assert!(requests.iter().any(|r| r.origin == "blob"));
+    assert!(requests.iter().all(|r| r.contract.is_ok()), "{requests:?}");
 }
 
 #[test]

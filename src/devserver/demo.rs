@@ -175,6 +175,7 @@ fn run_in(
         repo: "gitops".into(),
         run_id: 1,
         tokens: vec![(github_token.into(), super::github::Permissions::ALL)],
+        tls: None,
     })
     .map_err(|e| format!("cannot start the GitHub stand-in: {e}"))?;
     let port = cluster.addr().port().to_string();

@@ -137,6 +137,18 @@ pub struct GithubOptions {
     pub run_id: u64,
     /// The tokens the API accepts, each with its permissions; any other token is refused 401.
     pub tokens: Vec<(String, Permissions)>,
+    /// Serve both origins over https under these names (`None`: plain http on 127.0.0.1).
+    pub tls: Option<GithubTls>,
+}
+
+/// The names the two origins answer to over https, as `api.github.com` and its blob storage
+/// do: one certificate names both, signed by a CA made at start ([`GithubServer::ca_pem`]).
+/// A test routes the names to the loopback ports itself (through a proxy: nothing resolves
+/// them).
+#[derive(Clone, Debug)]
+pub struct GithubTls {
+    pub api_host: String,
+    pub blob_host: String,
 }
 
 impl Default for GithubOptions {
@@ -146,6 +158,7 @@ impl Default for GithubOptions {
             repo: "octo-repo".into(),
             run_id: 12_345_678_901,
             tokens: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -163,6 +176,7 @@ impl fmt::Debug for GithubOptions {
             .field("repo", &self.repo)
             .field("run_id", &self.run_id)
             .field("tokens", &tokens)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -185,10 +199,31 @@ pub struct GithubRequest {
     pub body: String,
 }
 
+/// The https setup for [`GithubTls`]: a CA made now and a certificate naming both hosts.
+fn https_config(names: &GithubTls) -> std::io::Result<(Arc<rustls::ServerConfig>, String)> {
+    let now = OffsetDateTime::now_utc();
+    let ca = super::cluster::rke2_ca("github-dev", now)
+        .map_err(|e| std::io::Error::other(format!("cannot make the CA: {e}")))?;
+    let sans = [
+        super::kube::San::Dns(names.api_host.clone()),
+        super::kube::San::Dns(names.blob_host.clone()),
+    ];
+    let serving = super::tls::serving_certificate(
+        &ca,
+        &names.api_host,
+        &sans,
+        super::kube::Validity::Valid,
+        now,
+    )
+    .map_err(|e| std::io::Error::other(format!("cannot make the serving certificate: {e}")))?;
+    Ok((super::tls::server_config(&serving, &ca.pem)?, ca.pem))
+}
+
 /// A running stand-in. Stops when dropped.
 pub struct GithubServer {
     api_addr: SocketAddr,
     blob_addr: SocketAddr,
+    ca_pem: Option<String>,
     inner: Arc<Inner>,
     _thread: ServerThread,
 }
@@ -202,14 +237,31 @@ impl GithubServer {
         blob.set_nonblocking(true)?;
         let api_addr = api.local_addr()?;
         let blob_addr = blob.local_addr()?;
+        let (tls, ca_pem, api_url, blob_url) = match &options.tls {
+            None => (
+                None,
+                None,
+                format!("http://{api_addr}"),
+                format!("http://{blob_addr}"),
+            ),
+            Some(names) => {
+                let (config, ca_pem) = https_config(names)?;
+                (
+                    Some(config),
+                    Some(ca_pem),
+                    format!("https://{}:{}", names.api_host, api_addr.port()),
+                    format!("https://{}:{}", names.blob_host, blob_addr.port()),
+                )
+            }
+        };
         let mut rng = rand::thread_rng();
         let now = now();
         let inner = Arc::new(Inner {
             owner: options.owner,
             repo: options.repo,
             run_id: options.run_id,
-            api_url: format!("http://{api_addr}"),
-            blob_url: format!("http://{blob_addr}"),
+            api_url,
+            blob_url,
             link_key: rng.gen(),
             id_seed: rng.gen(),
             head_sha: hex(&Sha256::digest(options.run_id.to_be_bytes())[..20]),
@@ -242,27 +294,59 @@ impl GithubServer {
             };
             let api_app = Router::new().fallback(serve_api).with_state(state.clone());
             let blob_app = Router::new().fallback(serve_blob).with_state(state);
+            let Some(config) = tls else {
+                let api_server =
+                    axum::serve(api, api_app).with_graceful_shutdown(shutdown.clone().wait());
+                let blob_server =
+                    axum::serve(blob, blob_app).with_graceful_shutdown(shutdown.wait());
+                let _ = tokio::join!(api_server, blob_server);
+                return;
+            };
+            let (Ok(api), Ok(blob)) = (
+                super::tls::TlsListener::spawn(api, config.clone()),
+                super::tls::TlsListener::spawn(blob, config),
+            ) else {
+                eprintln!("github stand-in: cannot start the https listeners");
+                return;
+            };
             let api_server =
                 axum::serve(api, api_app).with_graceful_shutdown(shutdown.clone().wait());
             let blob_server = axum::serve(blob, blob_app).with_graceful_shutdown(shutdown.wait());
-            let _ = tokio::join!(api_server, blob_server);
+            let _ = tokio::join!(async { api_server.await }, async { blob_server.await });
         })?;
         Ok(GithubServer {
             api_addr,
             blob_addr,
+            ca_pem,
             inner,
             _thread: thread,
         })
     }
 
-    /// `http://127.0.0.1:<port>`: what `GITHUB_API_URL` would be.
+    /// `http://127.0.0.1:<port>` (or `https://<api_host>:<port>` with [`GithubTls`]): what
+    /// `GITHUB_API_URL` would be.
     pub fn api_url(&self) -> String {
-        format!("http://{}", self.api_addr)
+        self.inner.api_url.clone()
     }
 
-    /// `http://127.0.0.1:<port>` of the blob origin the artifact downloads redirect to.
+    /// The blob origin the artifact downloads redirect to, as [`GithubServer::api_url`].
     pub fn blob_url(&self) -> String {
-        format!("http://{}", self.blob_addr)
+        self.inner.blob_url.clone()
+    }
+
+    /// The API origin's loopback address (a proxy's route for [`GithubTls::api_host`]).
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The blob origin's loopback address.
+    pub fn blob_addr(&self) -> SocketAddr {
+        self.blob_addr
+    }
+
+    /// The PEM of the CA that signs the https certificate, when serving https.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Stages an artifact of the current run and returns its id (increasing). `content_type`
