@@ -223,34 +223,30 @@ pub struct Io {
     clock: Cell<u64>,
 }
 
-/// Parks an effect on the first poll; ready when the driver's reply to it has been handed in.
-enum Call<'a> {
-    Unsent(&'a Io, Option<Effect>),
-    Waiting(&'a Io, u32),
+/// Parks its effect on the first poll, under a fresh id; ready when the driver's reply to that
+/// id has been handed in.
+struct Call<'a> {
+    io: &'a Io,
+    /// The effect until it is parked.
+    effect: Option<Effect>,
+    id: u32,
 }
 
 impl Future for Call<'_> {
     type Output = Reply;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
-        match &mut *self {
-            Call::Unsent(io, effect) => {
-                let io = *io;
-                let id = io.next_id.get();
-                io.next_id.set(id.wrapping_add(1));
-                if let Some(effect) = effect.take() {
-                    io.parked.borrow_mut().push((id, effect));
-                }
-                *self = Call::Waiting(io, id);
-                Poll::Pending
-            }
-            Call::Waiting(io, id) => {
-                let mut replies = io.replies.borrow_mut();
-                match replies.iter().position(|(i, _)| i == id) {
-                    Some(at) => Poll::Ready(replies.swap_remove(at).1),
-                    None => Poll::Pending,
-                }
-            }
+        let io = self.io;
+        if let Some(effect) = self.effect.take() {
+            self.id = io.next_id.get();
+            io.next_id.set(self.id.wrapping_add(1));
+            io.parked.borrow_mut().push((self.id, effect));
+            return Poll::Pending;
+        }
+        let mut replies = io.replies.borrow_mut();
+        match replies.iter().position(|(id, _)| *id == self.id) {
+            Some(at) => Poll::Ready(replies.swap_remove(at).1),
+            None => Poll::Pending,
         }
     }
 }
@@ -308,7 +304,12 @@ fn mismatch(wanted: &str, got: &Reply) -> String {
 
 impl Io {
     async fn call(&self, effect: Effect) -> Reply {
-        Call::Unsent(self, Some(effect)).await
+        Call {
+            io: self,
+            effect: Some(effect),
+            id: 0,
+        }
+        .await
     }
 
     fn hand_in(&self, id: u32, reply: Reply) {
