@@ -55,6 +55,41 @@ fn a_cancel_before_the_write_revokes_the_token_and_writes_nothing() {
 }
 
 #[test]
+fn a_cancel_while_the_health_check_and_the_oidc_token_are_in_flight_stops_before_the_login() {
+    let h = harness();
+    // Vault's health check stalls for a minute; the OIDC token, asked for at the same time, is
+    // served. The cancel comes with one answer in and one out.
+    h.server.inject(Fault::new(
+        "/v1/sys/health",
+        FaultKind::Hang { ms: 60_000 },
+        1,
+    ));
+    let token_served = || {
+        h.server
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("idtoken"))
+    };
+    let started = Instant::now();
+    let o = h.run_controlled(&[], &[], |pid| signal_when(&h, pid, "TERM", token_served));
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "the run waited out the stall"
+    );
+    assert_eq!(o.output("result"), "cancelled", "{}", o.stdout);
+    assert!(o.output("error-message").contains("SIGTERM"));
+    assert!(
+        !h.server
+            .requests()
+            .iter()
+            .any(|r| r.path == "auth/jwt/login"),
+        "no login after the cancel"
+    );
+    assert_eq!(h.live_tokens(), 0);
+    assert!(h.stored("", "dev-kubernetes").is_none());
+}
+
+#[test]
 fn a_cancel_during_the_read_back_waits_for_it_and_reports_the_write() {
     let h = harness();
     // The plan's read passes; the read-back after the write stalls for three seconds.
