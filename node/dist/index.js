@@ -835,8 +835,8 @@ function fileDone(fn) {
 // ---------------------------------------------------------------------------------------------
 // The loop.
 
-// A reply is an object with one key, the reply's name (`{ http: { ok: ... } }`) (wire.rs
-// `Reply`). A step's effects are performed at once and answered in their order.
+// A reply (wire.rs `Reply`) is an object with one key, the reply's name:
+// `{ http: { ok: ... } }`. A step's effects are performed at once and answered in their order.
 async function perform(effect, ctx, signal) {
   switch (effect.kind) {
     case 'http':

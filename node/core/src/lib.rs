@@ -8,7 +8,7 @@
 //!   their order (`[]` the first time and after an abandon, then `[{"http": {"ok": …}}]` and
 //!   the like: wire.rs `Reply`), and the driver's monotonic clock in milliseconds (an f64
 //!   holding a whole number);
-//! - `vkh_cancel(ptr, len) -> 0|1`: a signal's name; 1 means abandon the effect in flight;
+//! - `vkh_cancel(ptr, len) -> 0|1`: a signal's name; 1 means abandon the effects in flight;
 //! - `vkh_output_ptr()` / `vkh_output_len()`: the last answer (a step, or an error text).
 //!
 //! Status 0 is success; 1 means the output holds an error message (bad JSON from the driver,
