@@ -7,8 +7,8 @@
 # 765446fefd7c76e622955534c6b077451e77f8d381cdb210191695f2d27906e0) and point VAULT_ACTION_JS at
 # it. `BENCH_ONLY=node` (or `dry run`; `a|b` for either) measures only the rows whose labels
 # hold that text; `BENCH_COMPARE=/tmp/x/index.js` adds another Node bundle (its core.wasm beside
-# it) to compare with the committed one; `BENCH_RUNS` sets the runs per row (15). Needs GNU time (Debian package
-# `time`) for the peak RSS; npm installs Node 24.
+# it) to compare with the committed one; `BENCH_RUNS` sets the runs per row (15). Needs GNU
+# time (Debian package `time`) for the peak RSS; npm installs Node 24.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-15}
