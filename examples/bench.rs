@@ -146,7 +146,12 @@ fn main() {
             let work = *work;
             let fresh_each_time = work != Work::NoChange;
             if fresh_each_time || kept[i].is_none() {
-                let server = DevServer::start(ServerOptions::default()).expect("dev server");
+                // GitHub's token service is another server than Vault, as on a runner.
+                let options = ServerOptions {
+                    issuer_apart: true,
+                    ..ServerOptions::default()
+                };
+                let server = DevServer::start(options).expect("dev server");
                 seed::seed(&server, &Seed::new("dev", "127.0.0.10")).expect("seed");
                 let dir = tempfile::tempdir().expect("temp dir");
                 cluster::write_bootstrap_output(dir.path(), time::OffsetDateTime::now_utc())

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vault_k8s_handshake::devserver::{Fault, FaultKind};
+use vault_k8s_handshake::devserver::{Fault, FaultKind, ServerOptions};
 
 /// Polls `ready` (bounded: a loaded machine is slow, a broken run must not hang the suite),
 /// then sends `signal` to the run whose driver is `pid`.
@@ -56,7 +56,11 @@ fn a_cancel_before_the_write_revokes_the_token_and_writes_nothing() {
 
 #[test]
 fn a_cancel_while_the_health_check_and_the_oidc_token_are_in_flight_stops_before_the_login() {
-    let h = harness();
+    // The token service is another server than Vault, as on a runner: both are asked at once.
+    let h = harness_serving(ServerOptions {
+        issuer_apart: true,
+        ..ServerOptions::default()
+    });
     // Vault's health check stalls for a minute; the OIDC token, asked for at the same time, is
     // served. The cancel comes with one answer in and one out.
     h.server.inject(Fault::new(

@@ -10,7 +10,7 @@ use vault_k8s_handshake::devserver::kube::{
     KubeApiServer, KubeOptions, San, Validity, API_AUDIENCES,
 };
 use vault_k8s_handshake::devserver::vault::K8sConfig;
-use vault_k8s_handshake::devserver::{Fault, FaultKind, Interleave};
+use vault_k8s_handshake::devserver::{Fault, FaultKind, Interleave, ServerOptions};
 
 const ESO: &str = "external-secrets";
 
@@ -65,6 +65,25 @@ fn the_proof_logs_in_as_eso_and_both_tokens_are_revoked() {
     let reviews = kube.reviews();
     assert_eq!(reviews.len(), 1, "Vault's TokenReview only: {reviews:?}");
     assert_eq!(reviews[0].bearer, "external-secrets/external-secrets");
+}
+
+#[test]
+fn a_vault_that_serves_one_connection_at_a_time_sees_the_proven_run_through() {
+    // A single-threaded HTTP/1.1 stand-in that also serves the OIDC token: the proof's login
+    // goes to Vault with other client settings than the action's own requests, and every
+    // switch closes the idle connection before a new one is opened.
+    let (h, kube) = harness_on_cluster_serving(
+        KubeOptions::at(vip_ip()),
+        ServerOptions {
+            one_connection_at_a_time: true,
+            ..ServerOptions::default()
+        },
+    );
+    kube.bind_auth_delegator(ESO, ESO);
+    let o = run_with_proof(&h, &kube, &eso_token(&kube, ESO, ESO), &[]);
+    assert_ok(&o, "changed");
+    assert_eq!(o.output("verification"), "proven");
+    assert_eq!(h.live_tokens(), 0);
 }
 
 #[test]

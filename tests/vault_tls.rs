@@ -277,3 +277,29 @@ fn a_listener_with_no_tls_version_in_common_names_the_alert() {
     );
     assert!(o.stdout.contains("`tls_min_version`"), "{}", o.stdout);
 }
+
+#[test]
+fn an_https_vault_that_serves_one_connection_at_a_time_and_the_oidc_token_too_sees_the_whole_run() {
+    // A single-threaded HTTP/1.1 stand-in over https, the OIDC token endpoint on Vault's own
+    // listener. The OIDC client trusts `extra-ca-certs`, Vault's client `vault-ca-cert` as well:
+    // two trusts, so two kinds of connection to one server. Each is closed before the other is
+    // opened; a connection left idle would hold the server, and the next request would wait
+    // out its timeout.
+    let mut h = harness_with(
+        Seed::new("dev", VIP),
+        ServerOptions {
+            tls: Some(DevTls::default()),
+            one_connection_at_a_time: true,
+            ..ServerOptions::default()
+        },
+    );
+    h.oidc_origin = Some(h.server.url());
+    let ca = ca_of(&h);
+    let o = h.run(&[("vault-ca-cert", &ca), ("extra-ca-certs", &ca)], &[]);
+    assert_ok(&o, "changed");
+    assert!(
+        o.requests.iter().any(|r| r.path.contains("idtoken")),
+        "the token came from Vault's listener"
+    );
+    assert_eq!(h.live_tokens(), 0);
+}

@@ -584,6 +584,18 @@ function putIdle(key, socket) {
   list.push(socket);
 }
 
+/**
+ * Closes the idle connections to `host:port` kept under another key (another trust): a server
+ * that serves one connection at a time, as a single-threaded HTTP/1.1 server does, takes a new
+ * connection only once the last one is closed.
+ */
+function closeOtherIdle(key, host, port) {
+  const server = `\u0000${host}\u0000${port}`;
+  for (const [k, list] of idle) {
+    if (k !== key && k.endsWith(server)) for (const socket of list.splice(0)) socket.destroy();
+  }
+}
+
 /** Closes the kept-alive connections, so the process ends with the run. */
 function closeConnections() {
   for (const list of idle.values()) for (const socket of list.splice(0)) socket.destroy();
@@ -671,6 +683,7 @@ function exchange(req, url, method, body, signal) {
     // acts) is never sent again once written, as Go's and hyper's clients hold.
     const replayable = method !== 'POST' && method !== 'PATCH';
     const attempt = (reused) => {
+      if (!reused) closeOtherIdle(key, host, port);
       socket = reused || dial(isHttps, host, port, req);
       const mine = socket;
       send(mine, head, body, method, cap, (err, res, reusable) => {

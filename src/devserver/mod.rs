@@ -35,6 +35,7 @@ pub mod kube;
 pub mod lifecycle;
 pub mod openapi;
 pub mod seed;
+mod serial;
 pub mod tls;
 pub mod vault;
 
@@ -65,6 +66,13 @@ pub struct ServerOptions {
     /// Serve Vault over https with a certificate from a CA generated at start (`None`: plain
     /// http, loopback only, as every test but the TLS ones uses).
     pub tls: Option<DevTls>,
+    /// Serve the OIDC token endpoint on a plain-http listener of its own, another origin than
+    /// Vault's, as GitHub's token service is on a runner. Always so over https; over plain http
+    /// the endpoint is otherwise on Vault's own listener, as a stand-in serving both has it.
+    pub issuer_apart: bool,
+    /// Serve one connection at a time on each listener, each kept until its client closes it,
+    /// as a single-threaded HTTP/1.1 server does.
+    pub one_connection_at_a_time: bool,
 }
 
 /// How the dev server serves https: its certificate's subject alternative names. The CA that
@@ -95,6 +103,8 @@ impl Default for ServerOptions {
             enforce_contract: true,
             token_review_timeout: std::time::Duration::from_secs(10),
             tls: None,
+            issuer_apart: false,
+            one_connection_at_a_time: false,
         }
     }
 }
@@ -256,7 +266,8 @@ pub struct DevServer {
     /// The CA that signs the https certificate, when serving https.
     ca_pem: Option<String>,
     /// Where the OIDC issuer's token endpoint is reached: the Vault listener itself over plain
-    /// http; over https a second, plain-http loopback listener that answers only `/_github/`.
+    /// http; over https (or with `issuer_apart`) a second, plain-http loopback listener that
+    /// answers only `/_github/`.
     /// GitHub's token service is another host than Vault, with its own (public) certificate:
     /// putting it behind Vault's private CA would make the action's OIDC client, which trusts
     /// `extra-ca-certs` only, fail for reasons no real pipeline has.
@@ -296,8 +307,8 @@ impl DevServer {
         let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let (tls, ca_pem, issuer_listener) = match &options.tls {
-            None => (None, None, None),
+        let (tls, ca_pem) = match &options.tls {
+            None => (None, None),
             Some(dev_tls) => {
                 let now = time::OffsetDateTime::now_utc();
                 let ca = cluster::rke2_ca("vault-dev", now)
@@ -313,10 +324,15 @@ impl DevServer {
                     std::io::Error::other(format!("cannot make the serving certificate: {e}"))
                 })?;
                 let config = tls::server_config(&serving, &ca.pem)?;
-                let issuer = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-                issuer.set_nonblocking(true)?;
-                (Some(config), Some(ca.pem), Some(issuer))
+                (Some(config), Some(ca.pem))
             }
+        };
+        let issuer_listener = if options.issuer_apart || tls.is_some() {
+            let issuer = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+            issuer.set_nonblocking(true)?;
+            Some(issuer)
+        } else {
+            None
         };
         let issuer_addr = match &issuer_listener {
             Some(l) => l.local_addr()?,
@@ -342,27 +358,30 @@ impl DevServer {
             monitor_attached: std::sync::Condvar::new(),
         });
         let state = inner.clone();
+        let one_at_a_time = options.one_connection_at_a_time;
         let thread = lifecycle::ServerThread::spawn("dev-server", move |shutdown| async move {
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                 return;
             };
             let app = Router::new().fallback(serve).with_state(state.clone());
-            let Some(config) = tls else {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown.wait())
-                    .await;
-                return;
+            let vault_shutdown = shutdown.clone();
+            let vault = async move {
+                match tls {
+                    None => serve_on(listener, app, one_at_a_time, vault_shutdown).await,
+                    Some(config) => {
+                        if let Ok(listener) = tls::TlsListener::spawn(listener, config) {
+                            serve_on(listener, app, one_at_a_time, vault_shutdown).await;
+                        }
+                    }
+                }
             };
-            let Ok(listener) = tls::TlsListener::spawn(listener, config) else {
-                return;
+            let issuer = async {
+                if let Some(Ok(issuer)) = issuer_listener.map(tokio::net::TcpListener::from_std) {
+                    let issuer_app = Router::new().fallback(serve_issuer).with_state(state);
+                    serve_on(issuer, issuer_app, one_at_a_time, shutdown).await;
+                }
             };
-            let vault = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().wait());
-            let Some(Ok(issuer)) = issuer_listener.map(tokio::net::TcpListener::from_std) else {
-                return;
-            };
-            let issuer_app = Router::new().fallback(serve_issuer).with_state(state);
-            let issuer = axum::serve(issuer, issuer_app).with_graceful_shutdown(shutdown.wait());
-            let _ = tokio::join!(async { vault.await }, async { issuer.await });
+            tokio::join!(vault, issuer);
         })?;
         Ok(DevServer {
             addr,
@@ -811,6 +830,24 @@ fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<FaultKind> {
 
 /// The plain-http issuer listener beside an https Vault: the OIDC token endpoint only, so no
 /// Vault request can reach this server without TLS.
+/// Serves `app` on `listener` until shutdown: every connection at once, or one at a time.
+async fn serve_on<L>(listener: L, app: Router, one_at_a_time: bool, shutdown: lifecycle::Shutdown)
+where
+    L: axum::serve::Listener,
+    L::Io: Unpin,
+    L::Addr: std::fmt::Debug,
+{
+    if one_at_a_time {
+        let _ = axum::serve(serial::OneAtATime::new(listener), app)
+            .with_graceful_shutdown(shutdown.wait())
+            .await;
+    } else {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.wait())
+            .await;
+    }
+}
+
 async fn serve_issuer(state: State<Arc<Inner>>, request: Request) -> Response {
     if request.uri().path().starts_with("/_github/") {
         serve(state, request).await

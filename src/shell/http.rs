@@ -16,23 +16,30 @@ use crate::pure::transport::TransportKind;
 /// The clients made so far, by their settings (shared by the requests of one batch).
 #[derive(Default)]
 pub struct Clients {
-    made: RefCell<HashMap<String, reqwest::Client>>,
+    /// One client per origin, with the settings it was built for. A request to that origin with
+    /// other settings (the OIDC token from a stand-in that also serves Vault, the proof's login)
+    /// replaces it, and dropping it closes its idle connections: a server that serves one
+    /// connection at a time, as a single-threaded HTTP/1.1 server does, takes the next
+    /// connection only once the last one is closed.
+    made: RefCell<HashMap<String, (String, reqwest::Client)>>,
 }
 
 impl Clients {
     fn client_for(&self, request: &HttpRequest) -> Result<reqwest::Client, HttpFailure> {
+        let origin = super::origin_of(&request.url);
         let key = format!(
-            "{}|{:?}|{}|{}|{}|{}|{}",
+            "{}|{:?}|{}|{}|{}|{}",
             request.public_roots,
             request.redirects,
             request.use_proxy,
             request.timeout_ms,
             request.connect_timeout_ms,
-            super::origin_of(&request.url),
             request.extra_ca_pems.join("\u{0}")
         );
-        if let Some(client) = self.made.borrow().get(&key) {
-            return Ok(client.clone());
+        if let Some((made_for, client)) = self.made.borrow().get(&origin) {
+            if *made_for == key {
+                return Ok(client.clone());
+            }
         }
         let tls = if request.public_roots {
             let pems: Vec<&str> = request.extra_ca_pems.iter().map(String::as_str).collect();
@@ -55,7 +62,7 @@ impl Clients {
         let client = builder.build().map_err(|e| HttpFailure::Invalid {
             detail: format!("cannot build the HTTP client: {e}"),
         })?;
-        self.made.borrow_mut().insert(key, client.clone());
+        self.made.borrow_mut().insert(origin, (key, client.clone()));
         Ok(client)
     }
 

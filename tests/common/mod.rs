@@ -118,15 +118,28 @@ pub fn vip_ip() -> std::net::IpAddr {
 pub fn harness_on_cluster(
     options: vault_k8s_handshake::devserver::kube::KubeOptions,
 ) -> (Harness, vault_k8s_handshake::devserver::kube::KubeApiServer) {
+    harness_on_cluster_serving(options, ServerOptions::default())
+}
+
+/// [`harness_on_cluster`], with the dev server started with `server`.
+pub fn harness_on_cluster_serving(
+    options: vault_k8s_handshake::devserver::kube::KubeOptions,
+    server: ServerOptions,
+) -> (Harness, vault_k8s_handshake::devserver::kube::KubeApiServer) {
     let kube = vault_k8s_handshake::devserver::kube::KubeApiServer::start(options).unwrap();
-    let mut h = harness();
+    let mut h = harness_serving(server);
     h.ca_pem = kube.ca_pem();
     std::fs::write(h.workspace.join("k8s-ca.crt"), &h.ca_pem).unwrap();
     (h, kube)
 }
 
 pub fn harness() -> Harness {
-    harness_with(Seed::new("dev", VIP), ServerOptions::default())
+    harness_serving(ServerOptions::default())
+}
+
+/// The seeded `dev` environment on a dev server started with `options`.
+pub fn harness_serving(options: ServerOptions) -> Harness {
+    harness_with(Seed::new("dev", VIP), options)
 }
 
 impl Harness {

@@ -386,15 +386,29 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             env.https_proxy.clone()
         )
     );
-    // Vault's health and the GitHub OIDC token do not depend on each other: both are asked at
-    // once, one wait instead of two. Vault's answer is judged first, as if it had come first.
+    // Vault's health and the GitHub OIDC token do not depend on each other. On a runner they go
+    // to two servers (GitHub's token service is not Vault), and both are asked at once: one wait
+    // instead of two. Vault's answer is judged first, as if it had come first. To one server
+    // (a stand-in that serves both) they are asked one after the other: a server that serves one
+    // connection at a time, as a single-threaded HTTP/1.1 server does, keeps the first connection
+    // for its next request and would never take the second.
     let health = vault_api::health(settings.vault_namespace.as_deref());
-    let (healthy, fetched) = both(
-        run.send(&client, &health, None, None),
-        oidc_token(run, &settings),
-    )
-    .await;
-    record!(run, "login", healthy);
+    let apart = env
+        .oidc
+        .as_ref()
+        .is_some_and(|o| super::url::origin_of(&o.url) != super::url::origin_of(addr.as_str()));
+    let fetched = if apart {
+        let (healthy, fetched) = both(
+            run.send(&client, &health, None, None),
+            oidc_token(run, &settings),
+        )
+        .await;
+        record!(run, "login", healthy);
+        fetched
+    } else {
+        record!(run, "login", run.send(&client, &health, None, None).await);
+        oidc_token(run, &settings).await
+    };
     let (session, minting) = login(run, &settings, &client, fetched)
         .await
         .inspect_err(|f| run.step("login", StepStatus::Failed, f.message.clone()))?;
