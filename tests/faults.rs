@@ -191,6 +191,33 @@ fn a_vault_that_serves_one_connection_at_a_time_and_the_oidc_token_too_sees_the_
 }
 
 #[test]
+fn a_health_check_something_in_front_of_vault_does_not_pass_is_a_warning() {
+    // A load balancer that passes only some paths, or a stand-in without `sys/health`: 404 is no
+    // answer Vault gives there. The run says so and goes on; the login proves Vault is there.
+    // A sealed Vault (503) still fails the run (`persistent_faults_end_in_a_clear_error`).
+    for code in [403, 404, 405] {
+        let h = harness();
+        h.server
+            .inject(Fault::new("/v1/sys/health", status(code), 100));
+        let o = h.run(&[], &[]);
+        assert_ok(&o, "changed");
+        let warning = format!("Vault's health check failed: `GET sys/health` answered {code}");
+        assert!(
+            o.stdout.contains("::warning") && o.stdout.contains(&warning),
+            "{code}: {}",
+            o.stdout
+        );
+        assert!(
+            o.summary
+                .contains(&format!("answered {code}: no answer Vault gives there")),
+            "{code}: {}",
+            o.summary
+        );
+        assert_eq!(h.live_tokens(), 0);
+    }
+}
+
+#[test]
 fn a_login_is_never_retried() {
     let h = harness();
     h.server.inject(Fault::sealed("/v1/auth/jwt/login", 1));

@@ -403,10 +403,11 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
             oidc_token(run, &settings),
         )
         .await;
-        record!(run, "login", healthy);
+        health_verdict(run, healthy)?;
         fetched
     } else {
-        record!(run, "login", run.send(&client, &health, None, None).await);
+        let healthy = run.send(&client, &health, None, None).await;
+        health_verdict(run, healthy)?;
         oidc_token(run, &settings).await
     };
     let (session, minting) = login(run, &settings, &client, fetched)
@@ -1061,6 +1062,30 @@ async fn rollback(
 
 /// The workflow's GitHub OIDC token with the login it is for, when this run logs in with one
 /// (`jwt-role` set, and the runner offers a token); masked the moment it arrives.
+/// What Vault's health check says. Vault answers `sys/health` with a code of its own (200, 429,
+/// 472-474, 501, 503, 530); a 403, 404 or 405 comes from something else at `vault-addr`: a proxy
+/// or load balancer that does not pass `sys/health`, or a stand-in without it. That is no
+/// verdict on Vault: the run warns and goes on, and the login tells whether Vault is there.
+/// Any other failure ends the login step.
+fn health_verdict<T>(run: &Run, healthy: Result<T, CallError>) -> Result<(), FailureRecord> {
+    match healthy {
+        Ok(_) => Ok(()),
+        Err(CallError::Vault(f)) if (403..=405).contains(&f.status) => {
+            run.warn(format!(
+                "{f}: no answer Vault gives there, so something in front of Vault does not \
+                 pass the health check; the run goes on, and the login tells whether \
+                 `vault-addr` is Vault's API"
+            ));
+            Ok(())
+        }
+        Err(e) => {
+            let f = failure(&e);
+            run.step("login", StepStatus::Failed, f.message.clone());
+            Err(f)
+        }
+    }
+}
+
 async fn oidc_token<'s>(
     run: &Run,
     settings: &'s Settings,
