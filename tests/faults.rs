@@ -218,6 +218,26 @@ fn a_health_check_something_in_front_of_vault_does_not_pass_is_a_warning() {
 }
 
 #[test]
+fn a_capabilities_answer_that_lists_none_predicts_nothing() {
+    // A dry run asks `sys/capabilities-self` whether a real run could write the config. A 200
+    // that lists no capabilities for the path (a stand-in, a proxy's empty JSON) says nothing
+    // either way: no "a real run would be refused", a note that it went unchecked.
+    let h = harness();
+    h.server
+        .inject(Fault::new("/v1/sys/capabilities-self", status(200), 1));
+    let o = h.run(&[("dry-run", "true")], &[]);
+    assert_ok(&o, "planned");
+    assert!(!o.stdout.contains("would be refused"), "{}", o.stdout);
+    assert!(!o.summary.contains("would be refused"), "{}", o.summary);
+    assert!(
+        o.summary.contains("lists no capabilities for it"),
+        "{}",
+        o.summary
+    );
+    assert_eq!(h.live_tokens(), 0);
+}
+
+#[test]
 fn a_login_is_never_retried() {
     let h = harness();
     h.server.inject(Fault::sealed("/v1/auth/jwt/login", 1));

@@ -706,13 +706,19 @@ async fn check_write_allowed(
             Some(&serde_json::json!({ "paths": [path] })),
         )
         .await;
-    match asked {
-        Ok(answer) => {
-            let caps = answer
-                .body
-                .as_ref()
-                .and_then(|b| vault_api::parse_capabilities(b, &path))
-                .unwrap_or_default();
+    let caps = asked.map(|answer| {
+        answer
+            .body
+            .as_ref()
+            .and_then(|b| vault_api::parse_capabilities(b, &path))
+    });
+    match caps {
+        // An answer that lists no capabilities for the path says nothing either way.
+        Ok(None) => run.report.borrow_mut().notes.push(format!(
+            "could not check whether this token may write `{path}`: Vault's answer to \
+             `sys/capabilities-self` lists no capabilities for it"
+        )),
+        Ok(Some(caps)) => {
             if vault_api::allows_config_write(&caps) {
                 run.report.borrow_mut().notes.push(format!(
                     "this token may write `{path}` (capabilities: {}): a real run would \
