@@ -828,8 +828,6 @@ fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<FaultKind> {
     None
 }
 
-/// The plain-http issuer listener beside an https Vault: the OIDC token endpoint only, so no
-/// Vault request can reach this server without TLS.
 /// Serves `app` on `listener` until shutdown: every connection at once, or one at a time.
 async fn serve_on<L>(listener: L, app: Router, one_at_a_time: bool, shutdown: lifecycle::Shutdown)
 where
@@ -848,6 +846,8 @@ where
     }
 }
 
+/// The plain-http issuer listener beside Vault (over https, or with `issuer_apart`): the OIDC
+/// token endpoint only, so no Vault request reaches Vault's state through it.
 async fn serve_issuer(state: State<Arc<Inner>>, request: Request) -> Response {
     if request.uri().path().starts_with("/_github/") {
         serve(state, request).await
