@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::pure::machine::wire::{Bytes, HttpFailure, HttpRequest, HttpResponse, Redirects};
 use crate::pure::transport::TransportKind;
 
-/// The clients made so far, by their settings (shared by the requests of one batch).
+/// The clients made so far, one per origin (shared by the requests of one batch).
 #[derive(Default)]
 pub struct Clients {
     /// One client per origin, with the settings it was built for. A request to that origin with

@@ -1066,8 +1066,6 @@ async fn rollback(
     }
 }
 
-/// The workflow's GitHub OIDC token with the login it is for, when this run logs in with one
-/// (`jwt-role` set, and the runner offers a token); masked the moment it arrives.
 /// What Vault's health check says. Vault answers `sys/health` with a code of its own (200, 429,
 /// 472-474, 501, 503, 530); a 403, 404 or 405 comes from something else at `vault-addr`: a proxy
 /// or load balancer that does not pass `sys/health`, or a stand-in without it. That is no
@@ -1092,6 +1090,8 @@ fn health_verdict<T>(run: &Run, healthy: Result<T, CallError>) -> Result<(), Fai
     }
 }
 
+/// The workflow's GitHub OIDC token with the login it is for, when this run logs in with one
+/// (`jwt-role` set, and the runner offers a token); masked the moment it arrives.
 async fn oidc_token<'s>(
     run: &Run,
     settings: &'s Settings,
