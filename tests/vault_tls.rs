@@ -6,7 +6,8 @@
 //! The OIDC token endpoint stays on a plain-http loopback listener of the same server (see
 //! `DevServer::issuer_addr`): GitHub's token service is another host than Vault and is never
 //! signed by Vault's private CA, so the OIDC client (which trusts `extra-ca-certs` only) is not
-//! what these tests exercise.
+//! what these tests exercise; the one-connection-at-a-time test alone puts the token on Vault's
+//! listener, as a stand-in serving both does.
 
 mod common;
 
