@@ -199,26 +199,6 @@ pub struct GithubRequest {
     pub body: String,
 }
 
-/// The https setup for [`GithubTls`]: a CA made now and a certificate naming both hosts.
-fn https_config(names: &GithubTls) -> std::io::Result<(Arc<rustls::ServerConfig>, String)> {
-    let now = OffsetDateTime::now_utc();
-    let ca = super::cluster::rke2_ca("github-dev", now)
-        .map_err(|e| std::io::Error::other(format!("cannot make the CA: {e}")))?;
-    let sans = [
-        super::kube::San::Dns(names.api_host.clone()),
-        super::kube::San::Dns(names.blob_host.clone()),
-    ];
-    let serving = super::tls::serving_certificate(
-        &ca,
-        &names.api_host,
-        &sans,
-        super::kube::Validity::Valid,
-        now,
-    )
-    .map_err(|e| std::io::Error::other(format!("cannot make the serving certificate: {e}")))?;
-    Ok((super::tls::server_config(&serving, &ca.pem)?, ca.pem))
-}
-
 /// A running stand-in. Stops when dropped.
 pub struct GithubServer {
     api_addr: SocketAddr,
@@ -245,7 +225,13 @@ impl GithubServer {
                 format!("http://{blob_addr}"),
             ),
             Some(names) => {
-                let (config, ca_pem) = https_config(names)?;
+                // One certificate names both hosts.
+                let sans = [
+                    super::kube::San::Dns(names.api_host.clone()),
+                    super::kube::San::Dns(names.blob_host.clone()),
+                ];
+                let (config, ca_pem) =
+                    super::tls::https_config("github-dev", &names.api_host, &sans)?;
                 (
                     Some(config),
                     Some(ca_pem),
@@ -294,25 +280,10 @@ impl GithubServer {
             };
             let api_app = Router::new().fallback(serve_api).with_state(state.clone());
             let blob_app = Router::new().fallback(serve_blob).with_state(state);
-            let Some(config) = tls else {
-                let api_server =
-                    axum::serve(api, api_app).with_graceful_shutdown(shutdown.clone().wait());
-                let blob_server =
-                    axum::serve(blob, blob_app).with_graceful_shutdown(shutdown.wait());
-                let _ = tokio::join!(api_server, blob_server);
-                return;
-            };
-            let (Ok(api), Ok(blob)) = (
-                super::tls::TlsListener::spawn(api, config.clone()),
-                super::tls::TlsListener::spawn(blob, config),
-            ) else {
-                eprintln!("github stand-in: cannot start the https listeners");
-                return;
-            };
-            let api_server =
-                axum::serve(api, api_app).with_graceful_shutdown(shutdown.clone().wait());
-            let blob_server = axum::serve(blob, blob_app).with_graceful_shutdown(shutdown.wait());
-            let _ = tokio::join!(async { api_server.await }, async { blob_server.await });
+            tokio::join!(
+                super::serve_on(api, api_app, tls.clone(), false, shutdown.clone()),
+                super::serve_on(blob, blob_app, tls, false, shutdown),
+            );
         })?;
         Ok(GithubServer {
             api_addr,

@@ -310,21 +310,8 @@ impl DevServer {
         let (tls, ca_pem) = match &options.tls {
             None => (None, None),
             Some(dev_tls) => {
-                let now = time::OffsetDateTime::now_utc();
-                let ca = cluster::rke2_ca("vault-dev", now)
-                    .map_err(|e| std::io::Error::other(format!("cannot make the CA: {e}")))?;
-                let serving = tls::serving_certificate(
-                    &ca,
-                    "vault",
-                    &dev_tls.sans,
-                    kube::Validity::Valid,
-                    now,
-                )
-                .map_err(|e| {
-                    std::io::Error::other(format!("cannot make the serving certificate: {e}"))
-                })?;
-                let config = tls::server_config(&serving, &ca.pem)?;
-                (Some(config), Some(ca.pem))
+                let (config, ca_pem) = tls::https_config("vault-dev", "vault", &dev_tls.sans)?;
+                (Some(config), Some(ca_pem))
             }
         };
         let issuer_listener = if options.issuer_apart || tls.is_some() {
@@ -364,21 +351,11 @@ impl DevServer {
                 return;
             };
             let app = Router::new().fallback(serve).with_state(state.clone());
-            let vault_shutdown = shutdown.clone();
-            let vault = async move {
-                match tls {
-                    None => serve_on(listener, app, one_at_a_time, vault_shutdown).await,
-                    Some(config) => {
-                        if let Ok(listener) = tls::TlsListener::spawn(listener, config) {
-                            serve_on(listener, app, one_at_a_time, vault_shutdown).await;
-                        }
-                    }
-                }
-            };
+            let vault = serve_on(listener, app, tls, one_at_a_time, shutdown.clone());
             let issuer = async {
                 if let Some(Ok(issuer)) = issuer_listener.map(tokio::net::TcpListener::from_std) {
                     let issuer_app = Router::new().fallback(serve_issuer).with_state(state);
-                    serve_on(issuer, issuer_app, one_at_a_time, shutdown).await;
+                    serve_on(issuer, issuer_app, None, one_at_a_time, shutdown).await;
                 }
             };
             tokio::join!(vault, issuer);
@@ -828,9 +805,30 @@ fn take_fault(inner: &Inner, method: &str, path: &str) -> Option<FaultKind> {
     None
 }
 
-/// Serves `app` on `listener` until shutdown: every connection at once, or one at a time.
-async fn serve_on<L>(listener: L, app: Router, one_at_a_time: bool, shutdown: lifecycle::Shutdown)
-where
+/// Serves `app` on `tcp` until shutdown, over https with `tls`: every connection at once, or
+/// one at a time. Every stand-in's listeners are served through it.
+pub(crate) async fn serve_on(
+    tcp: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    one_at_a_time: bool,
+    shutdown: lifecycle::Shutdown,
+) {
+    match tls {
+        None => serve_listener(tcp, app, one_at_a_time, shutdown).await,
+        Some(config) => match tls::TlsListener::spawn(tcp, config) {
+            Ok(listener) => serve_listener(listener, app, one_at_a_time, shutdown).await,
+            Err(e) => eprintln!("stand-in: cannot start an https listener: {e}"),
+        },
+    }
+}
+
+async fn serve_listener<L>(
+    listener: L,
+    app: Router,
+    one_at_a_time: bool,
+    shutdown: lifecycle::Shutdown,
+) where
     L: axum::serve::Listener,
     L::Io: Unpin,
     L::Addr: std::fmt::Debug,

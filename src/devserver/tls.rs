@@ -102,6 +102,22 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// The https setup of a stand-in: a CA named `ca_name` made now, and a serving certificate
+/// with CN `common_name` and `sans` that it signs. Returns the server config and the CA's PEM
+/// (what a test hands the action to trust).
+pub fn https_config(
+    ca_name: &str,
+    common_name: &str,
+    sans: &[San],
+) -> io::Result<(Arc<rustls::ServerConfig>, String)> {
+    let now = OffsetDateTime::now_utc();
+    let ca = super::cluster::rke2_ca(ca_name, now)
+        .map_err(|e| io::Error::other(format!("cannot make the CA: {e}")))?;
+    let serving = serving_certificate(&ca, common_name, sans, Validity::Valid, now)
+        .map_err(|e| io::Error::other(format!("cannot make the serving certificate: {e}")))?;
+    Ok((server_config(&serving, &ca.pem)?, ca.pem))
+}
+
 /// Accepts TCP connections and completes TLS handshakes concurrently, handing finished streams
 /// to `axum::serve`: a slow or silent client never delays the next one.
 pub struct TlsListener {
