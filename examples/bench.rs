@@ -192,6 +192,7 @@ fn main() {
         };
         println!("| {driver} | {work} | {wall:.0} ms | {rss} |");
     }
+    paired_comparisons(&plan, &samples);
     let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node/dist/core.wasm");
     let wasm_size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
     println!(
@@ -199,6 +200,54 @@ fn main() {
         binary.display()
     );
     hostile_kubeconfigs();
+}
+
+/// Comparisons within each round: a round runs every row once, close together, so a ratio or a
+/// difference taken inside a round cancels most of what the machine's load does to both. Prints
+/// the Node action's dry run against vault-action (the ratio the README's goal is about) and
+/// each `BENCH_COMPARE` bundle against the committed one, as the median over the rounds.
+fn paired_comparisons(plan: &[(Driver, Work)], samples: &[Vec<Sample>]) {
+    let row = |wanted: &dyn Fn(&Driver, Work) -> bool| {
+        plan.iter().position(|(driver, work)| wanted(driver, *work))
+    };
+    let committed =
+        |d: &Driver| matches!(d, Driver::Node { bundle, .. } if *bundle == committed_bundle());
+    let per_round = |a: usize, b: usize, f: &dyn Fn(f64, f64) -> f64| {
+        median(
+            samples[a]
+                .iter()
+                .zip(&samples[b])
+                .map(|(x, y)| f(x.wall_ms, y.wall_ms))
+                .collect(),
+        )
+    };
+    let mut lines = Vec::new();
+    let node_dry = row(&|d, w| committed(d) && w == Work::DryRun);
+    let vault_action = row(&|d, _| matches!(d, Driver::VaultAction { .. }));
+    if let (Some(a), Some(b)) = (node_dry, vault_action) {
+        lines.push(format!(
+            "Node action dry run / vault-action, per round: {:.2}x",
+            per_round(a, b, &|x, y| x / y)
+        ));
+    }
+    for (i, (driver, work)) in plan.iter().enumerate() {
+        if matches!(driver, Driver::Node { .. }) && !committed(driver) {
+            if let Some(base) = row(&|d, w| committed(d) && w == *work) {
+                lines.push(format!(
+                    "{} {} minus the committed bundle, per round: {:+.1} ms",
+                    driver.label(),
+                    work.label(),
+                    per_round(i, base, &|x, y| x - y)
+                ));
+            }
+        }
+    }
+    if !lines.is_empty() {
+        println!();
+        for line in lines {
+            println!("{line}");
+        }
+    }
 }
 
 /// The worst kubeconfigs that pass the nesting check, at the 1 MiB file limit: how long the

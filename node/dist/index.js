@@ -978,6 +978,9 @@ async function main() {
     // The machine's seed (SEED_BYTES in the core): output delimiters and backoff jitter.
     random: randomBytes(24).toString('base64'),
   };
+  // Node sets up its socket machinery on the first socket made, about a millisecond of work;
+  // done while the core compiles, it no longer delays the first request.
+  new (netModule().Socket)();
   const core = new Core(await compiling);
   const begun = core.start(doc);
   const roots = begun.file_roots
@@ -1000,10 +1003,7 @@ async function main() {
   for (;;) {
     const step = core.resume(replies, monotonicMs() - started);
     writeLines(step.lines);
-    if (step.next.kind === 'exit') {
-      closeConnections();
-      return step.next.code;
-    }
+    if (step.next.kind === 'exit') return step.next.code;
     const controller = new Abort();
     const abandoned = new Promise((resolve) => {
       abandon = () => {
@@ -1033,11 +1033,17 @@ if (require.main === module) {
   main().then(
     (code) => {
       finished = true;
-      // Everything is written (files and output synchronously, sockets closed), so the process
-      // ends now rather than tearing down Node's environment first. Output that went through
-      // the streams may still be queued on some platforms: then Node ends when they drain.
-      if (viaStreams) process.exitCode = code;
-      else process.exit(code);
+      // Everything is written (files and output synchronously), so the process ends now rather
+      // than tearing down Node's environment first; the kernel closes the kept-alive
+      // connections (closing them here would cost a millisecond: Node builds `process.stderr`
+      // when a socket is destroyed). Output that went through the streams may still be queued
+      // on some platforms: then Node ends when they drain, the connections closed first.
+      if (viaStreams) {
+        closeConnections();
+        process.exitCode = code;
+      } else {
+        process.exit(code);
+      }
     },
     (e) => {
       finished = true;
