@@ -395,3 +395,132 @@ fn kubeconfig_fixed_by_the_printed_use_context(current: Option<&str>, failure: &
         h.ca_pem
     );
 }
+
+/// Replaces the seeded KV v2 mount at `kv/dev` with `engine` mounted at `path` (a `sys/mounts`
+/// body), as an operator would with `vault secrets disable` and `vault secrets enable`.
+fn remount_vip_kv(h: &Harness, path: &str, engine: serde_json::Value) {
+    let root = h.server.root_token();
+    let gone = h
+        .server
+        .call("DELETE", "sys/mounts/kv/dev", "", Some(&root), None);
+    assert!(gone.status < 300, "{gone:?}");
+    write_as_root(h, &format!("sys/mounts/{path}"), engine);
+}
+
+#[test]
+fn a_vip_on_a_kv_v1_mount_is_granted_stored_and_read_where_v1_keeps_it() {
+    let h = harness();
+    // `vault secrets enable -path=kv/dev kv`: version 1, no `options`.
+    remount_vip_kv(&h, "kv/dev", json!({"type": "kv"}));
+    // The CI policy covers the v2 path only: the v1 read of `kv/dev/ip` is refused.
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains("`GET kv/dev/ip` answered 403"), "{text}");
+    assert!(
+        text.contains(r#"path "kv/dev/ip" { capabilities = ["read"] }"#),
+        "{text}"
+    );
+    let asked = o
+        .requests
+        .iter()
+        .any(|r| r.method == "GET" && r.path == "sys/internal/ui/mounts/kv/dev");
+    assert!(asked, "the mount's version is asked, as `vault kv` asks it");
+    paste_hint(&h, text);
+    // Granted, and still missing: the fix writes the v1 secret at the path the action reads.
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    let pasted = paste_hint_after(&h, text, &format!("VIP={VIP}; "));
+    assert_eq!(pasted, "vault kv put kv/dev/ip vip=\"$VIP\"");
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    assert!(
+        o.summary
+            .contains("<code>kv/dev</code> is a KV version 1 mount"),
+        "{}",
+        o.summary
+    );
+    assert!(
+        o.summary.contains(r"VIP from <code>kv/dev/ip\#vip</code>"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn a_vip_key_missing_on_kv_v1_gets_a_secret_of_its_own_not_a_patch() {
+    let h = harness();
+    remount_vip_kv(
+        &h,
+        "kv/dev",
+        json!({"type": "kv", "options": {"version": "1"}}),
+    );
+    write_as_root(
+        &h,
+        "kv/dev/ip",
+        json!({"address": VIP, "owner": "platform"}),
+    );
+    // The CI policy grants the v1 path too.
+    let root = h.server.root_token();
+    let policy_path = format!("sys/policies/acl/{}", h.seed.policy_name());
+    let policy = h
+        .server
+        .call("GET", &policy_path, "", Some(&root), None)
+        .body
+        .unwrap();
+    let text = format!(
+        "{}\npath \"kv/dev/*\" {{ capabilities = [\"read\"] }}\n",
+        policy["data"]["policy"].as_str().unwrap()
+    );
+    write_as_root(&h, &policy_path, json!({ "policy": text }));
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(
+        text.contains("`kv/dev/ip#vip` has no string value"),
+        "{text}"
+    );
+    assert!(text.contains("`vip-key: address`"), "{text}");
+    assert!(!text.contains("kv patch"), "KV v1 has no patch: {text}");
+    let pasted = paste_hint_after(&h, text, &format!("VIP={VIP}; "));
+    assert_eq!(pasted, "vault kv put kv/dev/ip-vip vip=\"$VIP\"");
+    let stored = h
+        .server
+        .call("GET", "kv/dev/ip", "", Some(&root), None)
+        .body
+        .unwrap();
+    assert_eq!(stored["data"]["owner"], "platform", "the other keys stay");
+    assert_ok(&h.run(&[("vip-secret", "ip-vip")], &[]), "changed");
+    assert_ok(&h.run(&[("vip-key", "address")], &[]), "unchanged");
+}
+
+#[test]
+fn a_vip_mount_inside_a_kv_v2_mount_names_the_inputs_that_reach_it() {
+    let h = harness();
+    // One KV v2 mount for every environment, the VIP at `dev/ip` in it.
+    remount_vip_kv(&h, "kv", json!({"type": "kv", "options": {"version": "2"}}));
+    write_as_root(&h, "kv/data/dev/ip", json!({"data": {"vip": VIP}}));
+    let o = h.run(&[], &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(
+        text.contains("`vip-mount` `kv/dev` is inside the KV v2 mount `kv`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("set `vip-mount: kv` and `vip-secret: dev/ip`"),
+        "{text}"
+    );
+    // The inputs the hint names reach the secret; the policy then needs its path.
+    let inputs = [("vip-mount", "kv"), ("vip-secret", "dev/ip")];
+    let o = h.run(&inputs, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(
+        text.contains(r#"path "kv/data/dev/ip" { capabilities = ["read"] }"#),
+        "{text}"
+    );
+    paste_hint(&h, text);
+    assert_ok(&h.run(&inputs, &[]), "changed");
+}

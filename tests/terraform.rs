@@ -77,7 +77,7 @@ fn requested(env: &str, write: bool) -> Grants {
     };
     grant(
         &mut grants,
-        &vault_api::read_vip(mount.as_str(), secret, key, None),
+        &vault_api::read_vip(mount.as_str(), secret, key, 2, None),
     );
     // Dry runs predict whether the write would be allowed through sys/capabilities-self (also
     // granted by Vault's default policy); the example grants it explicitly.
@@ -136,7 +136,7 @@ fn the_readme_shows_both_kv_layouts_with_their_policy_paths() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     // One mount per environment (the default), and one shared mount with a secret per environment.
     for (mount, secret) in [("kv/dev", "ip"), ("kv", "dev/ip")] {
-        let path = vault_api::read_vip(mount, secret, "vip", None).path;
+        let path = vault_api::read_vip(mount, secret, "vip", 2, None).path;
         assert!(
             readme.contains(&format!("path \"{path}\"")),
             "README lacks the policy path {path}"

@@ -796,6 +796,40 @@ impl Acl {
         }
     }
 
+    /// `hasMountAccess` (`vault/logical_system.go`), which `sys/internal/ui/mounts/<path>`
+    /// asks before it describes a mount: whether any rule grants something at `mount` (its
+    /// path with the trailing `/`) or anywhere under it. A deny rule grants nothing; a `+`
+    /// rule counts when its leading segments match the mount's (Vault's
+    /// `CheckAllowedFromNonExactPaths` with `bareMount`).
+    pub fn has_mount_access(&self, mount: &str) -> bool {
+        let granted = |caps: &CapSet| !caps.is_deny() && *caps != CapSet::default();
+        if self.root
+            || self
+                .lookup(mount, Operation::List)
+                .is_some_and(|c| granted(&c))
+        {
+            return true;
+        }
+        if self
+            .exact
+            .iter()
+            .chain(&self.prefix)
+            .any(|(path, caps)| path.starts_with(mount) && granted(caps))
+        {
+            return true;
+        }
+        let mount_parts: Vec<&str> = mount.trim_end_matches('/').split('/').collect();
+        self.segment.iter().any(|(pattern, caps)| {
+            let parts: Vec<&str> = pattern.trim_end_matches('*').split('/').collect();
+            granted(caps)
+                && parts.len() > mount_parts.len()
+                && mount_parts
+                    .iter()
+                    .zip(&parts)
+                    .all(|(m, p)| *p == "+" || p == m)
+        })
+    }
+
     /// The capabilities of the one rule that decides `path`, if any rule matches.
     fn lookup(&self, path: &str, op: Operation) -> Option<CapSet> {
         let path = path.trim_start_matches('/');
@@ -1414,5 +1448,21 @@ path "twice" {
         let a = acl(&[r#"path "a" { capabilities = [] }"#]);
         assert_eq!(a.capabilities("a"), vec![C::Deny]);
         assert_eq!(a.capabilities("b"), vec![C::Deny]);
+    }
+
+    #[test]
+    fn mount_access_is_any_grant_at_or_under_the_mount() {
+        let under = acl(&["path \"kv/dev/data/ip\" { capabilities = [\"read\"] }"]);
+        assert!(under.has_mount_access("kv/dev/"));
+        assert!(under.has_mount_access("kv/"), "a rule under a mount above");
+        assert!(!under.has_mount_access("secret/"));
+        let above = acl(&["path \"kv/*\" { capabilities = [\"list\"] }"]);
+        assert!(above.has_mount_access("kv/dev/"));
+        let segment = acl(&["path \"kv/+/data/ip\" { capabilities = [\"read\"] }"]);
+        assert!(segment.has_mount_access("kv/dev/"));
+        assert!(!segment.has_mount_access("secret/dev/"));
+        let denied = acl(&["path \"kv/dev/data/ip\" { capabilities = [\"deny\"] }"]);
+        assert!(!denied.has_mount_access("kv/dev/"));
+        assert!(Acl::new(&[], true).has_mount_access("anything/"));
     }
 }

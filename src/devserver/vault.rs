@@ -127,6 +127,9 @@ struct Mount {
     type_name: String,
     accessor: String,
     kv_version: Option<u8>,
+    /// `options` as `sys/mounts` shows them: `{"version": …}` when the mount was enabled with
+    /// one (or as `kv-v2`), null for a plain `kv`, which is KV v1.
+    options: Value,
     backend: Backend,
 }
 
@@ -479,6 +482,7 @@ impl Vault {
                 type_name: "token".into(),
                 accessor,
                 kv_version: None,
+                options: Value::Null,
                 backend: Backend::Token,
             },
         );
@@ -618,8 +622,30 @@ impl Vault {
             {
                 Ok("(under no mount: answered as Vault does)".to_string())
             }
+            // A path a KV v2 engine has no route for (`kv/dev/ip`, or `kv/dev/data/ip` when the
+            // mount is `kv`): the engine answers it, 404 with a warning (§6).
+            Err(openapi::Violation::UnknownPath { .. }) if self.kv2_has_no_route(req) => Ok(
+                "(a path the KV v2 engine has no route for: answered as Vault does)".to_string(),
+            ),
             Err(v) => Err(v.to_string()),
         }
+    }
+
+    /// Whether `req` names a path under a KV v2 mount whose first segment is none of the
+    /// engine's routes (`path_data.go` and its siblings).
+    fn kv2_has_no_route(&self, req: &Incoming) -> bool {
+        let Some((mount, rest)) = self.route(&req.namespace, &req.path) else {
+            return false;
+        };
+        let v2 = self
+            .mounts
+            .get(&(req.namespace.clone(), mount))
+            .is_some_and(|m| m.kv_version == Some(2));
+        let first = rest.split('/').next().unwrap_or_default();
+        v2 && !matches!(
+            first,
+            "data" | "metadata" | "delete" | "undelete" | "destroy" | "config" | "subkeys"
+        )
     }
 
     /// Handles one request.
@@ -641,6 +667,11 @@ impl Vault {
         }
         if let Some(out) = self.try_login(req) {
             return out;
+        }
+        if let Some(path) = req.path.strip_prefix("sys/internal/ui/mounts/") {
+            if req.method == "GET" {
+                return self.ui_mount(req, path);
+            }
         }
         // Every other path needs a token, and the ACL runs before routing (§1.8).
         let token = match req.token.as_deref().filter(|t| !t.is_empty()) {
@@ -681,6 +712,48 @@ impl Vault {
             );
         };
         self.backend(req, &mount_path, &rest)
+    }
+
+    /// `GET sys/internal/ui/mounts/<path>` (`pathInternalUIMountRead`): the mount serving
+    /// `path` (longest prefix), described as in `sys/mounts` plus its `path`. The route is
+    /// unauthenticated, but it answers only a token with some capability under that mount
+    /// (`hasMountAccess`); no mount, no token or no access all get the same 403, so the route
+    /// cannot be used to find out which mounts exist (§6).
+    fn ui_mount(&self, req: &Incoming, path: &str) -> Outgoing {
+        let path = path.trim_matches('/');
+        let refused = errors(
+            403,
+            &[&format!(
+                "preflight capability check returned 403, please ensure client's policies \
+                 grant access to path \"{path}/\""
+            )],
+        );
+        let Some((mount_path, _)) = self.route(&req.namespace, path) else {
+            return refused;
+        };
+        let Some(entry) = req
+            .token
+            .as_deref()
+            .filter(|t| self.token_is_live(t))
+            .map(|t| self.tokens[t].clone())
+        else {
+            return refused;
+        };
+        let Some(acl_path) =
+            relative_to(&entry.namespace, &req.namespace, &format!("{mount_path}/"))
+        else {
+            return refused;
+        };
+        if !self.acl_of(&entry).has_mount_access(&acl_path) {
+            return refused;
+        }
+        let mount = &self.mounts[&(req.namespace.clone(), mount_path.clone())];
+        let mut data = mount_info(mount, self.profile);
+        data["path"] = json!(format!("{mount_path}/"));
+        Outgoing {
+            status: 200,
+            body: Some(envelope(data, None, None)),
+        }
     }
 
     fn operation(&self, req: &Incoming) -> Operation {
@@ -1315,7 +1388,7 @@ fn mount_info(m: &Mount, profile: Profile) -> Value {
         "local": false,
         "seal_wrap": false,
         "external_entropy_access": false,
-        "options": m.kv_version.map(|v| json!({"version": v.to_string()})),
+        "options": m.options,
         "uuid": "",
         "plugin_version": "",
         "running_plugin_version": running,

@@ -162,7 +162,7 @@ pub const INPUTS: &[InputSpec] = &[
          Vault KV (`vip-mount`, `vip-secret`, `vip-key`) and use `https://<vip>:<vip-port>`.",
     ),
     with_default(
-        input("vip-mount", "KV v2 mount holding the VIP."),
+        input("vip-mount", "KV mount (version 2, or 1) holding the VIP."),
         InputDefault::Derived("kv/<environment>"),
     ),
     with_default(
@@ -575,20 +575,14 @@ impl std::fmt::Display for MountPath {
 pub enum HostSource {
     /// `kubernetes-host`, validated.
     Input(KubernetesHost),
-    /// The VIP kept in Vault KV v2: `GET <mount>/data/<secret>`, key `key`.
+    /// The VIP kept in Vault KV: `GET <mount>/data/<secret>` (v2) or `GET <mount>/<secret>`
+    /// (v1), key `key`.
     Vip {
         mount: MountPath,
         secret: String,
         key: String,
         port: u16,
     },
-}
-
-impl HostSource {
-    /// `kv/dev/data/ip#vip`: where the VIP is read, for messages (which quote it).
-    pub fn vip_location(mount: &MountPath, secret: &str, key: &str) -> String {
-        format!("{mount}/data/{secret}#{key}")
-    }
 }
 
 /// Where the CA comes from.

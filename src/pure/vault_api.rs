@@ -50,10 +50,16 @@ pub enum Purpose {
         audience: String,
     },
     LookupSelf,
+    /// The VIP's secret: `<mount>/data/<secret>` on KV v2, `<mount>/<secret>` on KV v1.
     ReadVip {
         mount: String,
         secret: String,
         key: String,
+        kv_version: u8,
+    },
+    /// What `sys/internal/ui/mounts/<path>` says of the mount serving `path`.
+    MountInfo {
+        path: String,
     },
     ReadConfig {
         mount: String,
@@ -131,11 +137,23 @@ pub fn lookup_self(namespace: Option<&str>) -> Request {
     }
 }
 
-/// `GET <mount>/data/<secret>` on KV v2.
-pub fn read_vip(mount: &str, secret: &str, key: &str, namespace: Option<&str>) -> Request {
+/// `GET <mount>/data/<secret>` on KV v2, `GET <mount>/<secret>` on KV v1 (a v1 engine keeps
+/// a secret at its own path; §6).
+pub fn read_vip(
+    mount: &str,
+    secret: &str,
+    key: &str,
+    kv_version: u8,
+    namespace: Option<&str>,
+) -> Request {
+    let path = if kv_version == 1 {
+        format!("{mount}/{secret}")
+    } else {
+        format!("{mount}/data/{secret}")
+    };
     Request {
         method: Method::Get,
-        path: format!("{mount}/data/{secret}"),
+        path,
         query: Vec::new(),
         namespace: namespace.map(str::to_string),
         retry: Retry::Idempotent,
@@ -144,8 +162,72 @@ pub fn read_vip(mount: &str, secret: &str, key: &str, namespace: Option<&str>) -
             mount: mount.into(),
             secret: secret.into(),
             key: key.into(),
+            kv_version,
         },
     }
+}
+
+/// `GET sys/internal/ui/mounts/<path>`: the mount serving `path`, its engine and its options,
+/// which is how the `vault kv` commands tell KV v1 from v2 before each call. Vault answers it
+/// to any token with some capability under that mount, and 403 `preflight capability check
+/// returned 403, …` otherwise or when no mount serves the path (§6).
+pub fn mount_info(path: &str, namespace: Option<&str>) -> Request {
+    Request {
+        method: Method::Get,
+        path: format!("sys/internal/ui/mounts/{path}"),
+        query: Vec::new(),
+        namespace: namespace.map(str::to_string),
+        retry: Retry::Idempotent,
+        authenticated: true,
+        purpose: Purpose::MountInfo { path: path.into() },
+    }
+}
+
+/// The mount serving a path, as `sys/internal/ui/mounts/<path>` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountInfo {
+    /// The mount's path in its namespace, without the trailing `/`.
+    pub path: String,
+    /// The engine: `kv` (or the legacy `generic`) for KV, anything else otherwise.
+    pub engine: String,
+    /// KV's version: `options.version` `"2"`, and 1 when `options` or its `version` is absent
+    /// or empty, as the `vault kv` commands read it (`kvPreflightVersionRequest`).
+    pub kv_version: u8,
+}
+
+impl MountInfo {
+    pub fn is_kv(&self) -> bool {
+        self.engine == "kv" || self.engine == "generic"
+    }
+}
+
+/// Reads the answer of [`mount_info`]; `None` when it is not the shape Vault answers.
+pub fn parse_mount_info(body: &serde_json::Value) -> Option<MountInfo> {
+    let data = body.get("data")?;
+    let path = data
+        .get("path")?
+        .as_str()?
+        .trim_end_matches('/')
+        .to_string();
+    let engine = data.get("type")?.as_str()?.to_string();
+    let version = data
+        .get("options")
+        .and_then(|o| o.get("version"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let kv_version = match version {
+        "2" => 2,
+        "" | "1" => 1,
+        _ => return None,
+    };
+    if path.is_empty() {
+        return None;
+    }
+    Some(MountInfo {
+        path,
+        engine,
+        kv_version,
+    })
 }
 
 /// `GET auth/<mount>/config`.
@@ -320,16 +402,28 @@ pub fn jwt_role_keep(role_path: &str) -> String {
     )
 }
 
+/// `kv/dev/data/ip#vip` (v2) or `kv/dev/ip#vip` (v1): where the VIP is read, for messages
+/// (which quote it).
+pub fn vip_location(mount: &str, secret: &str, key: &str, kv_version: u8) -> String {
+    if kv_version == 1 {
+        format!("{mount}/{secret}#{key}")
+    } else {
+        format!("{mount}/data/{secret}#{key}")
+    }
+}
+
 /// The failure when the VIP secret exists but `key` is not a string in it: which keys it does
 /// hold (KV data, escaped wherever shown), and fixes that keep them: the input naming the right
-/// key, or a `kv patch` (a `kv put` would drop every other key).
+/// key, or on KV v2 a `kv patch` (a `kv put` would drop every other key). KV v1 has no patch,
+/// so there the VIP goes to a secret of its own.
 pub fn vip_key_missing(
-    location: &str,
     mount: &str,
     secret: &str,
     key: &str,
+    kv_version: u8,
     data: Option<&serde_json::Value>,
 ) -> (String, String) {
+    let location = vip_location(mount, secret, key, kv_version);
     let keys: Vec<String> = data
         .and_then(|d| d.as_object())
         .map(|m| m.keys().take(20).cloned().collect())
@@ -346,17 +440,83 @@ pub fn vip_key_missing(
         )
     };
     let message = format!("`{location}` has no string value at key `{key}` ({held})");
-    let patch = format!(
-        "`vault kv patch -mount={mount} {secret} {key}=\"$VIP\"` (with `VIP` set to the address; \
-         it keeps the other keys)"
-    );
+    let add = if kv_version == 1 {
+        let own = format!("{secret}-vip");
+        if keys.is_empty() {
+            format!(
+                "`vault kv put {mount}/{secret} {key}=\"$VIP\"` (with `VIP` set to the address)"
+            )
+        } else {
+            format!(
+                "a `kv put` on KV v1 replaces every key, so give the VIP a secret of its own: \
+                 `vault kv put {mount}/{own} {key}=\"$VIP\"` (with `VIP` set to the address) \
+                 and `vip-secret: {own}`"
+            )
+        }
+    } else {
+        format!(
+            "`vault kv patch -mount={mount} {secret} {key}=\"$VIP\"` (with `VIP` set to the \
+             address; it keeps the other keys)"
+        )
+    };
     let hint = match keys.first() {
         Some(first) => format!(
-            "if one of those keys holds the VIP, name it (`vip-key: {first}`); or add it: {patch}"
+            "if one of those keys holds the VIP, name it (`vip-key: {first}`); or add it: {add}"
         ),
-        None => format!("add it: {patch}"),
+        None => format!("add it: {add}"),
     };
     (message, hint)
+}
+
+/// What the mount serving the VIP's path means for the read that answered 404 (§6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VipMount {
+    /// KV v1: the secret is at `<mount>/<secret>`, whichever mount serves it.
+    KvV1,
+    /// KV v2 mounted at `vip-mount`: the secret is missing.
+    Missing,
+    /// Not where the inputs say: another engine, or a KV v2 mount that begins above
+    /// `vip-mount` (its data path is then `<that mount>/data/<rest>`).
+    Wrong { message: String, hint: String },
+}
+
+/// Reads [`MountInfo`] of the mount serving `mount` against the inputs `vip-mount` and
+/// `vip-secret`.
+pub fn vip_mount_verdict(info: &MountInfo, mount: &str, secret: &str) -> VipMount {
+    if !info.is_kv() {
+        return VipMount::Wrong {
+            message: format!(
+                "`vip-mount` `{mount}` is served by the `{}` secrets engine mounted at `{}`, \
+                 not by KV",
+                info.engine, info.path
+            ),
+            hint: "set `vip-mount` to the KV mount that holds the VIP, or pass \
+                   `kubernetes-host`"
+                .to_string(),
+        };
+    }
+    if info.kv_version == 1 {
+        return VipMount::KvV1;
+    }
+    if info.path == mount {
+        return VipMount::Missing;
+    }
+    match mount.strip_prefix(&format!("{}/", info.path)) {
+        Some(inner) => VipMount::Wrong {
+            message: format!(
+                "`vip-mount` `{mount}` is inside the KV v2 mount `{}`, so the VIP's data path \
+                 is `{}/data/{inner}/{secret}`, not `{mount}/data/{secret}`",
+                info.path, info.path
+            ),
+            hint: format!(
+                "set `vip-mount: {}` and `vip-secret: {inner}/{secret}`",
+                info.path
+            ),
+        },
+        // A mount that does not contain `vip-mount` cannot serve its path: the description
+        // is not one to act on.
+        None => VipMount::Missing,
+    }
 }
 
 /// A policy name safe to paste unquoted into a shell command.
@@ -419,6 +579,11 @@ impl VaultFailure {
         self.errors.iter().any(|e| e.contains(needle))
     }
 
+    /// Vault's router found no mount for the path (`no handler for route`, §1.8).
+    pub fn no_route(&self) -> bool {
+        self.said("no handler for route")
+    }
+
     fn location(&self) -> String {
         match &self.namespace {
             Some(ns) => format!(
@@ -438,6 +603,7 @@ impl fmt::Display for VaultFailure {
             Purpose::JwtLogin { .. } => "Vault refused the GitHub OIDC login",
             Purpose::LookupSelf => "Vault refused `vault-token`",
             Purpose::ReadVip { .. } => "reading the VIP from Vault KV failed",
+            Purpose::MountInfo { .. } => "asking Vault which mount serves the VIP failed",
             Purpose::ReadConfig { .. } => "reading the kubernetes auth config failed",
             Purpose::WriteConfig { .. } => "writing the kubernetes auth config failed",
             Purpose::ProofLogin { .. } => "the proof login failed",
@@ -468,7 +634,7 @@ impl Diagnostic for VaultFailure {
     }
 
     fn hint(&self) -> Option<String> {
-        let no_route = self.said("no handler for route");
+        let no_route = self.no_route();
         let denied = self.status == 403 || self.said("permission denied");
         let hint = match &self.purpose {
             Purpose::Health => match self.status {
@@ -536,7 +702,39 @@ impl Diagnostic for VaultFailure {
                 "`vault-token` is expired, revoked or from another Vault/namespace: issue a new one"
                     .to_string()
             }
-            Purpose::ReadVip { mount, secret, key } => {
+            Purpose::ReadVip {
+                mount,
+                secret,
+                key,
+                kv_version: 1,
+            } => {
+                if no_route {
+                    format!(
+                        "no secrets engine is mounted at `{mount}`: set `vip-mount`, or pass \
+                             `kubernetes-host` instead of reading the VIP"
+                    )
+                } else if denied {
+                    format!(
+                        "the action's token needs `read` on `{mount}/{secret}` (KV v1 keeps the \
+                         secret at its own path), or pass `kubernetes-host`"
+                    )
+                } else if self.status == 404 {
+                    // The path form: `-mount=` would make the CLI write under the mount it
+                    // finds, which is not `mount` when `mount` reaches inside one.
+                    format!(
+                        "store the VIP, with `VIP` set to the address: `vault kv put \
+                         {mount}/{secret} {key}=\"$VIP\"`, or pass `kubernetes-host`"
+                    )
+                } else {
+                    format!("check KV v1 mount `{mount}` and secret `{secret}`")
+                }
+            }
+            Purpose::MountInfo { path } => {
+                format!("the action's token needs some capability under the mount serving `{path}`")
+            }
+            Purpose::ReadVip {
+                mount, secret, key, ..
+            } => {
                 if no_route {
                     format!(
                         "no secrets engine is mounted at `{mount}`: set `vip-mount`, or pass \
@@ -642,6 +840,7 @@ mod tests {
             mount: "kv/dev".into(),
             secret: "ip".into(),
             key: "vip".into(),
+            kv_version: 2,
         };
         let rows: Vec<(VaultFailure, &str, &str, ErrorClass)> = vec![
             (failure(write.clone(), 403, &["1 error occurred:\n\t* permission denied\n\n"]), "answered 403 `permission denied`", "needs `update` on `auth/dev-kubernetes/config` (capability or mount missing", ErrorClass::User),
@@ -687,6 +886,111 @@ mod tests {
             health(None).query,
             vec![("standbyok", "true"), ("perfstandbyok", "true")]
         );
+    }
+
+    fn described(path: &str, engine: &str, options: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"data": {"path": path, "type": engine, "options": options}})
+    }
+
+    #[test]
+    fn a_mount_description_reads_the_kv_version_as_the_cli_does() {
+        use serde_json::json;
+        let read = |body| parse_mount_info(&body).map(|i| (i.path, i.engine, i.kv_version));
+        // `vault secrets enable kv` stores no version: v1, as `kvPreflightVersionRequest` reads it.
+        for options in [
+            json!(null),
+            json!({}),
+            json!({"version": ""}),
+            json!({"version": "1"}),
+        ] {
+            assert_eq!(
+                read(described("kv/dev/", "kv", options.clone())),
+                Some(("kv/dev".into(), "kv".into(), 1)),
+                "{options}"
+            );
+        }
+        assert_eq!(
+            read(described("kv/", "kv", json!({"version": "2"}))),
+            Some(("kv".into(), "kv".into(), 2))
+        );
+        assert_eq!(read(described("kv/", "kv", json!({"version": "3"}))), None);
+        assert_eq!(read(json!({"data": {"type": "kv"}})), None, "no path");
+        assert_eq!(read(json!({"errors": []})), None);
+    }
+
+    #[test]
+    fn the_mount_serving_the_vip_tells_v1_a_missing_secret_and_inputs_that_miss_it() {
+        let info = |path: &str, engine: &str, kv_version| MountInfo {
+            path: path.into(),
+            engine: engine.into(),
+            kv_version,
+        };
+        assert_eq!(
+            vip_mount_verdict(&info("kv/dev", "kv", 1), "kv/dev", "ip"),
+            VipMount::KvV1
+        );
+        // A v1 engine keeps `kv/dev/ip` at that path whichever mount serves it.
+        assert_eq!(
+            vip_mount_verdict(&info("kv", "generic", 1), "kv/dev", "ip"),
+            VipMount::KvV1
+        );
+        assert_eq!(
+            vip_mount_verdict(&info("kv/dev", "kv", 2), "kv/dev", "ip"),
+            VipMount::Missing
+        );
+        let VipMount::Wrong { message, hint } =
+            vip_mount_verdict(&info("kv", "kv", 2), "kv/dev", "ip")
+        else {
+            panic!("a v2 mount above vip-mount misses the secret");
+        };
+        assert!(
+            message.contains("`kv/data/dev/ip`, not `kv/dev/data/ip`"),
+            "{message}"
+        );
+        assert_eq!(hint, "set `vip-mount: kv` and `vip-secret: dev/ip`");
+        let VipMount::Wrong { message, .. } =
+            vip_mount_verdict(&info("transit", "transit", 1), "transit", "ip")
+        else {
+            panic!("another engine is not KV");
+        };
+        assert!(message.contains("`transit` secrets engine"), "{message}");
+        // A description of a mount that cannot serve `vip-mount` is not acted on.
+        assert_eq!(
+            vip_mount_verdict(&info("other", "kv", 2), "kv/dev", "ip"),
+            VipMount::Missing
+        );
+    }
+
+    #[test]
+    fn kv_v1_reads_the_secret_at_its_path_and_its_fixes_have_no_patch() {
+        assert_eq!(read_vip("kv/dev", "ip", "vip", 1, None).path, "kv/dev/ip");
+        assert_eq!(
+            read_vip("kv/dev", "ip", "vip", 2, None).path,
+            "kv/dev/data/ip"
+        );
+        assert_eq!(
+            mount_info("kv/dev", Some("team")).path,
+            "sys/internal/ui/mounts/kv/dev"
+        );
+        let data = serde_json::json!({"address": "10.0.0.1"});
+        let (message, hint) = vip_key_missing("kv/dev", "ip", "vip", 1, Some(&data));
+        assert!(
+            message.starts_with("`kv/dev/ip#vip` has no string value"),
+            "{message}"
+        );
+        assert!(!hint.contains("patch"), "{hint}");
+        assert!(
+            hint.contains("`vault kv put kv/dev/ip-vip vip=\"$VIP\"`"),
+            "{hint}"
+        );
+        let (_, hint) = vip_key_missing("kv/dev", "ip", "vip", 1, None);
+        assert!(
+            hint.contains("`vault kv put kv/dev/ip vip=\"$VIP\"`"),
+            "{hint}"
+        );
+        let (message, hint) = vip_key_missing("kv/dev", "ip", "vip", 2, Some(&data));
+        assert!(message.starts_with("`kv/dev/data/ip#vip`"), "{message}");
+        assert!(hint.contains("vault kv patch -mount=kv/dev ip"), "{hint}");
     }
 }
 

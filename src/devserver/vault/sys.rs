@@ -95,16 +95,17 @@ impl Vault {
                         return errors(400, &[&format!("plugin not found in the catalog: {other}")])
                     }
                 };
-                self.enable(&ns, format!("auth/{path}"), kind, &type_name, None, backend)
+                let none = (None, Value::Null);
+                self.enable(&ns, format!("auth/{path}"), kind, &type_name, none, backend)
             }
             ("POST" | "PUT", p) if p.starts_with("mounts/") && !p.ends_with("/tune") => {
                 let path = p["mounts/".len()..].trim_matches('/').to_string();
                 let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
-                let version = body
-                    .pointer("/options/version")
-                    .and_then(Value::as_str)
-                    .unwrap_or("1");
-                let (kind, v) = match (type_name, version) {
+                let version = body.pointer("/options/version").and_then(Value::as_str);
+                // `handleMount`: the `kv-v2` alias sets `version` 2; a plain `kv` keeps the
+                // options it was given (none, for `vault secrets enable kv`), and is v1 without
+                // a `version` of 2.
+                let (kind, v) = match (type_name, version.unwrap_or("1")) {
                     ("kv-v2", _) | ("kv", "2") => (MountKind::KvV2, 2),
                     ("kv", _) => (MountKind::KvV1, 1),
                     ("", _) => return errors(400, &["plugin type must be specified"]),
@@ -112,7 +113,13 @@ impl Vault {
                         return errors(400, &[&format!("plugin not found in the catalog: {other}")])
                     }
                 };
-                self.enable(&ns, path, kind, "kv", Some(v), Backend::Kv(BTreeMap::new()))
+                let options = match (type_name, version) {
+                    ("kv-v2", _) => json!({"version": "2"}),
+                    (_, Some(version)) => json!({ "version": version }),
+                    (_, None) => Value::Null,
+                };
+                let kv = (Some(v), options);
+                self.enable(&ns, path, kind, "kv", kv, Backend::Kv(BTreeMap::new()))
             }
             ("POST" | "PUT", p) if p.starts_with("policies/acl/") => {
                 self.write_policy(&ns, &p["policies/acl/".len()..], &body, false)
@@ -340,7 +347,7 @@ impl Vault {
         path: String,
         kind: MountKind,
         type_name: &str,
-        kv_version: Option<u8>,
+        (kv_version, options): (Option<u8>, Value),
         backend: Backend,
     ) -> Outgoing {
         // Overlapping mounts are refused, whichever is the prefix of the other (§4.2).
@@ -366,6 +373,7 @@ impl Vault {
                 type_name: type_name.to_string(),
                 accessor,
                 kv_version,
+                options,
                 backend,
             },
         );
@@ -537,6 +545,76 @@ mod tests {
         assert_eq!(
             call(&mut v, "GET", "sys/auth/none", root, None),
             errors(400, &["No auth engine at none/"])
+        );
+    }
+
+    #[test]
+    fn the_ui_mount_route_describes_a_mount_to_tokens_with_access_under_it() {
+        let mut v = vault();
+        let root = "hvs.root-test";
+        let v1 = json!({"type": "kv"});
+        assert_eq!(
+            call(&mut v, "POST", "sys/mounts/kv", root, Some(v1)).status,
+            204
+        );
+        let policy = json!({"policy": "path \"kv/dev/data/ip\" { capabilities = [\"read\"] }"});
+        assert_eq!(
+            call(&mut v, "PUT", "sys/policies/acl/vip", root, Some(policy)).status,
+            204
+        );
+        let reader = v.create_token("", &["vip"], 3600);
+        let stranger = v.create_token("", &["default"], 3600);
+        // The longest mount prefix answers, with its path and no `options` for a plain `kv`.
+        let seen = call(
+            &mut v,
+            "GET",
+            "sys/internal/ui/mounts/kv/dev",
+            &reader,
+            None,
+        );
+        assert_eq!(seen.status, 200, "{seen:?}");
+        let data = &seen.body.expect("body")["data"];
+        assert_eq!(data["path"], json!("kv/"));
+        assert_eq!(data["type"], json!("kv"));
+        assert_eq!(data["options"], Value::Null);
+        // No access, no token and no mount answer alike.
+        let refused = errors(
+            403,
+            &[
+                "preflight capability check returned 403, please ensure client's policies grant \
+               access to path \"kv/dev/\"",
+            ],
+        );
+        assert_eq!(
+            call(
+                &mut v,
+                "GET",
+                "sys/internal/ui/mounts/kv/dev",
+                &stranger,
+                None
+            ),
+            refused
+        );
+        assert_eq!(
+            call(
+                &mut v,
+                "GET",
+                "sys/internal/ui/mounts/kv/dev",
+                "hvs.unknown",
+                None
+            ),
+            refused
+        );
+        assert_eq!(
+            call(
+                &mut v,
+                "GET",
+                "sys/internal/ui/mounts/nothing/here",
+                root,
+                None
+            )
+            .status,
+            403
         );
     }
 

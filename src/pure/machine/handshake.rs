@@ -424,7 +424,7 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
 
     // 4. Host.
     out.group("Kubernetes host");
-    let host = resolve_host(run, &settings, &client, &token, &policies)
+    let (host, from) = resolve_host(run, &settings, &client, &token, &policies)
         .await
         .inspect_err(|f| run.step("host", StepStatus::Failed, f.message.clone()))?;
     for w in host.warnings() {
@@ -434,15 +434,6 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         let mut r = run.report.borrow_mut();
         r.host = Some(host.as_str().to_string());
         r.warnings.extend(host.warnings().iter().cloned());
-        let from = match &settings.host {
-            HostSource::Input(_) => "from `kubernetes-host`".to_string(),
-            HostSource::Vip {
-                mount, secret, key, ..
-            } => format!(
-                "VIP from `{}`",
-                HostSource::vip_location(mount, secret, key)
-            ),
-        };
         let status = if host.warnings().is_empty() {
             StepStatus::Done
         } else {
@@ -1297,15 +1288,16 @@ fn default_audience(env: &Snapshot) -> String {
     format!("https://github.com/{owner}")
 }
 
+/// The API server's address, and where it came from for the host step's line.
 async fn resolve_host(
     run: &Run,
     settings: &Settings,
     client: &VaultClient,
     token: &Secret,
     policies: &[String],
-) -> Result<KubernetesHost, FailureRecord> {
+) -> Result<(KubernetesHost, String), FailureRecord> {
     match &settings.host {
-        HostSource::Input(h) => Ok(h.clone()),
+        HostSource::Input(h) => Ok((h.clone(), "from `kubernetes-host`".to_string())),
         HostSource::Vip {
             mount,
             secret,
@@ -1313,43 +1305,135 @@ async fn resolve_host(
             port,
         } => {
             let ns = settings.vip_namespace.as_deref();
-            let call = vault_api::read_vip(mount.as_str(), secret, key, ns);
-            let answer = run
-                .send(client, &call, Some(token), None)
-                .await
-                .map_err(|e| match e {
-                    // Refused: name the token's policies and the block that grants the read.
-                    CallError::Vault(f) if f.status == 403 => {
-                        let mut record = failure(&CallError::Vault(f.clone()));
-                        record.hint = Some(vault_api::policy_fix(
-                            &f.path,
-                            &["read"],
-                            "`read`",
-                            policies,
-                        ));
-                        record
-                    }
-                    other => failure(&other),
-                })?;
-            let location = HostSource::vip_location(mount, secret, key);
-            let data = answer.body.as_ref().and_then(|b| b.pointer("/data/data"));
-            let value = data
-                .and_then(|d| d.get(key.as_str()))
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    let (message, hint) =
-                        vault_api::vip_key_missing(&location, mount.as_str(), secret, key, data);
-                    FailureRecord {
-                        class: ErrorClass::User,
-                        area: Area::Vault,
-                        message,
-                        hint: Some(hint),
-                    }
-                })?;
-            host::host_from_vip(&location, value, *port, settings.allow_loopback_host)
-                .map_err(|e| failure(&e))
+            let mount = mount.as_str();
+            let (value, kv_version) =
+                read_vip(run, client, token, policies, ns, (mount, secret, key)).await?;
+            let location = vault_api::vip_location(mount, secret, key, kv_version);
+            let host = host::host_from_vip(&location, &value, *port, settings.allow_loopback_host)
+                .map_err(|e| failure(&e))?;
+            Ok((host, format!("VIP from `{location}`")))
         }
     }
+}
+
+/// The VIP from Vault KV: read as KV v2; a bare 404 there is also what a KV v1 mount, a mount
+/// that begins above `vip-mount`, or another engine answers, so the mount's own description
+/// (the lookup the `vault kv` commands make) tells them apart from a missing secret.
+/// Answers the value and the KV version it was read from.
+async fn read_vip(
+    run: &Run,
+    client: &VaultClient,
+    token: &Secret,
+    policies: &[String],
+    ns: Option<&str>,
+    (mount, secret, key): (&str, &str, &str),
+) -> Result<(String, u8), FailureRecord> {
+    let v2 = vault_api::read_vip(mount, secret, key, 2, ns);
+    match run.send(client, &v2, Some(token), None).await {
+        Ok(answer) => vip_value(mount, secret, key, 2, answer.body.as_ref()).map(|v| (v, 2)),
+        Err(CallError::Vault(f)) if f.status == 404 && !f.no_route() => {
+            cold(vip_not_at_v2_path(
+                run,
+                client,
+                token,
+                policies,
+                ns,
+                (mount, secret, key),
+                f,
+            ))
+            .await
+        }
+        Err(e) => Err(vip_failure(e, policies)),
+    }
+}
+
+/// After a bare 404 on the KV v2 path: asks Vault which mount serves `vip-mount`, then reads
+/// the KV v1 path, or says how the inputs miss the mount, or reports the missing secret.
+async fn vip_not_at_v2_path(
+    run: &Run,
+    client: &VaultClient,
+    token: &Secret,
+    policies: &[String],
+    ns: Option<&str>,
+    (mount, secret, key): (&str, &str, &str),
+    refused: vault_api::VaultFailure,
+) -> Result<(String, u8), FailureRecord> {
+    let lookup = vault_api::mount_info(mount, ns);
+    let info = run
+        .send(client, &lookup, Some(token), None)
+        .await
+        .ok()
+        .and_then(|a| a.body.as_ref().and_then(vault_api::parse_mount_info));
+    let Some(info) = info else {
+        // No description: the missing secret is the likeliest cause, and its fix is printed.
+        return Err(vip_failure(CallError::Vault(refused), policies));
+    };
+    match vault_api::vip_mount_verdict(&info, mount, secret) {
+        vault_api::VipMount::KvV1 => {
+            let v1 = vault_api::read_vip(mount, secret, key, 1, ns);
+            let answer = run
+                .send(client, &v1, Some(token), None)
+                .await
+                .map_err(|e| vip_failure(e, policies))?;
+            run.report.borrow_mut().notes.push(format!(
+                "the VIP was read from `{mount}/{secret}`: `{}` is a KV version 1 mount",
+                info.path
+            ));
+            vip_value(mount, secret, key, 1, answer.body.as_ref()).map(|v| (v, 1))
+        }
+        vault_api::VipMount::Missing => Err(vip_failure(CallError::Vault(refused), policies)),
+        vault_api::VipMount::Wrong { message, hint } => Err(FailureRecord {
+            class: ErrorClass::User,
+            area: Area::Vault,
+            message,
+            hint: Some(hint),
+        }),
+    }
+}
+
+/// A failed VIP read: a refusal names the token's policies and the block that grants the read.
+fn vip_failure(e: CallError, policies: &[String]) -> FailureRecord {
+    match e {
+        CallError::Vault(f) if f.status == 403 => {
+            let mut record = failure(&CallError::Vault(f.clone()));
+            record.hint = Some(vault_api::policy_fix(
+                &f.path,
+                &["read"],
+                "`read`",
+                policies,
+            ));
+            record
+        }
+        other => failure(&other),
+    }
+}
+
+/// The string at `key` of a KV read's data (`data.data` on v2, `data` on v1).
+fn vip_value(
+    mount: &str,
+    secret: &str,
+    key: &str,
+    kv_version: u8,
+    body: Option<&Value>,
+) -> Result<String, FailureRecord> {
+    let pointer = if kv_version == 1 {
+        "/data"
+    } else {
+        "/data/data"
+    };
+    let data = body.and_then(|b| b.pointer(pointer));
+    data.and_then(|d| d.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            let (message, hint) = vault_api::vip_key_missing(mount, secret, key, kv_version, data);
+            FailureRecord {
+                class: ErrorClass::User,
+                area: Area::Vault,
+                message,
+                hint: Some(hint),
+            }
+        })
 }
 
 async fn read_config(
