@@ -201,7 +201,9 @@ impl MountInfo {
     }
 }
 
-/// Reads the answer of [`mount_info`]; `None` when it is not the shape Vault answers.
+/// Reads the answer of [`mount_info`]; `None` when it is not the shape Vault answers. The path
+/// and the engine's name are quoted in messages, so only what Vault allows in them is taken
+/// (no backtick, space or control character).
 pub fn parse_mount_info(body: &serde_json::Value) -> Option<MountInfo> {
     let data = body.get("data")?;
     let path = data
@@ -220,7 +222,8 @@ pub fn parse_mount_info(body: &serde_json::Value) -> Option<MountInfo> {
         "" | "1" => 1,
         _ => return None,
     };
-    if path.is_empty() {
+    let plain = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_graphic() && c != '`');
+    if !plain(&path) || !plain(&engine) {
         return None;
     }
     Some(MountInfo {
@@ -916,6 +919,9 @@ mod tests {
         assert_eq!(read(described("kv/", "kv", json!({"version": "3"}))), None);
         assert_eq!(read(json!({"data": {"type": "kv"}})), None, "no path");
         assert_eq!(read(json!({"errors": []})), None);
+        // Text quoted in messages: what Vault never puts in a mount's path or type is refused.
+        assert_eq!(read(described("kv`/", "kv", json!(null))), None);
+        assert_eq!(read(described("kv/", "kv\n::error::x", json!(null))), None);
     }
 
     #[test]
