@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use serde_json::json;
 use vault_k8s_handshake::devserver::kube::{
     KubeApiServer, KubeOptions, San, Validity, API_AUDIENCES,
 };
@@ -285,6 +286,73 @@ fn vault_named_causes_come_with_the_role_fix() {
             "{field}: {list:?}"
         );
         // Run again: the cause is gone and the login is proven.
+        let o = run_with_proof(&h, &kube, &jwt, &[]);
+        assert_ok(&o, "unchanged");
+        assert_eq!(o.output("verification"), "proven", "{}", o.stdout);
+    }
+}
+
+#[test]
+fn the_role_fixes_keep_the_namespace_selector_and_add_no_empty_entry() {
+    let selector = r#"{"matchLabels":{"team":"platform"}}"#;
+    let role_path = "auth/dev-kubernetes/role/external-secrets";
+    // (the role's namespaces before, the ServiceAccount that logs in, the list the fix extends)
+    let rows = [
+        // A role with both: the names fix must not drop the selector.
+        (
+            json!([ESO]),
+            ("other-sa", ESO),
+            "bound_service_account_names",
+        ),
+        // A role bound by its selector alone: the namespaces list starts empty.
+        (
+            json!([]),
+            (ESO, "kube-system"),
+            "bound_service_account_namespaces",
+        ),
+    ];
+    for (namespaces, (sa, ns), field) in rows {
+        let (h, kube) = harness_on_cluster(KubeOptions::at(vip_ip()));
+        let root = h.server.root_token();
+        let mut role = h
+            .server
+            .call("GET", role_path, "", Some(&root), None)
+            .body
+            .expect("the role reads")["data"]
+            .clone();
+        role["bound_service_account_namespaces"] = namespaces;
+        role["bound_service_account_namespace_selector"] = json!(selector);
+        let written = h
+            .server
+            .call("POST", role_path, "", Some(&root), Some(role));
+        assert!(written.status < 300, "{written:?}");
+        kube.bind_auth_delegator(ns, sa);
+        let jwt = eso_token(&kube, ns, sa);
+        let o = run_with_proof(&h, &kube, &jwt, &[]);
+        assert_eq!(o.code, 2, "{}", o.stdout);
+        let text = o.output("error-message");
+        assert!(text.contains(field), "{text}");
+        paste_hint(&h, text);
+        let role = h
+            .server
+            .call("GET", role_path, "", Some(&root), None)
+            .body
+            .expect("the role reads")["data"]
+            .clone();
+        assert_eq!(
+            role["bound_service_account_namespace_selector"],
+            json!(selector),
+            "{field}: the selector stays"
+        );
+        let added = if field.ends_with("names") { sa } else { ns };
+        let list: Vec<&str> = role[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(list.contains(&added), "{field}: {list:?}");
+        assert!(!list.contains(&""), "{field}: no empty entry: {list:?}");
         let o = run_with_proof(&h, &kube, &jwt, &[]);
         assert_ok(&o, "unchanged");
         assert_eq!(o.output("verification"), "proven", "{}", o.stdout);

@@ -53,8 +53,8 @@ const POST: &str = "post";
 const DELETE: &str = "delete";
 const LIST: &str = "list";
 
-/// A body field that a Vault newer than the 1.15 spec accepts and that the action or the dev
-/// server's seeding sends.
+/// A body field that a Vault newer than the 1.15 spec accepts and that the action, its printed
+/// fixes or the dev server's seeding send.
 pub struct NewerField {
     /// The request schema (`#/components/schemas/<name>`) that lacks it.
     pub schema: &'static str,
@@ -63,14 +63,25 @@ pub struct NewerField {
     pub since: &'static str,
 }
 
-/// Body fields newer than the 1.15 spec. Keep it short: each entry is a field the action sends.
-pub const NEWER_BODY_FIELDS: &[NewerField] = &[NewerField {
-    // `POST auth/<kubernetes>/config`. Vault 1.15 and older drop it silently with a 204
-    // (docs/vault-behaviour.md §1.3, §3.1), so the action may send it to every version.
-    schema: "KubernetesConfigureAuthRequest",
-    field: "use_annotations_as_alias_metadata",
-    since: "Vault 1.16.0, kubernetes auth plugin v0.18.0",
-}];
+/// Body fields newer than the 1.15 spec. Keep it short: each entry is a field the action or a
+/// fix it prints sends.
+pub const NEWER_BODY_FIELDS: &[NewerField] = &[
+    NewerField {
+        // `POST auth/<kubernetes>/config`. Vault 1.15 and older drop it silently with a 204
+        // (docs/vault-behaviour.md §1.3, §3.1), so the action may send it to every version.
+        schema: "KubernetesConfigureAuthRequest",
+        field: "use_annotations_as_alias_metadata",
+        since: "Vault 1.16.0, kubernetes auth plugin v0.18.0",
+    },
+    NewerField {
+        // `POST auth/<kubernetes>/role/<name>`: the printed role fixes send the role's current
+        // selector, since 1.16+ resets it on every write that leaves it out (§3.6); 1.15 drops
+        // the unknown field (§1.3).
+        schema: "KubernetesWriteAuthRoleRequest",
+        field: "bound_service_account_namespace_selector",
+        since: "Vault 1.16.0, kubernetes auth plugin v0.18.0",
+    },
+];
 
 /// A query parameter Vault reads on an operation although the spec does not declare it.
 pub struct UndeclaredQuery {

@@ -385,13 +385,19 @@ fn string_list(role: &Map<String, Value>, key: &str) -> Vec<String> {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|x| x.trim().to_string())
-            .filter(|x| !x.is_empty())
-            .collect(),
+        Some(Value::String(s)) => comma_string_slice(s),
         _ => Vec::new(),
     }
+}
+
+/// `parseutil.ParseCommaStringSlice`, how Vault reads a comma-separated list field: an empty
+/// string is an empty list; otherwise every item between commas, trimmed, empty ones kept
+/// (`",b"` is `["", "b"]`).
+fn comma_string_slice(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        return Vec::new();
+    }
+    s.split(',').map(|x| x.trim().to_string()).collect()
 }
 
 /// Vault's role globs: `*` alone matches anything; otherwise `*` wildcards within the value.
@@ -973,6 +979,22 @@ impl Vault {
         }
         let namespaces = string_list(&role, "bound_service_account_namespaces");
         if !namespaces.iter().any(|n| glob_match(n, &sa_namespace)) {
+            // A selector needs the namespace's labels, which the plugin reads with the
+            // reviewer JWT: in client JWT mode it cannot (§3.7). Labels themselves are not
+            // modelled, so with a reviewer JWT the selector matches nothing.
+            let selector = role
+                .get("bound_service_account_namespace_selector")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !selector.is_empty() && config.token_reviewer_jwt.is_empty() {
+                return Err(errors(
+                    403,
+                    &[
+                        "namespace not authorized err=namespace lookup failed: TokenReviewer JWT \
+                       needs to be configured to use namespace selectors",
+                    ],
+                ));
+            }
             return Err(errors(403, &["namespace not authorized"]));
         }
         if sa_uid.is_empty() {
@@ -1316,7 +1338,7 @@ impl Vault {
                 },
                 ("POST" | "PUT", r) if r.starts_with("role/") => {
                     let name = r["role/".len()..].to_lowercase();
-                    k8s_role_write(roles, &name, &body)
+                    k8s_role_write(roles, &name, &body, profile)
                 }
                 ("GET", r) if r.starts_with("role/") => {
                     match roles.get(&r["role/".len()..].to_lowercase()) {
@@ -1477,37 +1499,41 @@ fn k8s_config_read(c: &K8sConfig, profile: Profile) -> Value {
     data
 }
 
-/// Role writes merge: only provided fields change (§3.6), except the namespace selector.
+/// Role writes merge: only provided fields change (§3.6), except the namespace selector, which
+/// plugin v0.18.0 (Vault 1.16) added and every write resets; 1.15 does not know the field and
+/// drops it (§1.3).
 fn k8s_role_write(
     roles: &mut BTreeMap<String, Map<String, Value>>,
     name: &str,
     body: &Value,
+    profile: Profile,
 ) -> Outgoing {
+    const SELECTOR: &str = "bound_service_account_namespace_selector";
+    let selectors = profile >= Profile::V1_16;
     let mut role = roles.get(name).cloned().unwrap_or_default();
     let Some(fields) = body.as_object() else {
         return errors(400, &["invalid request"]);
     };
     for (k, v) in fields {
+        if k == SELECTOR {
+            continue;
+        }
         let value = match v {
             Value::String(s)
                 if k.starts_with("bound_") || k == "token_policies" || k == "policies" =>
             {
-                json!(s
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .collect::<Vec<_>>())
+                json!(comma_string_slice(s))
             }
             other => other.clone(),
         };
         role.insert(k.clone(), value);
     }
-    role.insert(
-        "bound_service_account_namespace_selector".into(),
-        body.get("bound_service_account_namespace_selector")
-            .cloned()
-            .unwrap_or(json!("")),
-    );
+    if selectors {
+        role.insert(
+            SELECTOR.into(),
+            body.get(SELECTOR).cloned().unwrap_or(json!("")),
+        );
+    }
     let names = role
         .get("bound_service_account_names")
         .and_then(Value::as_array)
@@ -1525,9 +1551,15 @@ fn k8s_role_write(
         .map(Vec::len)
         .unwrap_or(0);
     let selector = role
-        .get("bound_service_account_namespace_selector")
+        .get(SELECTOR)
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if namespaces == 0 && !selectors {
+        return errors(
+            400,
+            &["\"bound_service_account_namespaces\" can not be empty"],
+        );
+    }
     if namespaces == 0 && selector.is_empty() {
         return errors(400, &["\"bound_service_account_namespaces\" can not be empty if \"bound_service_account_namespace_selector\" is not set"]);
     }

@@ -361,7 +361,7 @@ impl Diagnostic for ProofFailure {
                             &role_path,
                             "bound_service_account_names",
                             sa,
-                            ""
+                            &super::vault_api::kubernetes_role_keep(&role_path)
                         )
                     )
                 } else if message.contains("namespace not authorized") {
@@ -372,7 +372,7 @@ impl Diagnostic for ProofFailure {
                             &role_path,
                             "bound_service_account_namespaces",
                             ns,
-                            ""
+                            &super::vault_api::kubernetes_role_keep(&role_path)
                         )
                     )
                 } else if message.contains("invalid audience") {

@@ -385,13 +385,27 @@ pub fn policy_fix(path: &str, capabilities: &[&str], lack: &str, policies: &[Str
 }
 
 /// A `vault write` that adds `value` to the list `field` of `path` and keeps what the list held
-/// (a role write replaces each list it names): read, strip the JSON to a comma list, append.
-/// `extra` goes before the field (`role_type=jwt ` for JWT roles, which a write without it turns
-/// into OIDC roles).
+/// (a role write replaces each list it names): read, strip the JSON (which the CLI indents over
+/// several lines) to one comma list, end it with a comma unless it is empty, append. Vault
+/// splits the value on commas and keeps empty items (`ParseCommaStringSlice`), so an empty list
+/// must not leave a leading comma. `extra` goes before the field: what the role's writes must
+/// carry to change nothing else ([`jwt_role_keep`], [`kubernetes_role_keep`]).
 pub fn append_list_command(path: &str, field: &str, value: &str, extra: &str) -> String {
     format!(
         "vault write {path} {extra}{field}=\"$(vault read -field={field} -format=json {path} | \
-         tr -d '[]\" '),{value}\""
+         tr -d '[]\" \\n' | sed 's/.$/&,/'){value}\""
+    )
+}
+
+/// What every `vault write` to a kubernetes auth role must carry so the write changes only what
+/// it means to: the role's current `bound_service_account_namespace_selector`, which the
+/// plugin's role write (v0.18.0, Vault 1.16, on) resets to empty whenever a write leaves it out
+/// (`pathRoleCreateUpdate` reads it with `Get`, where the lists use `GetOk`). Before 1.16 the
+/// read finds no such field (its complaint is dropped) and the write's empty value is ignored.
+pub fn kubernetes_role_keep(role_path: &str) -> String {
+    format!(
+        "bound_service_account_namespace_selector=\"$(vault read \
+         -field=bound_service_account_namespace_selector {role_path} 2>/dev/null)\" "
     )
 }
 

@@ -619,6 +619,48 @@ mod tests {
     }
 
     #[test]
+    fn the_namespace_selector_is_reset_by_every_role_write_from_1_16_and_unknown_before() {
+        let selector = r#"{"matchLabels":{"team":"a"}}"#;
+        for profile in [Profile::V1_15, Profile::V1_17] {
+            let mut v = Vault::new(profile, "hvs.root-test".into());
+            let root = "hvs.root-test";
+            let k8s = json!({"type": "kubernetes"});
+            assert_eq!(
+                call(&mut v, "POST", "sys/auth/k", root, Some(k8s)).status,
+                204
+            );
+            let role = "auth/k/role/r";
+            let only_selector = json!({"bound_service_account_names": "eso",
+                "bound_service_account_namespace_selector": selector, "audience": "vault"});
+            let written = call(&mut v, "POST", role, root, Some(only_selector));
+            if profile == Profile::V1_15 {
+                // 1.15 drops the field it does not know, so the namespaces are missing.
+                assert_eq!(
+                    written,
+                    errors(
+                        400,
+                        &["\"bound_service_account_namespaces\" can not be empty"]
+                    )
+                );
+                continue;
+            }
+            assert_eq!(written.status, 204, "{written:?}");
+            let add = json!({"bound_service_account_namespaces": "a,,b"});
+            assert_eq!(call(&mut v, "POST", role, root, Some(add)).status, 204);
+            let read = call(&mut v, "GET", role, root, None).body.expect("body");
+            // Left out of the write: reset. Empty items of a comma list are kept, as Vault keeps them.
+            assert_eq!(
+                read["data"]["bound_service_account_namespace_selector"],
+                json!("")
+            );
+            assert_eq!(
+                read["data"]["bound_service_account_namespaces"],
+                json!(["a", "", "b"])
+            );
+        }
+    }
+
+    #[test]
     fn reading_one_auth_mount_needs_sudo() {
         let mut v = vault();
         let k8s = json!({"type": "kubernetes"});
