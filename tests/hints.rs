@@ -524,3 +524,76 @@ fn a_vip_mount_inside_a_kv_v2_mount_names_the_inputs_that_reach_it() {
     paste_hint(&h, text);
     assert_ok(&h.run(&inputs, &[]), "changed");
 }
+
+/// The login in `admin`, the kubernetes and KV mounts in its child `admin/team`.
+fn split_namespaces(config_capabilities: &[&str]) -> (Harness, [(&'static str, &'static str); 2]) {
+    let mut seed = Seed::new("dev", VIP);
+    seed.jwt_namespace = "admin".into();
+    seed.kubernetes_namespace = "admin/team".into();
+    seed.kv_namespace = "admin/team".into();
+    seed.config_capabilities = config_capabilities.iter().map(|c| c.to_string()).collect();
+    let inputs = [
+        ("vault-namespace-jwt", "admin"),
+        ("vault-namespace", "admin/team"),
+    ];
+    (harness_with(seed, ServerOptions::default()), inputs)
+}
+
+#[test]
+fn a_policy_fix_is_run_where_the_token_lives_and_names_the_path_from_there() {
+    let (h, ns) = split_namespaces(&["read"]);
+    let o = h.run(&ns, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    // The policy lives in `admin`, the token's namespace; the config in `admin/team`.
+    assert!(
+        text.contains(
+            r#"path "team/auth/dev-kubernetes/config" { capabilities = ["read", "update"] }"#
+        ),
+        "{text}"
+    );
+    let pasted = paste_hint(&h, text);
+    assert!(
+        pasted.starts_with("vault policy read -namespace=admin dev-handshake > "),
+        "{pasted}"
+    );
+    assert!(
+        pasted.contains("vault policy write -namespace=admin dev-handshake"),
+        "{pasted}"
+    );
+    assert_ok(&h.run(&ns, &[]), "changed");
+}
+
+#[test]
+fn fixes_for_mounts_in_a_namespace_act_in_that_namespace_when_pasted() {
+    let (h, ns) = split_namespaces(&["read", "update"]);
+    h.server
+        .with_vault(|v| v.disable_mount("admin/team", "auth/dev-kubernetes"));
+    let o = h.run(&ns, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let pasted = paste_hint(&h, o.output("error-message"));
+    assert_eq!(
+        pasted,
+        "vault auth enable -namespace=admin/team -path=dev-kubernetes kubernetes"
+    );
+    assert_ok(&h.run(&ns, &[]), "changed");
+    // A VIP secret the policy does not cover, then missing: both fixes act where they must.
+    let inputs = [ns[0], ns[1], ("vip-secret", "api")];
+    let o = h.run(&inputs, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let text = o.output("error-message");
+    assert!(text.contains(r#"path "team/kv/dev/data/api""#), "{text}");
+    let pasted = paste_hint(&h, text);
+    assert!(
+        pasted.starts_with("vault policy read -namespace=admin "),
+        "{pasted}"
+    );
+    let o = h.run(&inputs, &[]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    let pasted = paste_hint_after(&h, o.output("error-message"), &format!("VIP={VIP}; "));
+    assert_eq!(
+        pasted,
+        "vault kv put -namespace=admin/team -mount=kv/dev api vip=\"$VIP\""
+    );
+    assert_ok(&h.run(&inputs, &[]), "unchanged");
+}

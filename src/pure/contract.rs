@@ -778,7 +778,7 @@ pub fn parse_settings(raw: &RawInputs, purpose: Purpose) -> Result<Settings, Inp
         })?),
         None => None,
     };
-    let auth = parse_auth(raw, purpose)?;
+    let auth = parse_auth(raw, purpose, jwt_namespace.as_deref())?;
     let kubernetes_mount = match raw.value("kubernetes-mount") {
         Some(m) => parse_mount(raw, "kubernetes-mount", m)?,
         None => MountPath(format!("{environment}-kubernetes")),
@@ -992,7 +992,12 @@ pub fn parse_environment(raw: &RawInputs) -> Result<String, InputError> {
     Ok(env.to_string())
 }
 
-fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
+/// `jwt_namespace` is where the JWT mount lives, for the commands a fix prints.
+fn parse_auth(
+    raw: &RawInputs,
+    purpose: Purpose,
+    jwt_namespace: Option<&str>,
+) -> Result<Auth, InputError> {
     let token = raw.value("vault-token").map(|t| Secret::new(t.to_string()));
     if let Some(t) = &token {
         let t = t.expose_secret();
@@ -1019,7 +1024,10 @@ fn parse_auth(raw: &RawInputs, purpose: Purpose) -> Result<Auth, InputError> {
                     "jwt-role",
                     "a Vault role name (letters, digits, `_`, `-`, `.`, `@`)",
                     // The mount's characters are shell-safe (`is_vault_path`): pasted as is.
-                    format!("use one of the role names `vault list auth/{mount}/role` prints"),
+                    crate::pure::vault_api::namespaced(
+                        &format!("use one of the role names `vault list auth/{mount}/role` prints"),
+                        jwt_namespace,
+                    ),
                 ));
             }
             let audience = raw.value("jwt-audience").map(str::to_string);

@@ -225,6 +225,8 @@ pub enum ProofFailure {
         status: u16,
         message: String,
         mount: String,
+        /// The Vault namespace of the mount: where the printed role fixes act.
+        namespace: Option<String>,
         role: String,
         facts: ProofJwtFacts,
     },
@@ -346,6 +348,7 @@ impl Diagnostic for ProofFailure {
             ProofFailure::VaultSaid {
                 message,
                 mount,
+                namespace,
                 role,
                 facts,
                 ..
@@ -353,7 +356,7 @@ impl Diagnostic for ProofFailure {
                 let sa = &facts.service_account;
                 let ns = &facts.namespace;
                 let role_path = format!("auth/{mount}/role/{role}");
-                if message.contains("service account name not authorized") {
+                let fix = if message.contains("service account name not authorized") {
                     format!(
                         "bind the ServiceAccount `{sa}` (in `{ns}`) on the role, keeping the names \
                          it binds already: `{}`",
@@ -391,7 +394,9 @@ impl Diagnostic for ProofFailure {
                     format!("`auth/{mount}/config` is not configured")
                 } else {
                     "see Vault's message".to_string()
-                }
+                };
+                // The role is in the mount's Vault namespace: the fix acts there.
+                super::vault_api::namespaced(&fix, namespace.as_deref())
             }
             ProofFailure::TrustPath { hint, .. } => hint.clone(),
             ProofFailure::Review { verdict, facts } => {
@@ -546,6 +551,7 @@ mod tests {
             status: 403,
             message: m.into(),
             mount: "dev-kubernetes".into(),
+            namespace: None,
             role: "external-secrets".into(),
             facts: facts.clone(),
         };

@@ -337,51 +337,166 @@ pub fn allows_config_write(capabilities: &[String]) -> bool {
     capabilities.iter().any(|c| c == "update" || c == "root")
 }
 
+/// The action's token as a policy fix needs it: its policies, as Vault reported them at login or
+/// lookup, and the namespace it (and so each of its policies) lives in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenPolicies {
+    pub names: Vec<String>,
+    pub namespace: Option<String>,
+}
+
 /// The policy change that lets a token write the config, as a command that works when pasted:
 /// the policy is read, the `path` block appended, and the policy written back, so nothing it
-/// already grants is lost. `policies` are the token's; the first one besides `default` is the
-/// one to extend (the `default` policy is Vault's and shared by every token).
-pub fn config_write_policy_fix(mount: &str, policies: &[String]) -> String {
+/// already grants is lost. The first of the token's policies besides `default` is the one to
+/// extend (the `default` policy is Vault's and shared by every token). `namespace` is the
+/// config's.
+pub fn config_write_policy_fix(
+    mount: &str,
+    namespace: Option<&str>,
+    policies: &TokenPolicies,
+) -> String {
     policy_fix(
         &format!("auth/{mount}/config"),
+        namespace,
         &["read", "update"],
         "`update` (`create` alone is not enough: the path has no existence check)",
         policies,
     )
 }
 
-/// The policy change that grants `capabilities` on `path`, as a command that works when pasted
-/// (read the policy, append the `path` block, write it back: nothing it grants is lost). `lack`
-/// says what is missing; `policies` are the token's, and the first besides `default` is the one
-/// to extend (`default` is Vault's and shared by every token).
-pub fn policy_fix(path: &str, capabilities: &[&str], lack: &str, policies: &[String]) -> String {
-    let caps: Vec<String> = capabilities.iter().map(|c| format!("\"{c}\"")).collect();
-    let block = format!("path \"{path}\" {{ capabilities = [{}] }}", caps.join(", "));
-    let own: Vec<&String> = policies
-        .iter()
-        .filter(|p| *p != "default" && *p != "root")
-        .collect();
-    let shown = if policies.is_empty() {
+/// `path` of namespace `at` as a policy of namespace `from` names it: a policy reaches its own
+/// namespace and the ones below it, by their path relative to its own (`team/auth/k/config`
+/// from `admin` for `auth/k/config` in `admin/team`); `None` when `at` is not below `from`.
+pub fn path_from_namespace(from: Option<&str>, at: Option<&str>, path: &str) -> Option<String> {
+    let (from, at) = (from.unwrap_or(""), at.unwrap_or(""));
+    if from == at {
+        return Some(path.to_string());
+    }
+    let below = if from.is_empty() {
+        at
+    } else {
+        at.strip_prefix(from)?.strip_prefix('/')?
+    };
+    Some(format!("{below}/{path}"))
+}
+
+/// The policy change that grants `capabilities` on `path` (of namespace `namespace`), as a
+/// command that works when pasted (read the policy, append the `path` block, write it back:
+/// nothing it grants is lost), run in the token's namespace, where its policies live. `lack`
+/// says what is missing; the first of the token's policies besides `default` is the one to
+/// extend (`default` is Vault's and shared by every token).
+pub fn policy_fix(
+    path: &str,
+    namespace: Option<&str>,
+    capabilities: &[&str],
+    lack: &str,
+    policies: &TokenPolicies,
+) -> String {
+    let names = &policies.names;
+    let shown = if names.is_empty() {
         "unknown".to_string()
     } else {
-        policies
+        names
             .iter()
             .map(|p| format!("`{p}`"))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let pasteable = is_plain_name(path.replace('/', "").as_str());
-    match own.first() {
+    let token_ns = policies.namespace.as_deref();
+    let Some(rule_path) = path_from_namespace(token_ns, namespace, path) else {
+        return format!(
+            "the token's policies ({shown}) lack {lack} on `{path}` in namespace `{}`, and \
+             policies of its namespace `{}` cannot reach it: log in in that namespace or one \
+             above it (`vault-namespace-jwt`)",
+            namespace.unwrap_or_default(),
+            token_ns.unwrap_or_default()
+        );
+    };
+    let caps: Vec<String> = capabilities.iter().map(|c| format!("\"{c}\"")).collect();
+    let block = format!(
+        "path \"{rule_path}\" {{ capabilities = [{}] }}",
+        caps.join(", ")
+    );
+    let own: Vec<&String> = names
+        .iter()
+        .filter(|p| *p != "default" && *p != "root")
+        .collect();
+    let pasteable = is_plain_name(rule_path.replace('/', "").as_str());
+    let fix = match own.first() {
         Some(policy) if is_plain_name(policy) && pasteable => format!(
-            "the token's policies ({shown}) lack {lack} on `{path}`; add `{block}` to \
+            "the token's policies ({shown}) lack {lack} on `{rule_path}`; add `{block}` to \
              `{policy}`: `vault policy read {policy} > {policy}.hcl && printf '%s\\n' '{block}' \
              >> {policy}.hcl && vault policy write {policy} {policy}.hcl`"
         ),
         _ => format!(
-            "the token's policies ({shown}) lack {lack} on `{path}`; add `{block}` to a policy \
-             of the role this run logs in with"
+            "the token's policies ({shown}) lack {lack} on `{rule_path}`; add `{block}` to a \
+             policy of the role this run logs in with"
         ),
+    };
+    namespaced(&fix, token_ns)
+}
+
+/// The `vault` subcommands that take two words (`vault policy read`, `vault kv put`, …).
+const TWO_WORD_SUBCOMMANDS: &[&str] = &["policy", "auth", "kv", "secrets", "token"];
+
+/// `text` with `-namespace=<namespace>` in each `vault` command it quotes (a backticked span,
+/// and the commands chained or substituted inside one), so a fix printed for a request sent to
+/// a namespace acts there when pasted: the CLI's own flag, which reaches every command of a
+/// chain and every `$(…)`, where `VAULT_NAMESPACE=…` in front would reach only the first.
+/// `vault monitor` is left alone: the server's log stream is read in the root namespace. The
+/// namespace is an input checked to be a Vault path, so it needs no quoting.
+pub fn namespaced(text: &str, namespace: Option<&str>) -> String {
+    let Some(ns) = namespace.filter(|n| !n.is_empty()) else {
+        return text.to_string();
+    };
+    let mut out = String::with_capacity(text.len() + 32);
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 0 {
+            out.push_str(part);
+            continue;
+        }
+        let mut rest = part;
+        while let Some(at) = next_vault_command(rest) {
+            let (before, command) = rest.split_at(at);
+            out.push_str(before);
+            let words: Vec<&str> = command.splitn(4, ' ').collect();
+            let taken = match words.get(1) {
+                Some(&"monitor") | None => 1,
+                Some(w) if TWO_WORD_SUBCOMMANDS.contains(w) => 3,
+                Some(_) => 2,
+            };
+            let head: String = words[..taken.min(words.len())].join(" ");
+            out.push_str(&head);
+            if taken > 1 && !command.contains("-namespace=") {
+                out.push_str(&format!(" -namespace={ns}"));
+            }
+            rest = &command[head.len()..];
+        }
+        out.push_str(rest);
     }
+    out
+}
+
+/// Where the next `vault ` command starts in a code span: at its start, or after a shell
+/// separator (`$(`, `&& `, `| `, `; `).
+fn next_vault_command(span: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = span[from..].find("vault ") {
+        let at = from + found;
+        let before = &span[..at];
+        if at == 0
+            || ["$(", "&& ", "| ", "; "]
+                .iter()
+                .any(|s| before.ends_with(s))
+        {
+            return Some(at);
+        }
+        from = at + "vault ".len();
+    }
+    None
 }
 
 /// A `vault write` that adds `value` to the list `field` of `path` and keeps what the list held
@@ -810,7 +925,8 @@ impl Diagnostic for VaultFailure {
                     .to_string()
             }
         };
-        Some(hint)
+        // The fix acts where the request went.
+        Some(namespaced(&hint, self.namespace.as_deref()))
     }
 }
 
@@ -979,6 +1095,64 @@ mod tests {
             vip_mount_verdict(&info("other", "kv", 2), "kv/dev", "ip"),
             VipMount::Missing
         );
+    }
+
+    #[test]
+    fn fixes_printed_for_a_namespace_carry_it_in_every_vault_command() {
+        let chain = "add it: `vault policy read p > p.hcl && printf '%s\\n' 'x' >> p.hcl && \
+                     vault policy write p p.hcl`; or `vault write auth/k/role/r a=\"$(vault read \
+                     -field=a auth/k/role/r | tr -d '[]')\"`";
+        assert_eq!(
+            namespaced(chain, Some("admin/team")),
+            "add it: `vault policy read -namespace=admin/team p > p.hcl && printf '%s\\n' 'x' \
+             >> p.hcl && vault policy write -namespace=admin/team p p.hcl`; or `vault write \
+             -namespace=admin/team auth/k/role/r a=\"$(vault read -namespace=admin/team -field=a \
+             auth/k/role/r | tr -d '[]')\"`"
+        );
+        // No namespace, prose, the root-only log stream, and a flag already there: unchanged.
+        assert_eq!(namespaced(chain, None), chain);
+        for text in [
+            "the vault server is sealed",
+            "run `vault monitor -log-level=debug`",
+            "`vault auth enable -namespace=a -path=k kubernetes`",
+        ] {
+            assert_eq!(namespaced(text, Some("a")), text);
+        }
+        assert_eq!(
+            namespaced("`vault kv put -mount=kv/dev ip vip=1`", Some("a")),
+            "`vault kv put -namespace=a -mount=kv/dev ip vip=1`"
+        );
+    }
+
+    #[test]
+    fn a_policy_names_paths_of_its_namespace_and_those_below_it() {
+        assert_eq!(
+            path_from_namespace(None, None, "auth/k/config").unwrap(),
+            "auth/k/config"
+        );
+        assert_eq!(
+            path_from_namespace(Some("admin"), Some("admin/team"), "auth/k/config").unwrap(),
+            "team/auth/k/config"
+        );
+        assert_eq!(
+            path_from_namespace(None, Some("admin/team"), "kv/x").unwrap(),
+            "admin/team/kv/x"
+        );
+        assert_eq!(
+            path_from_namespace(Some("admin"), Some("other"), "kv/x"),
+            None
+        );
+        assert_eq!(
+            path_from_namespace(Some("admin"), Some("administration"), "kv/x"),
+            None
+        );
+        let token = TokenPolicies {
+            names: vec!["default".into(), "ci".into()],
+            namespace: Some("admin".into()),
+        };
+        let fix = policy_fix("kv/x", Some("other"), &["read"], "`read`", &token);
+        assert!(fix.contains("cannot reach it"), "{fix}");
+        assert!(!fix.contains("vault policy"), "{fix}");
     }
 
     #[test]

@@ -415,7 +415,10 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
         .inspect_err(|f| run.step("login", StepStatus::Failed, f.message.clone()))?;
     run.step("login", StepStatus::Done, session.how.to_string());
     let token = session.token.clone();
-    let policies = session.policies.clone();
+    let policies = vault_api::TokenPolicies {
+        names: session.policies.clone(),
+        namespace: session.namespace.clone(),
+    };
     *run.session.borrow_mut() = Some(session);
     // The token is in the session now: a cancel that waited for the login may stop the run,
     // and the wrap-up revokes it.
@@ -486,11 +489,16 @@ async fn handshake(run: &Run) -> Result<(), FailureRecord> {
     let options = PlanOptions {
         allow_reviewer_jwt_removal: settings.allow_reviewer_jwt_removal,
     };
-    let planned = record!(
-        run,
-        "plan",
-        plan::plan_config(current.as_ref(), &desired, &options)
-    );
+    let planned = match plan::plan_config(current.as_ref(), &desired, &options) {
+        Ok(planned) => planned,
+        Err(e) => {
+            let mut f = failure(&e);
+            // A command it prints (`vault auth list`) looks where the config is.
+            f.hint = f.hint.map(|h| vault_api::namespaced(&h, k8s_ns));
+            run.step("plan", StepStatus::Failed, f.message.clone());
+            return Err(f);
+        }
+    };
     {
         let mut r = run.report.borrow_mut();
         r.previous = current.clone();
@@ -601,7 +609,7 @@ async fn write_and_read_back(
     mount: &str,
     k8s_ns: Option<&str>,
     planned: &plan::Plan,
-    policies: &[String],
+    policies: &vault_api::TokenPolicies,
 ) -> Result<(), FailureRecord> {
     // From here to the read-back's verdict (and any rollback), a cancel waits.
     let _critical = run.io.critical();
@@ -618,7 +626,7 @@ async fn write_and_read_back(
                     "Vault refused the write of `auth/{mount}/config`: 403 `{}`",
                     f.errors.join("; ")
                 ),
-                hint: Some(vault_api::config_write_policy_fix(mount, policies)),
+                hint: Some(vault_api::config_write_policy_fix(mount, k8s_ns, policies)),
             };
             run.step("apply", StepStatus::Failed, record.message.clone());
             return Err(record);
@@ -685,7 +693,7 @@ async fn check_write_allowed(
     token: &Secret,
     mount: &str,
     k8s_ns: Option<&str>,
-    policies: &[String],
+    policies: &vault_api::TokenPolicies,
 ) {
     let out = &run.out;
     let path = format!("auth/{mount}/config");
@@ -717,7 +725,7 @@ async fn check_write_allowed(
                     caps.join(", ")
                 ));
             } else {
-                let fix = vault_api::config_write_policy_fix(mount, policies);
+                let fix = vault_api::config_write_policy_fix(mount, k8s_ns, policies);
                 out.warning(&format!("dry run: a real run would be refused: {fix}"));
                 let mut r = run.report.borrow_mut();
                 r.write_refused = Some(fix.clone());
@@ -928,6 +936,7 @@ async fn prove(
                 status: f.status,
                 message: f.errors.join("; "),
                 mount: mount.to_string(),
+                namespace: ns.map(str::to_string),
                 role: role.to_string(),
                 facts: facts.clone(),
             };
@@ -1294,7 +1303,7 @@ async fn resolve_host(
     settings: &Settings,
     client: &VaultClient,
     token: &Secret,
-    policies: &[String],
+    policies: &vault_api::TokenPolicies,
 ) -> Result<(KubernetesHost, String), FailureRecord> {
     match &settings.host {
         HostSource::Input(h) => Ok((h.clone(), "from `kubernetes-host`".to_string())),
@@ -1324,13 +1333,13 @@ async fn read_vip(
     run: &Run,
     client: &VaultClient,
     token: &Secret,
-    policies: &[String],
+    policies: &vault_api::TokenPolicies,
     ns: Option<&str>,
     (mount, secret, key): (&str, &str, &str),
 ) -> Result<(String, u8), FailureRecord> {
     let v2 = vault_api::read_vip(mount, secret, key, 2, ns);
     match run.send(client, &v2, Some(token), None).await {
-        Ok(answer) => vip_value(mount, secret, key, 2, answer.body.as_ref()).map(|v| (v, 2)),
+        Ok(answer) => vip_value((mount, secret, key), ns, 2, answer.body.as_ref()).map(|v| (v, 2)),
         Err(CallError::Vault(f)) if f.status == 404 && !f.no_route() => {
             cold(vip_not_at_v2_path(
                 run,
@@ -1353,7 +1362,7 @@ async fn vip_not_at_v2_path(
     run: &Run,
     client: &VaultClient,
     token: &Secret,
-    policies: &[String],
+    policies: &vault_api::TokenPolicies,
     ns: Option<&str>,
     (mount, secret, key): (&str, &str, &str),
     refused: vault_api::VaultFailure,
@@ -1379,7 +1388,7 @@ async fn vip_not_at_v2_path(
                 "the VIP was read from `{mount}/{secret}`: `{}` is a KV version 1 mount",
                 info.path
             ));
-            vip_value(mount, secret, key, 1, answer.body.as_ref()).map(|v| (v, 1))
+            vip_value((mount, secret, key), ns, 1, answer.body.as_ref()).map(|v| (v, 1))
         }
         vault_api::VipMount::Missing => Err(vip_failure(CallError::Vault(refused), policies)),
         vault_api::VipMount::Wrong { message, hint } => Err(FailureRecord {
@@ -1392,12 +1401,13 @@ async fn vip_not_at_v2_path(
 }
 
 /// A failed VIP read: a refusal names the token's policies and the block that grants the read.
-fn vip_failure(e: CallError, policies: &[String]) -> FailureRecord {
+fn vip_failure(e: CallError, policies: &vault_api::TokenPolicies) -> FailureRecord {
     match e {
         CallError::Vault(f) if f.status == 403 => {
             let mut record = failure(&CallError::Vault(f.clone()));
             record.hint = Some(vault_api::policy_fix(
                 &f.path,
+                f.namespace.as_deref(),
                 &["read"],
                 "`read`",
                 policies,
@@ -1408,11 +1418,11 @@ fn vip_failure(e: CallError, policies: &[String]) -> FailureRecord {
     }
 }
 
-/// The string at `key` of a KV read's data (`data.data` on v2, `data` on v1).
+/// The string at `key` of a KV read's data (`data.data` on v2, `data` on v1); the fixes for a
+/// missing key act in the KV mount's namespace `ns`.
 fn vip_value(
-    mount: &str,
-    secret: &str,
-    key: &str,
+    (mount, secret, key): (&str, &str, &str),
+    ns: Option<&str>,
     kv_version: u8,
     body: Option<&Value>,
 ) -> Result<String, FailureRecord> {
@@ -1431,7 +1441,7 @@ fn vip_value(
                 class: ErrorClass::User,
                 area: Area::Vault,
                 message,
-                hint: Some(hint),
+                hint: Some(vault_api::namespaced(&hint, ns)),
             }
         })
 }
