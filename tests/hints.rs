@@ -597,3 +597,33 @@ fn fixes_for_mounts_in_a_namespace_act_in_that_namespace_when_pasted() {
     );
     assert_ok(&h.run(&inputs, &[]), "unchanged");
 }
+
+#[test]
+fn a_kv_v1_mount_whose_policy_grants_the_v1_path_is_read_without_more_grants() {
+    let h = harness();
+    remount_vip_kv(&h, "kv/dev", json!({"type": "kv"}));
+    write_as_root(&h, "kv/dev/ip", json!({"vip": VIP}));
+    // The operator granted the path a v1 mount keeps the secret at, not the v2 one.
+    let root = h.server.root_token();
+    let policy_path = format!("sys/policies/acl/{}", h.seed.policy_name());
+    let policy = h
+        .server
+        .call("GET", &policy_path, "", Some(&root), None)
+        .body
+        .unwrap();
+    let text = policy["data"]["policy"]
+        .as_str()
+        .unwrap()
+        .replace("kv/dev/data/ip", "kv/dev/ip");
+    write_as_root(&h, &policy_path, json!({ "policy": text }));
+    let o = h.run(&[], &[]);
+    assert_ok(&o, "changed");
+    let refused_first = o
+        .requests
+        .iter()
+        .any(|r| r.path == "kv/dev/data/ip" && r.status == 403);
+    assert!(
+        refused_first,
+        "the v2 path is refused, then the mount is asked"
+    );
+}

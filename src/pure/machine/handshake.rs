@@ -1326,8 +1326,9 @@ async fn resolve_host(
 }
 
 /// The VIP from Vault KV: read as KV v2; a bare 404 there is also what a KV v1 mount, a mount
-/// that begins above `vip-mount`, or another engine answers, so the mount's own description
-/// (the lookup the `vault kv` commands make) tells them apart from a missing secret.
+/// that begins above `vip-mount`, or another engine answers (and a 403 what a v1 mount answers
+/// when the policy grants the v1 path), so the mount's own description (the lookup the
+/// `vault kv` commands make) tells them apart from a missing secret or a missing grant.
 /// Answers the value and the KV version it was read from.
 async fn read_vip(
     run: &Run,
@@ -1340,7 +1341,8 @@ async fn read_vip(
     let v2 = vault_api::read_vip(mount, secret, key, 2, ns);
     match run.send(client, &v2, Some(token), None).await {
         Ok(answer) => vip_value((mount, secret, key), ns, 2, answer.body.as_ref()).map(|v| (v, 2)),
-        Err(CallError::Vault(f)) if f.status == 404 && !f.no_route() => {
+        // A v1 mount answers the v2 path 404, or 403 to a policy written for the v1 path.
+        Err(CallError::Vault(f)) if (f.status == 404 && !f.no_route()) || f.status == 403 => {
             cold(vip_not_at_v2_path(
                 run,
                 client,
@@ -1356,8 +1358,9 @@ async fn read_vip(
     }
 }
 
-/// After a bare 404 on the KV v2 path: asks Vault which mount serves `vip-mount`, then reads
-/// the KV v1 path, or says how the inputs miss the mount, or reports the missing secret.
+/// After a bare 404 or a 403 on the KV v2 path: asks Vault which mount serves `vip-mount`, then
+/// reads the KV v1 path, or says how the inputs miss the mount, or reports the v2 answer (a
+/// missing secret, or the policy fix).
 async fn vip_not_at_v2_path(
     run: &Run,
     client: &VaultClient,
