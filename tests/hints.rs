@@ -396,6 +396,19 @@ fn kubeconfig_fixed_by_the_printed_use_context(current: Option<&str>, failure: &
     );
 }
 
+/// Rewrites the seeded CI policy's text with `edit`, as an operator would with `vault policy`.
+fn edit_ci_policy(h: &Harness, edit: impl FnOnce(&str) -> String) {
+    let root = h.server.root_token();
+    let path = format!("sys/policies/acl/{}", h.seed.policy_name());
+    let policy = h
+        .server
+        .call("GET", &path, "", Some(&root), None)
+        .body
+        .unwrap();
+    let text = edit(policy["data"]["policy"].as_str().unwrap());
+    write_as_root(h, &path, json!({ "policy": text }));
+}
+
 /// Replaces the seeded KV v2 mount at `kv/dev` with `engine` mounted at `path` (a `sys/mounts`
 /// body), as an operator would with `vault secrets disable` and `vault secrets enable`.
 fn remount_vip_kv(h: &Harness, path: &str, engine: serde_json::Value) {
@@ -462,18 +475,10 @@ fn a_vip_key_missing_on_kv_v1_gets_a_secret_of_its_own_not_a_patch() {
         json!({"address": VIP, "owner": "platform"}),
     );
     // The CI policy grants the v1 path too.
+    edit_ci_policy(&h, |text| {
+        format!("{text}\npath \"kv/dev/*\" {{ capabilities = [\"read\"] }}\n")
+    });
     let root = h.server.root_token();
-    let policy_path = format!("sys/policies/acl/{}", h.seed.policy_name());
-    let policy = h
-        .server
-        .call("GET", &policy_path, "", Some(&root), None)
-        .body
-        .unwrap();
-    let text = format!(
-        "{}\npath \"kv/dev/*\" {{ capabilities = [\"read\"] }}\n",
-        policy["data"]["policy"].as_str().unwrap()
-    );
-    write_as_root(&h, &policy_path, json!({ "policy": text }));
     let o = h.run(&[], &[]);
     assert_eq!(o.code, 2, "{}", o.stdout);
     let text = o.output("error-message");
@@ -604,18 +609,7 @@ fn a_kv_v1_mount_whose_policy_grants_the_v1_path_is_read_without_more_grants() {
     remount_vip_kv(&h, "kv/dev", json!({"type": "kv"}));
     write_as_root(&h, "kv/dev/ip", json!({"vip": VIP}));
     // The operator granted the path a v1 mount keeps the secret at, not the v2 one.
-    let root = h.server.root_token();
-    let policy_path = format!("sys/policies/acl/{}", h.seed.policy_name());
-    let policy = h
-        .server
-        .call("GET", &policy_path, "", Some(&root), None)
-        .body
-        .unwrap();
-    let text = policy["data"]["policy"]
-        .as_str()
-        .unwrap()
-        .replace("kv/dev/data/ip", "kv/dev/ip");
-    write_as_root(&h, &policy_path, json!({ "policy": text }));
+    edit_ci_policy(&h, |text| text.replace("kv/dev/data/ip", "kv/dev/ip"));
     let o = h.run(&[], &[]);
     assert_ok(&o, "changed");
     let refused_first = o

@@ -202,8 +202,9 @@ impl MountInfo {
 }
 
 /// Reads the answer of [`mount_info`]; `None` when it is not the shape Vault answers. The path
-/// and the engine's name are quoted in messages, so only what Vault allows in them is taken
-/// (no backtick, space or control character).
+/// and the engine's name are quoted in messages, so only a plain path (letters, digits, `-`,
+/// `_`, `.`, `/`) is taken: nothing a reader of the log, or the runner's command parser, could
+/// take for more than a name.
 pub fn parse_mount_info(body: &serde_json::Value) -> Option<MountInfo> {
     let data = body.get("data")?;
     let path = data
@@ -222,7 +223,11 @@ pub fn parse_mount_info(body: &serde_json::Value) -> Option<MountInfo> {
         "" | "1" => 1,
         _ => return None,
     };
-    let plain = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_graphic() && c != '`');
+    let plain = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    };
     if !plain(&path) || !plain(&engine) {
         return None;
     }
@@ -834,56 +839,46 @@ impl Diagnostic for VaultFailure {
                 "`vault-token` is expired, revoked or from another Vault/namespace: issue a new one"
                     .to_string()
             }
-            Purpose::ReadVip {
-                mount,
-                secret,
-                key,
-                kv_version: 1,
-            } => {
-                if no_route {
-                    format!(
-                        "no secrets engine is mounted at `{mount}`: set `vip-mount`, or pass \
-                             `kubernetes-host` instead of reading the VIP"
-                    )
-                } else if denied {
-                    format!(
-                        "the action's token needs `read` on `{mount}/{secret}` (KV v1 keeps the \
-                         secret at its own path), or pass `kubernetes-host`"
-                    )
-                } else if self.status == 404 {
-                    // The path form: `-mount=` would make the CLI write under the mount it
-                    // finds, which is not `mount` when `mount` reaches inside one.
-                    format!(
-                        "store the VIP, with `VIP` set to the address: `vault kv put \
-                         {mount}/{secret} {key}=\"$VIP\"`, or pass `kubernetes-host`"
-                    )
-                } else {
-                    format!("check KV v1 mount `{mount}` and secret `{secret}`")
-                }
-            }
             Purpose::MountInfo { path } => {
                 format!("the action's token needs some capability under the mount serving `{path}`")
             }
             Purpose::ReadVip {
-                mount, secret, key, ..
+                mount,
+                secret,
+                key,
+                kv_version,
             } => {
+                // KV v1 keeps the secret at its own path; v2 under `data/`.
+                let v1 = *kv_version == 1;
                 if no_route {
                     format!(
                         "no secrets engine is mounted at `{mount}`: set `vip-mount`, or pass \
                              `kubernetes-host` instead of reading the VIP"
                     )
                 } else if denied {
+                    let path = if v1 {
+                        format!("{mount}/{secret}")
+                    } else {
+                        format!("{mount}/data/{secret}")
+                    };
                     format!(
-                        "the action's token needs `read` on `{mount}/data/{secret}` \
-                             (capability or mount missing), or pass `kubernetes-host`"
+                        "the action's token needs `read` on `{path}` (capability or mount \
+                         missing), or pass `kubernetes-host`"
                     )
                 } else if self.status == 404 {
+                    // On v1 the path form: `-mount=` would make the CLI write under the mount
+                    // it finds, which is not `mount` when `mount` reaches inside one.
+                    let put = if v1 {
+                        format!("vault kv put {mount}/{secret} {key}=\"$VIP\"")
+                    } else {
+                        format!("vault kv put -mount={mount} {secret} {key}=\"$VIP\"")
+                    };
                     format!(
-                        "store the VIP, with `VIP` set to the address: `vault kv put \
-                         -mount={mount} {secret} {key}=\"$VIP\"`, or pass `kubernetes-host`"
+                        "store the VIP, with `VIP` set to the address: `{put}`, or pass \
+                         `kubernetes-host`"
                     )
                 } else {
-                    format!("check KV v2 mount `{mount}` and secret `{secret}`")
+                    format!("check KV v{kv_version} mount `{mount}` and secret `{secret}`")
                 }
             }
             Purpose::ReadConfig { mount } | Purpose::WriteConfig { mount } => {
@@ -1052,6 +1047,7 @@ mod tests {
         // Text quoted in messages: what Vault never puts in a mount's path or type is refused.
         assert_eq!(read(described("kv`/", "kv", json!(null))), None);
         assert_eq!(read(described("kv/", "kv\n::error::x", json!(null))), None);
+        assert_eq!(read(described("::warning::x/", "kv", json!(null))), None);
     }
 
     #[test]

@@ -1313,10 +1313,18 @@ async fn resolve_host(
             key,
             port,
         } => {
-            let ns = settings.vip_namespace.as_deref();
             let mount = mount.as_str();
-            let (value, kv_version) =
-                read_vip(run, client, token, policies, ns, (mount, secret, key)).await?;
+            let read = VipRead {
+                run,
+                client,
+                token,
+                policies,
+                ns: settings.vip_namespace.as_deref(),
+                mount,
+                secret,
+                key,
+            };
+            let (value, kv_version) = read.read().await?;
             let location = vault_api::vip_location(mount, secret, key, kv_version);
             let host = host::host_from_vip(&location, &value, *port, settings.allow_loopback_host)
                 .map_err(|e| failure(&e))?;
@@ -1325,128 +1333,122 @@ async fn resolve_host(
     }
 }
 
-/// The VIP from Vault KV: read as KV v2; a bare 404 there is also what a KV v1 mount, a mount
-/// that begins above `vip-mount`, or another engine answers (and a 403 what a v1 mount answers
-/// when the policy grants the v1 path), so the mount's own description (the lookup the
-/// `vault kv` commands make) tells them apart from a missing secret or a missing grant.
-/// Answers the value and the KV version it was read from.
-async fn read_vip(
-    run: &Run,
-    client: &VaultClient,
-    token: &Secret,
-    policies: &vault_api::TokenPolicies,
-    ns: Option<&str>,
-    (mount, secret, key): (&str, &str, &str),
-) -> Result<(String, u8), FailureRecord> {
-    let v2 = vault_api::read_vip(mount, secret, key, 2, ns);
-    match run.send(client, &v2, Some(token), None).await {
-        Ok(answer) => vip_value((mount, secret, key), ns, 2, answer.body.as_ref()).map(|v| (v, 2)),
-        // A v1 mount answers the v2 path 404, or 403 to a policy written for the v1 path.
-        Err(CallError::Vault(f)) if (f.status == 404 && !f.no_route()) || f.status == 403 => {
-            cold(vip_not_at_v2_path(
-                run,
-                client,
-                token,
-                policies,
-                ns,
-                (mount, secret, key),
-                f,
-            ))
+/// One read of the VIP from Vault KV: where it is asked, and with which token.
+struct VipRead<'a> {
+    run: &'a Run,
+    client: &'a VaultClient,
+    token: &'a Secret,
+    policies: &'a vault_api::TokenPolicies,
+    /// The KV mount's namespace (`vault-namespace-vip`).
+    ns: Option<&'a str>,
+    mount: &'a str,
+    secret: &'a str,
+    key: &'a str,
+}
+
+impl VipRead<'_> {
+    /// Read as KV v2; a bare 404 there is also what a KV v1 mount, a mount that begins above
+    /// `vip-mount`, or another engine answers (and a 403 what a v1 mount answers when the
+    /// policy grants the v1 path), so the mount's own description (the lookup the `vault kv`
+    /// commands make) tells them apart from a missing secret or a missing grant. Answers the
+    /// value and the KV version it was read from.
+    async fn read(&self) -> Result<(String, u8), FailureRecord> {
+        let v2 = vault_api::read_vip(self.mount, self.secret, self.key, 2, self.ns);
+        match self
+            .run
+            .send(self.client, &v2, Some(self.token), None)
             .await
+        {
+            Ok(answer) => self.value(2, answer.body.as_ref()).map(|v| (v, 2)),
+            Err(CallError::Vault(f)) if (f.status == 404 && !f.no_route()) || f.status == 403 => {
+                cold(self.not_at_v2_path(f)).await
+            }
+            Err(e) => Err(self.failure(e)),
         }
-        Err(e) => Err(vip_failure(e, policies)),
     }
-}
 
-/// After a bare 404 or a 403 on the KV v2 path: asks Vault which mount serves `vip-mount`, then
-/// reads the KV v1 path, or says how the inputs miss the mount, or reports the v2 answer (a
-/// missing secret, or the policy fix).
-async fn vip_not_at_v2_path(
-    run: &Run,
-    client: &VaultClient,
-    token: &Secret,
-    policies: &vault_api::TokenPolicies,
-    ns: Option<&str>,
-    (mount, secret, key): (&str, &str, &str),
-    refused: vault_api::VaultFailure,
-) -> Result<(String, u8), FailureRecord> {
-    let lookup = vault_api::mount_info(mount, ns);
-    let info = run
-        .send(client, &lookup, Some(token), None)
-        .await
-        .ok()
-        .and_then(|a| a.body.as_ref().and_then(vault_api::parse_mount_info));
-    let Some(info) = info else {
-        // No description: the missing secret is the likeliest cause, and its fix is printed.
-        return Err(vip_failure(CallError::Vault(refused), policies));
-    };
-    match vault_api::vip_mount_verdict(&info, mount, secret) {
-        vault_api::VipMount::KvV1 => {
-            let v1 = vault_api::read_vip(mount, secret, key, 1, ns);
-            let answer = run
-                .send(client, &v1, Some(token), None)
-                .await
-                .map_err(|e| vip_failure(e, policies))?;
-            run.report.borrow_mut().notes.push(format!(
-                "the VIP was read from `{mount}/{secret}`: `{}` is a KV version 1 mount",
-                info.path
-            ));
-            vip_value((mount, secret, key), ns, 1, answer.body.as_ref()).map(|v| (v, 1))
-        }
-        vault_api::VipMount::Missing => Err(vip_failure(CallError::Vault(refused), policies)),
-        vault_api::VipMount::Wrong { message, hint } => Err(FailureRecord {
-            class: ErrorClass::User,
-            area: Area::Vault,
-            message,
-            hint: Some(hint),
-        }),
-    }
-}
-
-/// A failed VIP read: a refusal names the token's policies and the block that grants the read.
-fn vip_failure(e: CallError, policies: &vault_api::TokenPolicies) -> FailureRecord {
-    match e {
-        CallError::Vault(f) if f.status == 403 => {
-            let mut record = failure(&CallError::Vault(f.clone()));
-            record.hint = Some(vault_api::policy_fix(
-                &f.path,
-                f.namespace.as_deref(),
-                &["read"],
-                "`read`",
-                policies,
-            ));
-            record
-        }
-        other => failure(&other),
-    }
-}
-
-/// The string at `key` of a KV read's data (`data.data` on v2, `data` on v1); the fixes for a
-/// missing key act in the KV mount's namespace `ns`.
-fn vip_value(
-    (mount, secret, key): (&str, &str, &str),
-    ns: Option<&str>,
-    kv_version: u8,
-    body: Option<&Value>,
-) -> Result<String, FailureRecord> {
-    let pointer = if kv_version == 1 {
-        "/data"
-    } else {
-        "/data/data"
-    };
-    let data = body.and_then(|b| b.pointer(pointer));
-    data.and_then(|d| d.get(key))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            let (message, hint) = vault_api::vip_key_missing(mount, secret, key, kv_version, data);
-            FailureRecord {
+    /// After a bare 404 or a 403 on the KV v2 path: asks Vault which mount serves
+    /// `vip-mount`, then reads the KV v1 path, or says how the inputs miss the mount, or
+    /// reports the v2 answer (a missing secret, or the policy fix).
+    async fn not_at_v2_path(
+        &self,
+        refused: vault_api::VaultFailure,
+    ) -> Result<(String, u8), FailureRecord> {
+        let (run, mount, secret) = (self.run, self.mount, self.secret);
+        let lookup = vault_api::mount_info(mount, self.ns);
+        let info = run
+            .send(self.client, &lookup, Some(self.token), None)
+            .await
+            .ok()
+            .and_then(|a| a.body.as_ref().and_then(vault_api::parse_mount_info));
+        let Some(info) = info else {
+            // No description: the v2 answer is the likeliest cause, and its fix is printed.
+            return Err(self.failure(CallError::Vault(refused)));
+        };
+        match vault_api::vip_mount_verdict(&info, mount, secret) {
+            vault_api::VipMount::KvV1 => {
+                let v1 = vault_api::read_vip(mount, secret, self.key, 1, self.ns);
+                let answer = run
+                    .send(self.client, &v1, Some(self.token), None)
+                    .await
+                    .map_err(|e| self.failure(e))?;
+                run.report.borrow_mut().notes.push(format!(
+                    "the VIP was read from `{mount}/{secret}`: `{}` is a KV version 1 mount",
+                    info.path
+                ));
+                self.value(1, answer.body.as_ref()).map(|v| (v, 1))
+            }
+            vault_api::VipMount::Missing => Err(self.failure(CallError::Vault(refused))),
+            vault_api::VipMount::Wrong { message, hint } => Err(FailureRecord {
                 class: ErrorClass::User,
                 area: Area::Vault,
                 message,
-                hint: Some(vault_api::namespaced(&hint, ns)),
+                hint: Some(hint),
+            }),
+        }
+    }
+
+    /// A failed read: a refusal names the token's policies and the block that grants the read.
+    fn failure(&self, e: CallError) -> FailureRecord {
+        match e {
+            CallError::Vault(f) if f.status == 403 => {
+                let mut record = failure(&CallError::Vault(f.clone()));
+                record.hint = Some(vault_api::policy_fix(
+                    &f.path,
+                    f.namespace.as_deref(),
+                    &["read"],
+                    "`read`",
+                    self.policies,
+                ));
+                record
             }
-        })
+            other => failure(&other),
+        }
+    }
+
+    /// The string at `key` of a KV read's data (`data.data` on v2, `data` on v1); the fixes for
+    /// a missing key act in the KV mount's namespace.
+    fn value(&self, kv_version: u8, body: Option<&Value>) -> Result<String, FailureRecord> {
+        let pointer = if kv_version == 1 {
+            "/data"
+        } else {
+            "/data/data"
+        };
+        let data = body.and_then(|b| b.pointer(pointer));
+        data.and_then(|d| d.get(self.key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                let (message, hint) =
+                    vault_api::vip_key_missing(self.mount, self.secret, self.key, kv_version, data);
+                FailureRecord {
+                    class: ErrorClass::User,
+                    area: Area::Vault,
+                    message,
+                    hint: Some(vault_api::namespaced(&hint, self.ns)),
+                }
+            })
+    }
 }
 
 async fn read_config(
