@@ -12,14 +12,11 @@
 
 use std::fmt;
 
+use super::x509::{Certificate, Name};
+use super::{Diagnostic, ErrorClass};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use x509_parser::asn1_rs::{Any, Tag};
-use x509_parser::prelude::{FromDer, X509Certificate, X509Name, X509Version};
-use x509_parser::public_key::PublicKey;
-
-use super::{Diagnostic, ErrorClass};
 
 /// A warning is raised when a kept CA expires within this many days.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -610,9 +607,9 @@ fn split_der(mut input: &[u8]) -> Result<Vec<Vec<u8>>, CaError> {
 ///
 /// Written here rather than taken from x509-parser's `Display`, which on first use builds its
 /// registry of every OID it knows: work a handshake never needs, paid at each start-up.
-pub(crate) fn name_text(name: &X509Name<'_>) -> String {
+pub(crate) fn name_text(name: &Name<'_>) -> String {
     let mut out = String::new();
-    for (i, rdn) in name.iter().enumerate() {
+    for (i, rdn) in name.rdns().iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
@@ -620,71 +617,89 @@ pub(crate) fn name_text(name: &X509Name<'_>) -> String {
             if j > 0 {
                 out.push_str(" + ");
             }
-            let oid = attr.attr_type().to_id_string();
-            out.push_str(attribute_name(&oid).unwrap_or(&oid));
+            match attribute_name(attr.kind.as_bytes()) {
+                Some(short) => out.push_str(short),
+                None => out.push_str(&attr.kind.to_string()),
+            }
             out.push('=');
-            out.push_str(&attribute_value(attr.attr_value()));
+            out.push_str(&attribute_value(attr.tag, attr.value));
         }
     }
     out
 }
 
 /// The short name of an attribute type a CA's name holds: RFC 4514's, and the X.520 names
-/// x509-parser's registry prints for the rest of the common ones.
-fn attribute_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.9" => "STREET",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "1.2.840.113549.1.9.1" => "Email",
-        "2.5.4.4" => "surname",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.12" => "title",
-        "2.5.4.13" => "description",
-        "2.5.4.15" => "businessCategory",
-        "2.5.4.17" => "postalCode",
-        "2.5.4.41" => "name",
-        "2.5.4.42" => "givenName",
-        "2.5.4.43" => "initials",
-        "2.5.4.44" => "generationQualifier",
-        "2.5.4.45" => "uniqueIdentifier",
-        "2.5.4.46" => "dnQualifier",
-        "2.5.4.65" => "pseudonym",
+/// OpenSSL prints for the rest of the common ones. `oid` is the type's DER content octets.
+fn attribute_name(oid: &[u8]) -> Option<&'static str> {
+    const PAIRS: &[u8] = &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01]; // 0.9.2342.19200300.100.1
+    const EMAIL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]; // 1.2.840.113549.1.9.1
+    if oid == EMAIL {
+        return Some("Email");
+    }
+    if let Some(rest) = oid.strip_prefix(PAIRS) {
+        return match rest {
+            [25] => Some("DC"),
+            [1] => Some("UID"),
+            _ => None,
+        };
+    }
+    // X.520's attribute types: 2.5.4.n.
+    let [0x55, 0x04, n] = oid else {
+        return None;
+    };
+    Some(match n {
+        3 => "CN",
+        6 => "C",
+        7 => "L",
+        8 => "ST",
+        10 => "O",
+        11 => "OU",
+        9 => "STREET",
+        4 => "surname",
+        5 => "serialNumber",
+        12 => "title",
+        13 => "description",
+        15 => "businessCategory",
+        17 => "postalCode",
+        41 => "name",
+        42 => "givenName",
+        43 => "initials",
+        44 => "generationQualifier",
+        45 => "uniqueIdentifier",
+        46 => "dnQualifier",
+        65 => "pseudonym",
         _ => return None,
     })
 }
 
-fn attribute_value(value: &Any<'_>) -> String {
-    match value.tag() {
-        Tag::Utf8String
-        | Tag::PrintableString
-        | Tag::Ia5String
-        | Tag::NumericString
-        | Tag::VisibleString
-        | Tag::T61String
-        | Tag::GeneralString
-        | Tag::GraphicString
-        | Tag::VideotexString => match std::str::from_utf8(value.data) {
-            Ok(text) => text.to_string(),
-            Err(_) => format!("#{}", hex(value.data)),
-        },
-        // UTF-16 and UTF-32, big-endian.
-        Tag::BmpString => char::decode_utf16(
-            value
-                .data
-                .chunks(2)
+/// A value as text: the string types by their contents (UTF-16 and UTF-32 big-endian for
+/// BMPString and UniversalString, UTF-8 or else hex for the rest); anything else as `#` and hex.
+fn attribute_value(tag: u8, data: &[u8]) -> String {
+    const UTF8: u8 = 0x0c;
+    const NUMERIC: u8 = 0x12;
+    const PRINTABLE: u8 = 0x13;
+    const T61: u8 = 0x14;
+    const VIDEOTEX: u8 = 0x15;
+    const IA5: u8 = 0x16;
+    const GRAPHIC: u8 = 0x19;
+    const VISIBLE: u8 = 0x1a;
+    const GENERAL: u8 = 0x1b;
+    const UNIVERSAL: u8 = 0x1c;
+    const BMP: u8 = 0x1e;
+    match tag {
+        UTF8 | PRINTABLE | IA5 | NUMERIC | VISIBLE | T61 | GENERAL | GRAPHIC | VIDEOTEX => {
+            match std::str::from_utf8(data) {
+                Ok(text) => text.to_string(),
+                Err(_) => format!("#{}", hex(data)),
+            }
+        }
+        BMP => char::decode_utf16(
+            data.chunks(2)
                 .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])),
         )
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect(),
-        Tag::UniversalString => value
-            .data
+        UNIVERSAL => data
             .chunks(4)
             .map(|c| {
                 let mut word = [0u8; 4];
@@ -692,7 +707,7 @@ fn attribute_value(value: &Any<'_>) -> String {
                 char::from_u32(u32::from_be_bytes(word)).unwrap_or(char::REPLACEMENT_CHARACTER)
             })
             .collect(),
-        _ => format!("#{}", hex(value.data)),
+        _ => format!("#{}", hex(data)),
     }
 }
 
@@ -715,58 +730,25 @@ fn der_length(input: &[u8]) -> Option<(usize, usize)> {
 }
 
 fn parse_cert(position: usize, der: Vec<u8>) -> Result<(CaCert, bool), CaError> {
-    let bad = |reason: String| CaError::BadCertificate { position, reason };
-    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| bad(describe_x509_error(&e)))?;
-    let self_issued = cert.subject().as_raw() == cert.issuer().as_raw();
+    let cert = Certificate::from_der(&der).map_err(|e| CaError::BadCertificate {
+        position,
+        reason: e.to_string(),
+    })?;
+    let self_issued = cert.subject.as_raw() == cert.issuer.as_raw();
     // A v1 certificate has no extensions; old self-signed roots are v1 and still trust anchors.
-    let is_ca = cert.is_ca() || (cert.version() == X509Version::V1 && self_issued);
+    let is_ca = cert.is_ca() || (cert.version == 1 && self_issued);
     let facts = CaCert {
         position,
-        subject: printable(&name_text(cert.subject())),
-        issuer: printable(&name_text(cert.issuer())),
-        serial: hex(cert.raw_serial()),
-        not_before: Timestamp(cert.validity().not_before.timestamp()),
-        not_after: Timestamp(cert.validity().not_after.timestamp()),
-        key_algorithm: key_algorithm(&cert),
+        subject: printable(&name_text(&cert.subject)),
+        issuer: printable(&name_text(&cert.issuer)),
+        serial: hex(cert.serial),
+        not_before: Timestamp(cert.not_before),
+        not_after: Timestamp(cert.not_after),
+        key_algorithm: cert.public_key.describe(),
         fingerprint: fingerprint(&der),
         der: Vec::new(),
     };
     Ok((CaCert { der, ..facts }, is_ca))
-}
-
-fn describe_x509_error(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> String {
-    match e {
-        x509_parser::nom::Err::Incomplete(_) => "the DER is truncated".to_string(),
-        x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => e.to_string(),
-    }
-}
-
-fn key_algorithm(cert: &X509Certificate<'_>) -> String {
-    let spki = cert.public_key();
-    let oid = spki.algorithm.algorithm.to_id_string();
-    match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
-        Ok(PublicKey::EC(_)) => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string());
-            match curve.as_deref() {
-                Some("1.2.840.10045.3.1.7") => "EC P-256".to_string(),
-                Some("1.3.132.0.34") => "EC P-384".to_string(),
-                Some("1.3.132.0.35") => "EC P-521".to_string(),
-                Some(other) => format!("EC {other}"),
-                None => "EC".to_string(),
-            }
-        }
-        _ => match oid.as_str() {
-            "1.3.101.112" => "Ed25519".to_string(),
-            "1.3.101.113" => "Ed448".to_string(),
-            other => format!("unknown ({other})"),
-        },
-    }
 }
 
 /// Escapes control characters so a subject cannot break a line it is printed on.
@@ -1121,7 +1103,7 @@ mod tests {
             tlv(0x31, &attribute(CN, tlv(0x0c, &[0xff, 0x41]))),
         ];
         let der = tlv(0x30, &rdns.concat());
-        let (_, name) = X509Name::from_der(&der).expect("a DER name");
+        let name = Name::from_der(&der).expect("a DER name");
         assert_eq!(
             name_text(&name),
             "CN=rke2-server-ca@1 + O=é, 1.2.3.4=#05, serialNumber=42, CN=#ff41"

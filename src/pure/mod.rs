@@ -26,6 +26,7 @@ pub mod summary;
 pub mod terminal;
 pub mod transport;
 pub mod vault_api;
+pub mod x509;
 
 /// Who must act on a failure. The class picks the exit code and the annotation title.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

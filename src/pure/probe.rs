@@ -16,10 +16,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::prelude::{FromDer, X509Certificate};
-
 use super::ca::{fingerprint, name_text, Timestamp};
+use super::x509::{Certificate, GeneralName};
 use super::{Diagnostic, ErrorClass};
 
 /// Where RKE2 keeps the CA that signs the API server certificate.
@@ -45,40 +43,43 @@ pub struct CertFacts {
 
 /// Reads the public facts of one DER certificate; `None` when it is not X.509.
 pub fn describe_certificate(der: &[u8]) -> Option<CertFacts> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let cert = Certificate::from_der(der).ok()?;
     Some(facts_of(&cert, der))
 }
 
-fn facts_of(cert: &X509Certificate<'_>, der: &[u8]) -> CertFacts {
+fn facts_of(cert: &Certificate<'_>, der: &[u8]) -> CertFacts {
     CertFacts {
-        subject: printable(&name_text(cert.subject())),
-        issuer: printable(&name_text(cert.issuer())),
+        subject: printable(&name_text(&cert.subject)),
+        issuer: printable(&name_text(&cert.issuer)),
         sans: sans_of(cert),
-        not_before: Timestamp(cert.validity().not_before.timestamp()),
-        not_after: Timestamp(cert.validity().not_after.timestamp()),
+        not_before: Timestamp(cert.not_before),
+        not_after: Timestamp(cert.not_after),
         fingerprint: fingerprint(der),
     }
 }
 
-fn sans_of(cert: &X509Certificate<'_>) -> Vec<String> {
+fn sans_of(cert: &Certificate<'_>) -> Vec<String> {
     // A malformed or duplicated SAN extension reads as no SANs: rustls has already refused the
     // certificate by then, and the listing only explains why.
-    let Ok(Some(ext)) = cert.subject_alternative_name() else {
+    let Some(names) = cert.subject_alt_names() else {
         return Vec::new();
     };
-    ext.value
-        .general_names
+    let text = |bytes: &[u8]| printable(&String::from_utf8_lossy(bytes));
+    names
         .iter()
         .map(|name| match name {
-            GeneralName::DNSName(dns) => format!("DNS:{}", printable(dns)),
-            GeneralName::IPAddress(bytes) => match ip_of(bytes) {
+            GeneralName::Dns(dns) => format!("DNS:{}", text(dns)),
+            GeneralName::Ip(bytes) => match ip_of(bytes) {
                 Some(ip) => format!("IP:{ip}"),
                 None => format!("IP:<{} bytes>", bytes.len()),
             },
-            GeneralName::URI(uri) => format!("URI:{}", printable(uri)),
-            GeneralName::RFC822Name(mail) => format!("email:{}", printable(mail)),
-            GeneralName::DirectoryName(dn) => format!("DirName:{}", printable(&dn.to_string())),
-            other => format!("other:{}", printable(&format!("{other:?}"))),
+            GeneralName::Uri(uri) => format!("URI:{}", text(uri)),
+            GeneralName::Email(mail) => format!("email:{}", text(mail)),
+            GeneralName::Directory(dn) => format!("DirName:{}", printable(&name_text(dn))),
+            GeneralName::RegisteredId(oid) => format!("Registered ID:{oid}"),
+            GeneralName::Other => "othername:<unsupported>".to_string(),
+            GeneralName::X400 => "X400Name:<unsupported>".to_string(),
+            GeneralName::EdiParty => "EdiPartyName:<unsupported>".to_string(),
         })
         .collect()
 }
@@ -676,17 +677,17 @@ pub fn classify_tls_failure(
 ) -> ProbeFinding {
     let checked_at = Timestamp(now);
     let leaf = presented.first().and_then(|der| {
-        X509Certificate::from_der(der)
+        Certificate::from_der(der)
             .ok()
-            .map(|(_, cert)| (facts_of(&cert, der), cert))
+            .map(|cert| (facts_of(&cert, der), cert))
     });
-    let cas: Vec<X509Certificate<'_>> = ca_ders
+    let cas: Vec<Certificate<'_>> = ca_ders
         .iter()
-        .filter_map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
+        .filter_map(|der| Certificate::from_der(der).ok())
         .collect();
     let ca_subjects = || -> Vec<String> {
         cas.iter()
-            .map(|c| printable(&name_text(c.subject())))
+            .map(|c| printable(&name_text(&c.subject)))
             .collect()
     };
     let no_certificate = |what: &str| ProbeFinding::TlsFailure {
@@ -722,10 +723,10 @@ pub fn classify_tls_failure(
                     "a certificate is not valid yet"
                 });
             };
-            let chain: Vec<X509Certificate<'_>> = presented
+            let chain: Vec<Certificate<'_>> = presented
                 .iter()
                 .skip(1)
-                .filter_map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
+                .filter_map(|der| Certificate::from_der(der).ok())
                 .collect();
             if !chains_to(&cert, &chain, &cas) {
                 // rustls stops at the first date problem, before looking for the issuer; the
@@ -803,11 +804,7 @@ pub fn classify_verified(presented: &[Vec<u8>], protocol: &str) -> ProbeFinding 
 /// True when `cert` was issued by a given CA, directly or through certificates the server sent.
 /// Matching is by name and, when both sides carry one, key identifier: signatures are not
 /// checked here (rustls did, and its verdict is why this runs).
-fn chains_to(
-    cert: &X509Certificate<'_>,
-    sent: &[X509Certificate<'_>],
-    cas: &[X509Certificate<'_>],
-) -> bool {
+fn chains_to(cert: &Certificate<'_>, sent: &[Certificate<'_>], cas: &[Certificate<'_>]) -> bool {
     let mut current = cert;
     // Each step moves up one certificate; a loop in what the server sent ends with the count.
     for _ in 0..=sent.len() {
@@ -822,41 +819,23 @@ fn chains_to(
     false
 }
 
-fn issued_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
-    let same_name = cert.issuer().as_raw() == issuer.subject().as_raw()
-        || name_text(cert.issuer()) == name_text(issuer.subject());
+fn issued_by(cert: &Certificate<'_>, issuer: &Certificate<'_>) -> bool {
+    let same_name = cert.issuer.as_raw() == issuer.subject.as_raw()
+        || name_text(&cert.issuer) == name_text(&issuer.subject);
     if !same_name {
         return false;
     }
     // kubeadm names every cluster's CA `CN=kubernetes`: the key identifier tells them apart. A
     // self-signed root often has no authority key identifier; its own key is its issuer's.
-    let authority = authority_key_id(cert).or_else(|| {
-        (cert.subject().as_raw() == cert.issuer().as_raw())
-            .then(|| subject_key_id(cert))
+    let authority = cert.authority_key_id().or_else(|| {
+        (cert.subject.as_raw() == cert.issuer.as_raw())
+            .then(|| cert.subject_key_id())
             .flatten()
     });
-    match (authority, subject_key_id(issuer)) {
+    match (authority, issuer.subject_key_id()) {
         (Some(aki), Some(ski)) => aki == ski,
         _ => true,
     }
-}
-
-fn authority_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
-    cert.iter_extensions()
-        .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                aki.key_identifier.as_ref().map(|k| k.0)
-            }
-            _ => None,
-        })
-}
-
-fn subject_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
-    cert.iter_extensions()
-        .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0),
-            _ => None,
-        })
 }
 
 /// Describes what a non-TLS server sent: its first line when it is text, else its first bytes.
@@ -1323,23 +1302,23 @@ mod tests {
     #[test]
     fn issuer_is_matched_by_key_identifier_not_only_by_name() {
         let chain = chain();
-        let (_, leaf) = X509Certificate::from_der(&chain[0]).unwrap();
+        let leaf = Certificate::from_der(&chain[0]).unwrap();
         let rke2 = ders(RKE2_CA);
-        let (_, ca) = X509Certificate::from_der(&rke2[0]).unwrap();
+        let ca = Certificate::from_der(&rke2[0]).unwrap();
         assert!(issued_by(&leaf, &ca));
         assert!(chains_to(&leaf, &[], std::slice::from_ref(&ca)));
         // The rotation bundle holds the same old CA as its last certificate.
         let rotation = ders(include_bytes!("../../tests/fixtures/rotation-bundle.crt"));
         let cas: Vec<_> = rotation
             .iter()
-            .map(|d| X509Certificate::from_der(d).unwrap().1)
+            .map(|d| Certificate::from_der(d).unwrap())
             .collect();
         assert!(chains_to(&leaf, &[], &cas));
         // The custom chain's server CA has the RKE2 CA's very name, but another key.
         let custom = ders(CUSTOM_CHAIN);
         let cas: Vec<_> = custom
             .iter()
-            .map(|d| X509Certificate::from_der(d).unwrap().1)
+            .map(|d| Certificate::from_der(d).unwrap())
             .collect();
         assert!(!chains_to(&leaf, &[], &cas));
         // A chain the server sent that ends outside the given CAs does not count.
