@@ -36,7 +36,7 @@ struct Start {
     now: i64,
     /// stdout is a terminal.
     tty: bool,
-    /// `os.tmpdir()`.
+    /// `RUNNER_TEMP`, else `os.tmpdir()`.
     temp: String,
     /// The text of `GITHUB_EVENT_PATH`, when the driver could read it.
     event_payload: Option<String>,
