@@ -12,11 +12,12 @@
 
 use std::fmt;
 
-use super::x509::{Certificate, Name};
-use super::{Diagnostic, ErrorClass};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+
+use super::x509::{Certificate, Name};
+use super::{Diagnostic, ErrorClass};
 
 /// A warning is raised when a kept CA expires within this many days.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -605,8 +606,8 @@ fn split_der(mut input: &[u8]) -> Result<Vec<Vec<u8>>, CaError> {
 /// others their dotted OID; a value that is not a string is `#` and its hex (RFC 4514 §2.4).
 /// The text is the certificate's, untrusted: callers escape it before printing.
 ///
-/// Written here rather than taken from x509-parser's `Display`, which on first use builds its
-/// registry of every OID it knows: work a handshake never needs, paid at each start-up.
+/// The known types are matched on their DER octets, so a name is printed without an OID
+/// registry or any dotted-decimal conversion but for the types not listed here.
 pub(crate) fn name_text(name: &Name<'_>) -> String {
     let mut out = String::new();
     for (i, rdn) in name.rdns().iter().enumerate() {
