@@ -355,7 +355,8 @@ impl PublicKeyInfo<'_> {
     }
 }
 
-/// One extension: its identifier, whether it is critical, and its value's DER.
+/// One extension: its identifier and its value's DER. Whether it is critical is read and
+/// checked, not kept: nothing here acts on it.
 #[derive(Clone, Copy, Debug)]
 struct Extension<'a> {
     id: Oid<'a>,
