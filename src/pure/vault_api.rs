@@ -137,8 +137,17 @@ pub fn lookup_self(namespace: Option<&str>) -> Request {
     }
 }
 
-/// `GET <mount>/data/<secret>` on KV v2, `GET <mount>/<secret>` on KV v1 (a v1 engine keeps
-/// a secret at its own path; §6).
+/// Where a KV secret is read: `<mount>/<secret>` on KV v1, which keeps a secret at its own
+/// path, and `<mount>/data/<secret>` on KV v2 (§6).
+pub fn kv_secret_path(mount: &str, secret: &str, kv_version: u8) -> String {
+    if kv_version == 1 {
+        format!("{mount}/{secret}")
+    } else {
+        format!("{mount}/data/{secret}")
+    }
+}
+
+/// `GET` the VIP's secret, at [`kv_secret_path`].
 pub fn read_vip(
     mount: &str,
     secret: &str,
@@ -146,14 +155,9 @@ pub fn read_vip(
     kv_version: u8,
     namespace: Option<&str>,
 ) -> Request {
-    let path = if kv_version == 1 {
-        format!("{mount}/{secret}")
-    } else {
-        format!("{mount}/data/{secret}")
-    };
     Request {
         method: Method::Get,
-        path,
+        path: kv_secret_path(mount, secret, kv_version),
         query: Vec::new(),
         namespace: namespace.map(str::to_string),
         retry: Retry::Idempotent,
@@ -542,11 +546,7 @@ pub fn jwt_role_keep(role_path: &str) -> String {
 /// `kv/dev/data/ip#vip` (v2) or `kv/dev/ip#vip` (v1): where the VIP is read, for messages
 /// (which quote it).
 pub fn vip_location(mount: &str, secret: &str, key: &str, kv_version: u8) -> String {
-    if kv_version == 1 {
-        format!("{mount}/{secret}#{key}")
-    } else {
-        format!("{mount}/data/{secret}#{key}")
-    }
+    format!("{}#{key}", kv_secret_path(mount, secret, kv_version))
 }
 
 /// The failure when the VIP secret exists but `key` is not a string in it: which keys it does
@@ -856,11 +856,7 @@ impl Diagnostic for VaultFailure {
                              `kubernetes-host` instead of reading the VIP"
                     )
                 } else if denied {
-                    let path = if v1 {
-                        format!("{mount}/{secret}")
-                    } else {
-                        format!("{mount}/data/{secret}")
-                    };
+                    let path = kv_secret_path(mount, secret, *kv_version);
                     format!(
                         "the action's token needs `read` on `{path}` (capability or mount \
                          missing), or pass `kubernetes-host`"

@@ -322,11 +322,13 @@ impl PublicKeyInfo<'_> {
                     .parameters
                     .filter(|p| p.tag == OID)
                     .and_then(|p| Oid::read(p.content, "parameters").ok());
-                match curve.map(|c| c.as_bytes()) {
-                    Some(P256) => "EC P-256".to_string(),
-                    Some(P384) => "EC P-384".to_string(),
-                    Some(P521) => "EC P-521".to_string(),
-                    Some(_) => format!("EC {}", curve.map(|c| c.to_string()).unwrap_or_default()),
+                match curve {
+                    Some(curve) => match curve.as_bytes() {
+                        P256 => "EC P-256".to_string(),
+                        P384 => "EC P-384".to_string(),
+                        P521 => "EC P-521".to_string(),
+                        _ => format!("EC {curve}"),
+                    },
                     None => "EC".to_string(),
                 }
             }

@@ -1393,7 +1393,8 @@ impl VipRead<'_> {
                     .await
                     .map_err(|e| self.failure(e))?;
                 run.report.borrow_mut().notes.push(format!(
-                    "the VIP was read from `{mount}/{secret}`: `{}` is a KV version 1 mount",
+                    "the VIP was read from `{}`: `{}` is a KV version 1 mount",
+                    vault_api::kv_secret_path(mount, secret, 1),
                     info.path
                 ));
                 self.value(1, answer.body.as_ref()).map(|v| (v, 1))
